@@ -7,25 +7,25 @@ CARGO ?= cargo
 all: build
 
 build:
-	$(CARGO) build --release --workspace
+	$(CARGO) build --release
 
 deps:
 	@./scripts/ensure-deps.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --workspace --release
+	$(CARGO) test --release
 
 test: deps lint test-rust
 
 bench:
-	$(CARGO) bench -p libsse-benches
+	$(CARGO) run --release -p libsse-benches
 
 stress:
-	SSE_STRESS=1 $(CARGO) test --release --workspace -- --ignored --nocapture
+	SSE_STRESS=1 $(CARGO) test --release -- --ignored --nocapture
 
 fuzz:
 	@./scripts/fuzz.sh
