@@ -1,0 +1,654 @@
+//! The client: one background thread per stream that connects, reads,
+//! parses, queues and reconnects, and a handle to pull items, interrupt
+//! and close it promptly.
+
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{
+    bounded, unbounded, Receiver, RecvTimeoutError, Select, Sender, TrySendError,
+};
+
+use crate::backoff::Backoff;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{CloseReason, Event, Item};
+use crate::log::{log, LogLevel};
+use crate::notify::Notifier;
+use crate::parser::{ParsedItem, Parser};
+use crate::transport::{classify_io, Opened, StreamReader, Transport};
+
+/// A function receiving every item on the client's background thread.
+pub type ItemCallback = Box<dyn FnMut(&Item) + Send>;
+
+/// Stack size of a worker thread: small, so thousands of clients fit.
+const WORKER_STACK_BYTES: usize = 256 * 1024;
+/// First read buffer; it grows (up to the max) while reads fill it.
+const INITIAL_READ_BYTES: usize = 4 * 1024;
+const MAX_READ_BYTES: usize = 64 * 1024;
+/// How long `Drop` waits for the thread before leaving it to finish alone
+/// (only a DNS lookup or TCP connect can take that long to notice).
+const JOIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Wakes the worker out of a backoff wait or a blocked queue send.
+enum Control {
+    Interrupt,
+    Close,
+}
+
+/// State shared by the handle and the worker.
+struct Shared {
+    closing: AtomicBool,
+    interrupt_requested: AtomicBool,
+    control: Sender<Control>,
+    /// The agent of the current connection; shutting it down wakes a read.
+    agent: Mutex<Option<ureq::Agent>>,
+    last_event_id: Mutex<String>,
+    final_error: Mutex<Option<Error>>,
+    notifier: OnceLock<Notifier>,
+    has_callback: AtomicBool,
+    callback: Mutex<Option<ItemCallback>>,
+    /// A second end of the item queue, to hand queued items to a callback.
+    queue: Receiver<Item>,
+    worker: OnceLock<ThreadId>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    fn shutdown_connection(&self) {
+        if let Some(agent) = lock(&self.agent).take() {
+            agent.shutdown();
+        }
+    }
+
+    /// Hands every queued item to the callback, if one is set.
+    fn drain_to_callback(&self) {
+        let mut slot = lock(&self.callback);
+        if let Some(callback) = slot.as_mut() {
+            while let Ok(item) = self.queue.try_recv() {
+                callback(&item);
+            }
+        }
+    }
+}
+
+/// One SSE stream, driven by a background thread. Dropping it closes the
+/// stream and joins the thread.
+pub struct Client {
+    shared: Arc<Shared>,
+    items: Receiver<Item>,
+    thread: Option<JoinHandle<()>>,
+    finished: Receiver<()>,
+}
+
+impl Client {
+    /// Validates nothing more (the [`Config`] is valid by construction),
+    /// spawns the named background thread and returns at once.
+    pub fn start(config: Config) -> Result<Client> {
+        let transport = Transport::new(&config)?;
+        let (item_tx, items) = bounded(config.queue_capacity);
+        let (control_tx, control_rx) = unbounded();
+        let (finished_tx, finished) = bounded::<()>(0);
+        let shared = Arc::new(Shared {
+            closing: AtomicBool::new(false),
+            interrupt_requested: AtomicBool::new(false),
+            control: control_tx,
+            agent: Mutex::new(None),
+            last_event_id: Mutex::new(config.last_event_id.clone()),
+            final_error: Mutex::new(None),
+            notifier: OnceLock::new(),
+            has_callback: AtomicBool::new(false),
+            callback: Mutex::new(None),
+            queue: items.clone(),
+            worker: OnceLock::new(),
+        });
+        let mut parser = Parser::with_max_size(config.max_event_size);
+        parser.set_last_event_id(&config.last_event_id);
+        let worker = Worker {
+            backoff: Backoff::new(config.retry, seed()),
+            last_id_published: config.last_event_id.clone(),
+            config,
+            transport,
+            shared: shared.clone(),
+            items: item_tx,
+            control: control_rx,
+            parser,
+            pending: Vec::new(),
+            read_buffer: vec![0; INITIAL_READ_BYTES],
+        };
+        let thread = thread::Builder::new()
+            .name("libsse-client".into())
+            .stack_size(WORKER_STACK_BYTES)
+            .spawn(move || {
+                let _finished = finished_tx; // dropped when the thread ends
+                worker.run();
+            })
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot spawn thread: {e}")))?;
+        let _ = shared.worker.set(thread.thread().id());
+        Ok(Client {
+            shared,
+            items,
+            thread: Some(thread),
+            finished,
+        })
+    }
+
+    /// Waits up to `timeout` (None: forever) for the next item.
+    ///
+    /// `Ok(Some(item))`: an item; `Ok(None)`: the timeout passed; `Err`:
+    /// the stream ended for good and every item was taken: the fatal error
+    /// that ended it, or an error of kind [`ErrorKind::Closed`].
+    pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
+        let received = match timeout {
+            Some(timeout) => self.items.recv_timeout(timeout),
+            None => self
+                .items
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(item) => {
+                self.rearm_notifier();
+                Ok(Some(item))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.rearm_notifier();
+                Ok(None)
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(self.end_error()),
+        }
+    }
+
+    /// Takes up to `max` items already queued, without waiting, appending
+    /// them to `out`; returns how many were taken.
+    pub fn try_next_batch(&self, out: &mut Vec<Item>, max: usize) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            match self.items.try_recv() {
+                Ok(item) => {
+                    out.push(item);
+                    taken += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        self.rearm_notifier();
+        taken
+    }
+
+    /// Whether the stream ended for good and every item was taken.
+    pub fn is_finished(&self) -> bool {
+        self.items.is_empty() && self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    fn end_error(&self) -> Error {
+        lock(&self.shared.final_error)
+            .clone()
+            .unwrap_or_else(Error::closed)
+    }
+
+    fn rearm_notifier(&self) {
+        if let Some(notifier) = self.shared.notifier.get() {
+            if self.items.is_empty() && !self.thread_finished() {
+                notifier.clear(|| !self.items.is_empty() || self.thread_finished());
+            }
+        }
+    }
+
+    fn thread_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// A file descriptor readable while items are queued or the stream has
+    /// ended (then `next` returns the end). Owned by the client.
+    pub fn notify_fd(&self) -> Result<i32> {
+        let notifier = match self.shared.notifier.get() {
+            Some(notifier) => notifier,
+            None => {
+                let created = Notifier::new().map_err(|e| {
+                    Error::new(ErrorKind::Internal, format!("cannot create eventfd: {e}"))
+                })?;
+                let _ = self.shared.notifier.set(created);
+                self.shared.notifier.get().expect("notifier just set")
+            }
+        };
+        if !self.items.is_empty() || self.thread_finished() {
+            notifier.force_signal();
+        }
+        Ok(notifier.fd())
+    }
+
+    /// From now on, hands every item to `callback` on the background thread
+    /// instead of the queue. Items queued before the call are handed to it
+    /// during this call, on the calling thread. Replaces a previous callback.
+    pub fn set_callback(&self, callback: ItemCallback) {
+        let mut slot = lock(&self.shared.callback);
+        let callback = slot.insert(callback);
+        while let Ok(item) = self.items.try_recv() {
+            callback(&item);
+        }
+        self.shared.has_callback.store(true, Ordering::Release);
+    }
+
+    /// Removes the callback, waiting for a running call to return (unless
+    /// called from inside the callback). Returns it.
+    pub fn take_callback(&self) -> Option<ItemCallback> {
+        if self.on_worker_thread() {
+            return None;
+        }
+        self.shared.has_callback.store(false, Ordering::Release);
+        lock(&self.shared.callback).take()
+    }
+
+    /// Whether the caller runs on this client's background thread (inside
+    /// a callback).
+    pub fn on_worker_thread(&self) -> bool {
+        self.shared.worker.get() == Some(&thread::current().id())
+    }
+
+    /// Drops the current connection (or cuts a backoff wait short) and
+    /// reconnects. Safe from any thread.
+    pub fn interrupt(&self) {
+        if self.shared.closing() {
+            return;
+        }
+        self.shared
+            .interrupt_requested
+            .store(true, Ordering::Release);
+        let _ = self.shared.control.send(Control::Interrupt);
+        self.shared.shutdown_connection();
+    }
+
+    /// Stops for good, promptly, from any thread (also inside a callback).
+    /// Items already queued can still be taken.
+    pub fn close(&self) {
+        if self.shared.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.shared.control.send(Control::Close);
+        self.shared.shutdown_connection();
+    }
+
+    /// The last event id received (or configured), sent on reconnection.
+    pub fn last_event_id(&self) -> String {
+        lock(&self.shared.last_event_id).clone()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+        if self.on_worker_thread() {
+            return; // dropped from inside a callback: the thread ends alone
+        }
+        // No callback runs after this point.
+        self.take_callback();
+        if let Some(thread) = self.thread.take() {
+            if self.finished.recv_timeout(JOIN_GRACE).is_err() || thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// How one connection ended.
+enum Outcome {
+    Closing,
+    NoContent,
+    /// The server ended the stream cleanly.
+    Ended,
+    Interrupted,
+    Failed(Error),
+}
+
+/// How the whole client ended.
+enum Ending {
+    Closed(CloseReason),
+    Fatal(Error),
+}
+
+struct Worker {
+    config: Config,
+    transport: Transport,
+    shared: Arc<Shared>,
+    items: Sender<Item>,
+    control: Receiver<Control>,
+    parser: Parser,
+    backoff: Backoff,
+    /// Items parsed from one read, delivered after the parser lets go.
+    pending: Vec<Item>,
+    read_buffer: Vec<u8>,
+    last_id_published: String,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let ending = match catch_unwind(AssertUnwindSafe(|| self.run_connections())) {
+            Ok(ending) => ending,
+            Err(_) => Ending::Fatal(Error::new(
+                ErrorKind::Internal,
+                "internal error: the client thread panicked",
+            )),
+        };
+        let _ = catch_unwind(AssertUnwindSafe(|| self.finish(ending)));
+        if let Some(notifier) = self.shared.notifier.get() {
+            notifier.force_signal();
+        }
+    }
+
+    fn finish(&mut self, ending: Ending) {
+        let reason = match ending {
+            Ending::Closed(reason) => reason,
+            Ending::Fatal(error) => {
+                log(LogLevel::Error, || {
+                    format!("{}: giving up: {error}", self.config.url)
+                });
+                *lock(&self.shared.final_error) = Some(error.clone());
+                self.emit(Item::Error { error, fatal: true });
+                CloseReason::Error
+            }
+        };
+        log(LogLevel::Info, || {
+            format!("{}: closed ({reason:?})", self.config.url)
+        });
+        self.emit(Item::Closed { reason });
+    }
+
+    fn run_connections(&mut self) -> Ending {
+        let mut ever_opened = false;
+        loop {
+            let mut opened_at = None;
+            let outcome = self.connect_and_read(&mut opened_at);
+            if let Some(opened) = opened_at {
+                ever_opened = true;
+                self.backoff.connection_ended(opened, Instant::now());
+            }
+            let mut retry_after = None;
+            match outcome {
+                Outcome::Closing => return Ending::Closed(CloseReason::ClosedByUser),
+                Outcome::NoContent => return Ending::Closed(CloseReason::NoContent),
+                Outcome::Ended if !self.config.retry.reconnect => {
+                    return Ending::Closed(CloseReason::EndOfStream)
+                }
+                Outcome::Ended => {
+                    log(LogLevel::Info, || {
+                        format!("{}: the server ended the stream", self.config.url)
+                    });
+                }
+                Outcome::Interrupted if !self.config.retry.reconnect => {
+                    return Ending::Closed(CloseReason::ClosedByUser)
+                }
+                Outcome::Interrupted => {
+                    // The user asked for a new connection: no backoff wait.
+                    log(LogLevel::Info, || {
+                        format!("{}: interrupted", self.config.url)
+                    });
+                    let attempt = self.backoff.attempts() + 1;
+                    let delay = Duration::ZERO;
+                    if !self.emit(Item::Reconnecting { attempt, delay }) {
+                        return Ending::Closed(CloseReason::ClosedByUser);
+                    }
+                    continue;
+                }
+                Outcome::Failed(error) => {
+                    let retry = self.config.retry.reconnect
+                        && (ever_opened || self.config.retry.retry_first_connect)
+                        && self.config.error_policy.retries(&error);
+                    if !retry {
+                        return Ending::Fatal(error);
+                    }
+                    log(LogLevel::Warn, || format!("{}: {error}", self.config.url));
+                    retry_after = error.retry_after;
+                    if !self.emit(Item::Error {
+                        error,
+                        fatal: false,
+                    }) {
+                        return Ending::Closed(CloseReason::ClosedByUser);
+                    }
+                }
+            }
+            let Some(delay) = self.backoff.next_delay(Instant::now(), retry_after) else {
+                let attempts = self.backoff.attempts();
+                return Ending::Fatal(Error::new(
+                    ErrorKind::RetriesExhausted,
+                    format!("gave up after {attempts} reconnection attempts"),
+                ));
+            };
+            let attempt = self.backoff.attempts();
+            log(LogLevel::Info, || {
+                format!(
+                    "{}: reconnecting in {} ms (attempt {attempt})",
+                    self.config.url,
+                    delay.as_millis()
+                )
+            });
+            if !self.emit(Item::Reconnecting { attempt, delay }) || !self.wait(delay) {
+                return Ending::Closed(CloseReason::ClosedByUser);
+            }
+        }
+    }
+
+    /// Sleeps for `delay` unless closed (false) or interrupted (cut short).
+    fn wait(&mut self, delay: Duration) -> bool {
+        if self.shared.closing() {
+            return false;
+        }
+        match self.control.recv_timeout(delay) {
+            Ok(Control::Interrupt) => {
+                self.shared
+                    .interrupt_requested
+                    .store(false, Ordering::Release);
+                true
+            }
+            Ok(Control::Close) | Err(RecvTimeoutError::Disconnected) => false,
+            Err(RecvTimeoutError::Timeout) => !self.shared.closing(),
+        }
+    }
+
+    fn take_interrupt(&self) -> bool {
+        self.shared
+            .interrupt_requested
+            .swap(false, Ordering::AcqRel)
+    }
+
+    /// Why a connection attempt or read stopped, given that it failed with
+    /// `error`: a close or interrupt shuts the agent down and shows up as
+    /// an error or end of stream, which these flags tell apart.
+    fn stopped(&self, otherwise: Outcome) -> Outcome {
+        if self.shared.closing() {
+            Outcome::Closing
+        } else if self.take_interrupt() {
+            Outcome::Interrupted
+        } else {
+            otherwise
+        }
+    }
+
+    fn connect_and_read(&mut self, opened_at: &mut Option<Instant>) -> Outcome {
+        // Wake-ups meant for an earlier wait are stale now.
+        while let Ok(control) = self.control.try_recv() {
+            if matches!(control, Control::Close) {
+                return Outcome::Closing;
+            }
+        }
+        let agent = self.transport.new_agent();
+        {
+            let mut slot = lock(&self.shared.agent);
+            if self.shared.closing() {
+                return Outcome::Closing;
+            }
+            *slot = Some(agent.clone());
+        }
+        if self.shared.interrupt_requested.load(Ordering::Acquire) {
+            self.shared.shutdown_connection();
+        }
+        let last_id = self.parser.last_event_id().to_owned();
+        log(LogLevel::Info, || {
+            format!("{}: connecting", self.config.url)
+        });
+        let outcome = match self.transport.open(&agent, &self.config, &last_id) {
+            Err(error) => self.stopped(Outcome::Failed(error)),
+            Ok(Opened::NoContent) => Outcome::NoContent,
+            Ok(Opened::Stream {
+                status,
+                headers,
+                reader,
+            }) => {
+                *opened_at = Some(Instant::now());
+                self.backoff.connected();
+                log(LogLevel::Info, || {
+                    format!("{}: open (HTTP {status})", self.config.url)
+                });
+                if self.emit(Item::Open { status, headers }) {
+                    self.read_stream(reader)
+                } else {
+                    Outcome::Closing
+                }
+            }
+        };
+        lock(&self.shared.agent).take();
+        self.parser.finish();
+        outcome
+    }
+
+    fn read_stream(&mut self, mut reader: StreamReader) -> Outcome {
+        loop {
+            let read = reader.read(&mut self.read_buffer);
+            match read {
+                Ok(0) => return self.stopped(Outcome::Ended),
+                Ok(n) => {
+                    let fed = self.parse(n);
+                    if !self.deliver_pending() {
+                        return Outcome::Closing;
+                    }
+                    if let Err(error) = fed {
+                        return self.stopped(Outcome::Failed(error));
+                    }
+                    if self.shared.interrupt_requested.load(Ordering::Acquire) {
+                        return self.stopped(Outcome::Interrupted);
+                    }
+                    if n == self.read_buffer.len() && n < MAX_READ_BYTES {
+                        self.read_buffer.resize(n * 2, 0);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let error = classify_io(&e, "reading the stream");
+                    let error = if error.kind == ErrorKind::ReadTimeout {
+                        let idle = self.config.read_timeout.unwrap_or_default().as_millis();
+                        Error::new(
+                            ErrorKind::ReadTimeout,
+                            format!("no data for {idle} ms (read timeout)"),
+                        )
+                    } else {
+                        error
+                    };
+                    return self.stopped(Outcome::Failed(error));
+                }
+            }
+        }
+    }
+
+    /// Parses `n` bytes of the read buffer into `pending`.
+    fn parse(&mut self, n: usize) -> Result<()> {
+        let pending = &mut self.pending;
+        let backoff = &mut self.backoff;
+        let messages_only = self.config.messages_only;
+        let fed = self.parser.feed(&self.read_buffer[..n], |item| match item {
+            ParsedItem::Event(event) => pending.push(Item::Message(Event {
+                event_type: event.event_type.into_owned(),
+                data: event.data.into_owned(),
+                last_event_id: event.last_event_id.to_owned(),
+            })),
+            ParsedItem::Comment(text) if !messages_only => {
+                pending.push(Item::Comment(text.into_owned()))
+            }
+            ParsedItem::Comment(_) => {}
+            ParsedItem::Retry(millis) => backoff.set_server_retry(millis),
+        });
+        if self.parser.last_event_id() != self.last_id_published {
+            self.last_id_published.clear();
+            self.last_id_published.push_str(self.parser.last_event_id());
+            lock(&self.shared.last_event_id).clone_from(&self.last_id_published);
+        }
+        fed.map_err(|e| Error::new(ErrorKind::TooLarge, e.to_string()))
+    }
+
+    fn deliver_pending(&mut self) -> bool {
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut open = true;
+        for item in pending.drain(..) {
+            if open {
+                open = self.emit(item);
+            }
+        }
+        self.pending = pending;
+        open
+    }
+
+    /// Hands `item` to the callback or the queue (waiting for room: this is
+    /// the backpressure). False when the client is closing.
+    fn emit(&mut self, item: Item) -> bool {
+        if self.config.messages_only && !matches!(item, Item::Message(_)) {
+            return !self.shared.closing();
+        }
+        if self.shared.has_callback.load(Ordering::Acquire) {
+            self.shared.drain_to_callback();
+            let mut slot = lock(&self.shared.callback);
+            if let Some(callback) = slot.as_mut() {
+                callback(&item);
+                return !self.shared.closing();
+            }
+        }
+        let queued = match self.items.try_send(item) {
+            Ok(()) => true,
+            Err(TrySendError::Full(item)) => self.send_blocking(item),
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        if let Some(notifier) = self.shared.notifier.get() {
+            notifier.signal();
+        }
+        if self.shared.has_callback.load(Ordering::Acquire) {
+            self.shared.drain_to_callback();
+        }
+        queued && !self.shared.closing()
+    }
+
+    /// Waits for room in the queue, waking for close. An interrupt does not
+    /// drop the item: its id may already be committed.
+    fn send_blocking(&mut self, item: Item) -> bool {
+        loop {
+            if self.shared.closing() {
+                return false;
+            }
+            let mut select = Select::new();
+            let send_index = select.send(&self.items);
+            select.recv(&self.control);
+            let operation = select.select();
+            if operation.index() == send_index {
+                return operation.send(&self.items, item).is_ok();
+            }
+            match operation.recv(&self.control) {
+                Ok(Control::Interrupt) => {} // noticed after this read
+                Ok(Control::Close) | Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// A jitter seed that differs between clients and runs.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
+}

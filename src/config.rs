@@ -1,0 +1,504 @@
+//! Client configuration: a builder that validates every field.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+
+/// The longest timeout or delay accepted anywhere: one day.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// How reconnection delays grow and when the client gives up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first reconnection (unless the server sent `retry:`).
+    pub initial_delay: Duration,
+    /// Cap of the growing delay.
+    pub max_delay: Duration,
+    /// Lowest delay ever used, whatever the server says (`retry: 0`).
+    pub min_delay: Duration,
+    /// Growth factor per failed attempt in a row (>= 1).
+    pub multiplier: f64,
+    /// Share of the delay randomly removed, 0.0 (none) to 1.0.
+    pub jitter: f64,
+    /// A connection that stayed up this long resets the delay to the start.
+    pub reset_after: Duration,
+    /// Give up after this many reconnection attempts in a row (None: never).
+    pub max_attempts: Option<u32>,
+    /// Give up once retrying has lasted this long (None: never).
+    pub max_elapsed: Option<Duration>,
+    /// Whether a failure of the very first connection is retried.
+    pub retry_first_connect: bool,
+    /// Whether to reconnect at all; false means one-shot streams, where a
+    /// clean end of stream is a normal close.
+    pub reconnect: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            min_delay: Duration::from_millis(100),
+            multiplier: 2.0,
+            jitter: 0.5,
+            reset_after: Duration::from_secs(60),
+            max_attempts: None,
+            max_elapsed: None,
+            retry_first_connect: true,
+            reconnect: true,
+        }
+    }
+}
+
+/// Decides whether an error is retried (true) or ends the client (false).
+pub type RetryPredicate = Arc<dyn Fn(&Error) -> bool + Send + Sync>;
+
+/// Which errors reconnect.
+#[derive(Clone, Default)]
+pub enum ErrorPolicy {
+    /// Network errors, oversized events, 5xx and 429 retry; the rest is fatal.
+    #[default]
+    Default,
+    /// Every error except invalid configuration retries.
+    RetryAll,
+    /// Every error is fatal.
+    NeverRetry,
+    /// A user predicate decides.
+    Custom(RetryPredicate),
+}
+
+impl fmt::Debug for ErrorPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorPolicy::Default => "Default",
+            ErrorPolicy::RetryAll => "RetryAll",
+            ErrorPolicy::NeverRetry => "NeverRetry",
+            ErrorPolicy::Custom(_) => "Custom",
+        })
+    }
+}
+
+impl ErrorPolicy {
+    /// Whether `error` is retried under this policy.
+    pub fn retries(&self, error: &Error) -> bool {
+        match self {
+            ErrorPolicy::Default => error.is_retryable_by_default(),
+            ErrorPolicy::RetryAll => !matches!(
+                error.kind,
+                ErrorKind::InvalidArgument | ErrorKind::InvalidUrl | ErrorKind::Internal
+            ),
+            ErrorPolicy::NeverRetry => false,
+            ErrorPolicy::Custom(predicate) => predicate(error),
+        }
+    }
+}
+
+/// Which proxy to use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// The environment, as curl reads it: `http_proxy` for http URLs,
+    /// `HTTPS_PROXY`/`https_proxy` for https, then `ALL_PROXY`/`all_proxy`;
+    /// hosts in `NO_PROXY`/`no_proxy` go direct.
+    #[default]
+    FromEnvironment,
+    /// Always connect directly.
+    None,
+    /// This proxy URL (`http://`, `https://`, `socks5://` ...).
+    Url(String),
+}
+
+/// A validated client configuration. Build it with [`Config::builder`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) url: String,
+    pub(crate) method: String,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) last_event_id: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) error_policy: ErrorPolicy,
+    pub(crate) max_event_size: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) ca_pem: Option<Vec<u8>>,
+    pub(crate) insecure: bool,
+    pub(crate) proxy: ProxySetting,
+    pub(crate) max_redirects: u32,
+    pub(crate) messages_only: bool,
+}
+
+impl Config {
+    /// Starts a configuration for `url` with every other field at its default.
+    pub fn builder(url: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config {
+                url: url.into(),
+                method: "GET".into(),
+                body: None,
+                headers: Vec::new(),
+                last_event_id: String::new(),
+                connect_timeout: Duration::from_secs(10),
+                read_timeout: Some(Duration::from_secs(300)),
+                retry: RetryPolicy::default(),
+                error_policy: ErrorPolicy::Default,
+                max_event_size: DEFAULT_MAX_EVENT_SIZE,
+                queue_capacity: 1024,
+                ca_pem: None,
+                insecure: false,
+                proxy: ProxySetting::default(),
+                max_redirects: 10,
+                messages_only: false,
+            },
+        }
+    }
+
+    /// The stream URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The bounded queue's capacity in items.
+    pub fn queue_capacity(&self) -> usize {
+        self.queue_capacity
+    }
+}
+
+/// Builds a [`Config`]; [`ConfigBuilder::build`] validates every field.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// Replaces the URL.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.config.url = url.into();
+        self
+    }
+
+    /// The HTTP method (default GET); any token, e.g. POST or REPORT.
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.config.method = method.into();
+        self
+    }
+
+    /// The request body, re-sent on every (re)connection and 307/308 redirect.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.config.body = Some(body.into());
+        self
+    }
+
+    /// Adds a request header (repeatable; same-name headers are all sent).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The Last-Event-ID to send on the first connection.
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.config.last_event_id = id.into();
+        self
+    }
+
+    /// Bound on name resolution plus TCP (and TLS) connection set-up.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// No byte for this long means a dead connection (None: wait forever).
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.read_timeout = timeout;
+        self
+    }
+
+    /// The whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
+        self
+    }
+
+    /// Changes the retry policy in place.
+    pub fn retry(mut self, change: impl FnOnce(&mut RetryPolicy)) -> Self {
+        change(&mut self.config.retry);
+        self
+    }
+
+    /// Which errors reconnect.
+    pub fn error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.config.error_policy = policy;
+        self
+    }
+
+    /// Maximum size of one line and of one event's data, in bytes.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.config.max_event_size = bytes;
+        self
+    }
+
+    /// Capacity of the bounded item queue (backpressure beyond it).
+    pub fn queue_capacity(mut self, items: usize) -> Self {
+        self.config.queue_capacity = items;
+        self
+    }
+
+    /// Trust these PEM certificates (instead of the Mozilla roots).
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Trust the PEM certificates in `path`.
+    pub fn ca_file(self, path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let pem = std::fs::read(path)
+            .map_err(|e| Error::argument(format!("cannot read CA file {}: {e}", path.display())))?;
+        Ok(self.ca_pem(pem))
+    }
+
+    /// Skip certificate verification. For tests only: anyone can intercept.
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.config.insecure = insecure;
+        self
+    }
+
+    /// Proxy selection (default: from the environment, as curl does).
+    pub fn proxy(mut self, proxy: ProxySetting) -> Self {
+        self.config.proxy = proxy;
+        self
+    }
+
+    /// Maximum redirects followed per connection (default 10; 0: none).
+    pub fn max_redirects(mut self, count: u32) -> Self {
+        self.config.max_redirects = count;
+        self
+    }
+
+    /// Deliver only message events (and the final error), not open,
+    /// comment, error, reconnecting and closed items.
+    pub fn messages_only(mut self, only: bool) -> Self {
+        self.config.messages_only = only;
+        self
+    }
+
+    /// Validates every field and returns the configuration.
+    pub fn build(self) -> Result<Config> {
+        let c = self.config;
+        validate_url(&c.url)?;
+        validate_method(&c.method)?;
+        for (name, value) in &c.headers {
+            validate_header(name, value)?;
+        }
+        validate_header_value("Last-Event-ID", &c.last_event_id)?;
+        validate_timeout("connect timeout", c.connect_timeout)?;
+        if let Some(timeout) = c.read_timeout {
+            validate_timeout("read timeout", timeout)?;
+        }
+        validate_retry(&c.retry)?;
+        if c.max_event_size == 0 {
+            return Err(Error::argument("max event size must be at least 1 byte"));
+        }
+        if c.queue_capacity == 0 || c.queue_capacity > 1 << 20 {
+            return Err(Error::argument(
+                "queue capacity must be between 1 and 1048576 items",
+            ));
+        }
+        if let Some(pem) = &c.ca_pem {
+            crate::transport::parse_ca_pem(pem)?;
+        }
+        if let ProxySetting::Url(url) = &c.proxy {
+            ureq::Proxy::new(url)
+                .map_err(|e| Error::argument(format!("invalid proxy URL {url:?}: {e}")))?;
+        }
+        Ok(c)
+    }
+}
+
+/// Checks that `url` is an absolute http or https URL with a host.
+pub fn validate_url(url: &str) -> Result<()> {
+    let invalid = |why: &str| Err(Error::new(ErrorKind::InvalidUrl, format!("{why}: {url:?}")));
+    let uri: ureq::http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(_) => return invalid("malformed URL"),
+    };
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return invalid("URL scheme must be http or https"),
+    }
+    match uri.host() {
+        Some(host) if !host.is_empty() => Ok(()),
+        _ => invalid("URL has no host"),
+    }
+}
+
+/// Checks that `method` is an HTTP token (e.g. GET, POST, REPORT).
+pub fn validate_method(method: &str) -> Result<()> {
+    if is_token(method) {
+        Ok(())
+    } else {
+        Err(Error::argument(format!(
+            "invalid HTTP method {method:?}: must be a token"
+        )))
+    }
+}
+
+/// Checks a header name (an HTTP token) and value (no CR, LF or NUL).
+pub fn validate_header(name: &str, value: &str) -> Result<()> {
+    if !is_token(name) {
+        return Err(Error::argument(format!(
+            "invalid header name {name:?}: must be a non-empty HTTP token"
+        )));
+    }
+    validate_header_value(name, value)
+}
+
+/// Checks that a header value holds no CR, LF or NUL.
+pub fn validate_header_value(name: &str, value: &str) -> Result<()> {
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(Error::argument(format!(
+            "invalid value for header {name}: CR, LF and NUL are not allowed"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_timeout(what: &str, timeout: Duration) -> Result<()> {
+    if timeout.is_zero() || timeout > MAX_DURATION {
+        return Err(Error::argument(format!(
+            "{what} must be between 1 ms and 24 h, got {timeout:?}"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_retry(r: &RetryPolicy) -> Result<()> {
+    let delays = [
+        ("initial delay", r.initial_delay),
+        ("max delay", r.max_delay),
+        ("min delay", r.min_delay),
+        ("reset threshold", r.reset_after),
+    ];
+    for (what, delay) in delays {
+        if delay > MAX_DURATION {
+            return Err(Error::argument(format!(
+                "retry {what} must be at most 24 h, got {delay:?}"
+            )));
+        }
+    }
+    if r.min_delay.is_zero() {
+        return Err(Error::argument(
+            "retry min delay must be at least 1 ms (a zero floor would spin)",
+        ));
+    }
+    if r.max_delay < r.min_delay {
+        return Err(Error::argument("retry max delay is below the min delay"));
+    }
+    if !(1.0..=100.0).contains(&r.multiplier) {
+        return Err(Error::argument(format!(
+            "retry multiplier must be between 1 and 100, got {}",
+            r.multiplier
+        )));
+    }
+    if !(0.0..=1.0).contains(&r.jitter) {
+        return Err(Error::argument(format!(
+            "retry jitter must be between 0 and 1, got {}",
+            r.jitter
+        )));
+    }
+    if r.max_elapsed
+        .is_some_and(|d| d.is_zero() || d > MAX_DURATION)
+    {
+        return Err(Error::argument(
+            "retry max elapsed time must be between 1 ms and 24 h",
+        ));
+    }
+    Ok(())
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(b: ConfigBuilder) -> std::result::Result<Config, ErrorKind> {
+        b.build().map_err(|e| e.kind)
+    }
+
+    #[test]
+    fn accepts_a_plain_url() {
+        assert!(build(Config::builder("http://127.0.0.1:1/x")).is_ok());
+        assert!(build(Config::builder("https://example.com")).is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_urls() {
+        for url in [
+            "",
+            "not a url",
+            "ftp://x/",
+            "http://",
+            "/relative",
+            "http://a b/",
+        ] {
+            assert_eq!(
+                build(Config::builder(url)).unwrap_err(),
+                ErrorKind::InvalidUrl,
+                "{url:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_headers_and_methods() {
+        let base = || Config::builder("http://127.0.0.1/");
+        let bad = [
+            base().header("X-A", "a\r\nInjected: 1"),
+            base().header("X-A", "a\nb"),
+            base().header("Bad Name", "v"),
+            base().header("", "v"),
+            base().header("X:Y", "v"),
+            base().method("GE T"),
+            base().method(""),
+            base().last_event_id("a\rb"),
+        ];
+        for b in bad {
+            assert_eq!(build(b).unwrap_err(), ErrorKind::InvalidArgument);
+        }
+        assert!(build(base().header("X-Token", "a b\tc").method("REPORT")).is_ok());
+    }
+
+    #[test]
+    fn refuses_zero_or_absurd_numbers() {
+        let base = || Config::builder("http://127.0.0.1/");
+        let bad = [
+            base().connect_timeout(Duration::ZERO),
+            base().read_timeout(Some(Duration::ZERO)),
+            base().read_timeout(Some(Duration::from_secs(100 * 86400))),
+            base().retry(|r| r.min_delay = Duration::ZERO),
+            base().retry(|r| r.multiplier = 0.5),
+            base().retry(|r| r.jitter = 1.5),
+            base().retry(|r| r.max_delay = Duration::from_secs(86400 * 2)),
+            base().max_event_size(0),
+            base().queue_capacity(0),
+            base().ca_pem("not a pem"),
+            base().proxy(ProxySetting::Url("::nonsense".into())),
+        ];
+        for b in bad {
+            assert_eq!(build(b).unwrap_err(), ErrorKind::InvalidArgument);
+        }
+    }
+}
