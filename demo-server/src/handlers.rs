@@ -102,11 +102,12 @@ impl Ctx {
     fn fixed(&self, conn: &mut Conn, code: u16, headers: &[(&str, &str)], body: &[u8]) -> HResult {
         let len = body.len().to_string();
         let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if !(code == 204 || code == 304 || code < 200) {
+        let has_body = !(code == 204 || code == 304 || code < 200);
+        if has_body {
             all.push(("Content-Length", &len));
         }
         self.head(conn, code, &all, Framing::Length)?;
-        if !body.is_empty() && !(code == 204 || code == 304 || code < 200) {
+        if has_body && !body.is_empty() {
             conn.write_all(body)?;
             conn.flush()?;
         }
@@ -354,7 +355,13 @@ fn fault(ctx: &Ctx, conn: &mut Conn) -> HResult {
             _ => b"\r",
         };
         let mut ev = Vec::with_capacity(32);
-        for part in [format!("id: {i}").as_bytes(), eol, format!("data: event {i}").as_bytes(), eol, eol] {
+        for part in [
+            format!("id: {i}").as_bytes(),
+            eol,
+            format!("data: event {i}").as_bytes(),
+            eol,
+            eol,
+        ] {
             ev.extend_from_slice(part);
         }
         for (j, w) in ev.windows(2).enumerate() {
@@ -519,7 +526,11 @@ fn raw(ctx: &Ctx, conn: &mut Conn) -> HResult {
     let t = p.get("type").unwrap_or("text/event-stream");
     let t = (!t.is_empty() && !has_ctl(t)).then_some(t);
     let mut body = ctx.stream(conn, t, false)?;
-    let piece = if piece == 0 { bytes.len().max(1) } else { piece };
+    let piece = if piece == 0 {
+        bytes.len().max(1)
+    } else {
+        piece
+    };
     for (n, part) in bytes.chunks(piece).enumerate() {
         if n > 0 && !delay.is_zero() && !ctx.shared.sleep(delay) {
             return Ok(End::Abrupt);

@@ -193,9 +193,8 @@ impl Src<'_> {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Reads one request (head and body). Sends `100 Continue` when asked.
@@ -220,8 +219,7 @@ pub(crate) fn read_request(conn: &mut Conn) -> Result<Request, ReqError> {
     let line = String::from_utf8(line)
         .map_err(|_| ReqError::Bad(400, "request line is not UTF-8".into()))?;
     let mut parts = line.split(' ');
-    let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next())
-    {
+    let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(t), Some(v), None) => (m, t, v),
         _ => return Err(ReqError::Bad(400, "malformed request line".into())),
     };
@@ -409,7 +407,12 @@ pub(crate) struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    pub(crate) fn new(conn: &'a mut Conn, framing: Framing, cut_at: Option<u64>, gzip: bool) -> Self {
+    pub(crate) fn new(
+        conn: &'a mut Conn,
+        framing: Framing,
+        cut_at: Option<u64>,
+        gzip: bool,
+    ) -> Self {
         Body {
             conn,
             framing,

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use sse_demo_server::{Server, ServerOptions};
 
-const USAGE: &str = "usage: sse-demo-server [--port N] [--tls] [--ca-out FILE] [--exit-on-stdin-eof] [--log]
+const USAGE: &str =
+    "usage: sse-demo-server [--port N] [--tls] [--ca-out FILE] [--exit-on-stdin-eof] [--log]
 
 Serves Server-Sent Events test endpoints on 127.0.0.1 (see demo-server/README.md).
   --port N             listen on port N (default 0: any free port)

@@ -46,11 +46,9 @@ impl Params {
     pub(crate) fn opt_u64(&self, name: &str) -> Result<Option<u64>, BadParam> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| BadParam(format!("parameter {name}={v:?} is not an unsigned integer"))),
+            Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+                BadParam(format!("parameter {name}={v:?} is not an unsigned integer"))
+            }),
         }
     }
 
@@ -89,18 +87,16 @@ pub(crate) fn percent_decode(s: &str) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' => {
-                match (hex_val(b.get(i + 1)), hex_val(b.get(i + 2))) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' => match (hex_val(b.get(i + 1)), hex_val(b.get(i + 2))) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             c => {
                 out.push(c);
                 i += 1;
