@@ -23,7 +23,7 @@ use crate::parser::{ParsedItem, Parser};
 use crate::transport::{classify_io, Opened, StreamReader, Transport};
 
 /// A function receiving every item on the client's background thread.
-pub type ItemCallback = Box<dyn FnMut(&Item) + Send>;
+pub type ItemCallback = Box<dyn FnMut(Item) + Send>;
 
 /// Stack size of a worker thread: small, so thousands of clients fit.
 const WORKER_STACK_BYTES: usize = 256 * 1024;
@@ -77,7 +77,7 @@ impl Shared {
         let mut slot = lock(&self.callback);
         if let Some(callback) = slot.as_mut() {
             while let Ok(item) = self.queue.try_recv() {
-                callback(&item);
+                callback(item);
             }
         }
     }
@@ -236,7 +236,7 @@ impl Client {
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
         while let Ok(item) = self.items.try_recv() {
-            callback(&item);
+            callback(item);
         }
         self.shared.has_callback.store(true, Ordering::Release);
     }
@@ -566,11 +566,7 @@ impl Worker {
         let backoff = &mut self.backoff;
         let messages_only = self.config.messages_only;
         let fed = self.parser.feed(&self.read_buffer[..n], |item| match item {
-            ParsedItem::Event(event) => pending.push(Item::Message(Event {
-                event_type: event.event_type.into_owned(),
-                data: event.data.into_owned(),
-                last_event_id: event.last_event_id.to_owned(),
-            })),
+            ParsedItem::Event(event) => pending.push(Item::Message(Event::from_parsed(&event))),
             ParsedItem::Comment(text) if !messages_only => {
                 pending.push(Item::Comment(text.into_owned()))
             }
@@ -607,7 +603,7 @@ impl Worker {
             self.shared.drain_to_callback();
             let mut slot = lock(&self.shared.callback);
             if let Some(callback) = slot.as_mut() {
-                callback(&item);
+                callback(item);
                 return !self.shared.closing();
             }
         }

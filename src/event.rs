@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::parser::EventRef;
 
 /// One dispatched SSE event, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,24 @@ pub struct Event {
     pub data: String,
     /// The last event id in force when the event was dispatched.
     pub last_event_id: String,
+}
+
+impl Event {
+    /// An owned copy of a parsed event. Each string gets one spare byte of
+    /// capacity, so the C layer can NUL-terminate it without reallocating.
+    pub fn from_parsed(event: &EventRef<'_>) -> Self {
+        Event {
+            event_type: with_spare_byte(&event.event_type),
+            data: with_spare_byte(&event.data),
+            last_event_id: with_spare_byte(event.last_event_id),
+        }
+    }
+}
+
+fn with_spare_byte(text: &str) -> String {
+    let mut owned = String::with_capacity(text.len() + 1);
+    owned.push_str(text);
+    owned
 }
 
 /// Why a client stopped for good.

@@ -20,3 +20,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use event::{CloseReason, Event, Item};
 pub use log::{set_log_hook, LogLevel};
 pub use parser::{EventRef, ParseError, ParsedItem, Parser, DEFAULT_MAX_EVENT_SIZE};
+pub mod ffi;

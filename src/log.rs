@@ -4,7 +4,6 @@ use std::sync::{Arc, RwLock};
 
 /// Severity of a log message; a hook receives messages at or above its level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(C)]
 pub enum LogLevel {
     /// A failure that ends a client.
     Error = 1,

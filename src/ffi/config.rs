@@ -1,0 +1,498 @@
+//! `sse_config`: the settings of a client, built by the user and copied
+//! by `sse_client_start`.
+
+use std::ffi::{c_char, CString};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{bytes_arg, c_string, ffi_guard, sse_status, str_arg, try_mut, try_ref};
+use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, ProxySetting};
+use crate::error::Error;
+
+/// The settings of a client. Create with `sse_config_new`, free with
+/// `sse_config_free`. Not thread-safe: use one config from one thread at a
+/// time (or lock around it); a started client keeps its own copy.
+pub struct sse_config {
+    pub(crate) builder: ConfigBuilder,
+    last_error: Mutex<CString>,
+}
+
+impl sse_config {
+    /// Records `error` as this config's last error and returns its status.
+    pub(crate) fn fail(&self, error: &Error) -> sse_status {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = c_string(&error.message);
+        error.kind.into()
+    }
+
+    fn fail_argument(&self, message: &str) -> sse_status {
+        self.fail(&Error::argument(message))
+    }
+
+    /// Applies `change` to the builder.
+    fn update(&mut self, change: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> sse_status {
+        let builder = std::mem::replace(&mut self.builder, Config::builder(""));
+        self.builder = change(builder);
+        sse_status::SSE_OK
+    }
+
+    /// Validates a copy of the settings.
+    pub(crate) fn build(&self) -> Result<Config, sse_status> {
+        self.builder.clone().build().map_err(|e| self.fail(&e))
+    }
+}
+
+/// How a client decides which errors reconnect.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sse_error_policy {
+    /// Network errors, oversized events, 5xx and 429 retry; other errors end the client.
+    SSE_RETRY_DEFAULT = 0,
+    /// Every error except invalid settings retries.
+    SSE_RETRY_ALL = 1,
+    /// Every error ends the client.
+    SSE_RETRY_NEVER = 2,
+}
+
+/// Creates a config for `url` (http or https) with every other setting at
+/// its default. The URL is checked by `sse_client_start`. Returns NULL when
+/// `url` is NULL or not UTF-8. Free with `sse_config_free`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_new(url: *const c_char) -> *mut sse_config {
+    ffi_guard!(std::ptr::null_mut(), {
+        let Ok(url) = (unsafe { str_arg(url) }) else {
+            return std::ptr::null_mut();
+        };
+        Box::into_raw(Box::new(sse_config {
+            builder: Config::builder(url),
+            last_error: Mutex::new(CString::default()),
+        }))
+    })
+}
+
+/// Frees a config. NULL is a no-op. Clients started from it are unaffected.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_free(config: *mut sse_config) {
+    ffi_guard!((), {
+        if !config.is_null() {
+            drop(unsafe { Box::from_raw(config) });
+        }
+    })
+}
+
+/// The message of the last failure of a call on this config (or of
+/// `sse_client_start` with it); "" if none. Owned by the config: valid
+/// until the next failing call on it or `sse_config_free`. NULL if
+/// `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *const c_char {
+    ffi_guard!(std::ptr::null(), {
+        match unsafe { config.as_ref() } {
+            Some(config) => config
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ptr(),
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// Defines a setter taking one string argument.
+macro_rules! string_setter {
+    ($(#[$doc:meta])* $name:ident, |$builder:ident, $value:ident| $apply:expr) => {
+        $(#[$doc])*
+        ///
+        /// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+        /// invalid (the config's last error says why; the setting is unchanged).
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(config: *mut sse_config, value: *const c_char) -> sse_status {
+            ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+                let config = try_mut!(config);
+                let $value = match unsafe { str_arg(value) } {
+                    Ok(value) => value.to_owned(),
+                    Err(why) => return config.fail_argument(why),
+                };
+                config.update(|$builder| $apply)
+            })
+        }
+    };
+}
+
+/// Defines a setter taking one number of milliseconds.
+macro_rules! millis_setter {
+    ($(#[$doc:meta])* $name:ident, |$builder:ident, $value:ident| $apply:expr) => {
+        $(#[$doc])*
+        ///
+        /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+        /// checked by `sse_client_start`.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(config: *mut sse_config, millis: u64) -> sse_status {
+            ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+                let config = try_mut!(config);
+                let $value = Duration::from_millis(millis);
+                config.update(|$builder| $apply)
+            })
+        }
+    };
+}
+
+string_setter!(
+    /// Replaces the URL.
+    sse_config_set_url, |b, v| b.url(v)
+);
+string_setter!(
+    /// Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
+    sse_config_set_method, |b, v| b.method(v)
+);
+string_setter!(
+    /// Sets the Last-Event-ID sent on the first connection.
+    sse_config_set_last_event_id, |b, v| b.last_event_id(v)
+);
+
+/// Adds a request header (repeatable). The name must be an HTTP token and
+/// the value must not hold CR, LF or NUL: checked now.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (the header is not added).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_add_header(
+    config: *mut sse_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let (name, value) = match unsafe { (str_arg(name), str_arg(value)) } {
+            (Ok(name), Ok(value)) => (name.to_owned(), value.to_owned()),
+            (Err(why), _) | (_, Err(why)) => return config.fail_argument(why),
+        };
+        if let Err(error) = config::validate_header(&name, &value) {
+            return config.fail(&error);
+        }
+        config.update(|b| b.header(name, value))
+    })
+}
+
+/// Sets the request body (`len` bytes at `body`, copied), sent on every
+/// connection and on 307/308 redirects. `body` may be NULL when `len` is 0.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_body(
+    config: *mut sse_config,
+    body: *const u8,
+    len: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let Some(body) = (unsafe { bytes_arg(body, len) }) else {
+            return config.fail_argument("body is NULL but len is not 0");
+        };
+        let body = body.to_vec();
+        config.update(|b| b.body(body))
+    })
+}
+
+millis_setter!(
+    /// Bounds name resolution and connection set-up (default 10000 ms).
+    sse_config_set_connect_timeout_ms, |b, v| b.connect_timeout(v)
+);
+
+/// No byte for `millis` ms means a dead connection and a reconnect
+/// (default 300000; 0 disables the timeout).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_read_timeout_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let timeout = (millis > 0).then(|| Duration::from_millis(millis));
+        config.update(|b| b.read_timeout(timeout))
+    })
+}
+
+millis_setter!(
+    /// Delay before the first reconnection unless the server sent `retry:` (default 1000 ms).
+    sse_config_set_retry_initial_ms, |b, v| b.retry(|r| r.initial_delay = v)
+);
+millis_setter!(
+    /// Cap of the growing reconnection delay (default 30000 ms).
+    sse_config_set_retry_max_ms, |b, v| b.retry(|r| r.max_delay = v)
+);
+millis_setter!(
+    /// Floor of the reconnection delay, whatever the server says (default 100 ms; at least 1).
+    sse_config_set_retry_min_ms, |b, v| b.retry(|r| r.min_delay = v)
+);
+millis_setter!(
+    /// A connection up this long resets the delay to the start (default 60000 ms).
+    sse_config_set_retry_reset_ms, |b, v| b.retry(|r| r.reset_after = v)
+);
+
+/// Stop after retrying for `millis` ms in a row (0: no limit, the default).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_retry_elapsed_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let limit = (millis > 0).then(|| Duration::from_millis(millis));
+        config.update(|b| b.retry(|r| r.max_elapsed = limit))
+    })
+}
+
+/// Growth factor of the delay per failed attempt in a row (1 to 100; default 2).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_multiplier(
+    config: *mut sse_config,
+    multiplier: f64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.retry(|r| r.multiplier = multiplier))
+    })
+}
+
+/// Share of each delay removed at random, 0 to 1 (default 0.5).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_jitter(
+    config: *mut sse_config,
+    jitter: f64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.retry(|r| r.jitter = jitter))
+    })
+}
+
+/// Give up after `attempts` reconnection attempts in a row; -1 (the
+/// default) never gives up; 0 never reconnects (one-shot stream: a clean
+/// end of stream is then a normal close).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config, or below -1).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_retries(
+    config: *mut sse_config,
+    attempts: i64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        if attempts < -1 {
+            return config.fail_argument("max retries must be -1 (no limit) or more");
+        }
+        config.update(|b| {
+            b.retry(|r| {
+                r.reconnect = attempts != 0;
+                r.max_attempts = u32::try_from(attempts).ok();
+            })
+        })
+    })
+}
+
+/// Whether a failure of the very first connection is retried (default true).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_first_connect(
+    config: *mut sse_config,
+    retry: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.retry(|r| r.retry_first_connect = retry))
+    })
+}
+
+/// Which errors reconnect (default `SSE_RETRY_DEFAULT`).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config or unknown policy).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_error_policy(
+    config: *mut sse_config,
+    policy: i32,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let policy = match policy {
+            0 => ErrorPolicy::Default,
+            1 => ErrorPolicy::RetryAll,
+            2 => ErrorPolicy::NeverRetry,
+            _ => return config.fail_argument("unknown error policy"),
+        };
+        config.update(|b| b.error_policy(policy))
+    })
+}
+
+/// Maximum size of one line and of one event's data (default 16 MiB).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_event_bytes(
+    config: *mut sse_config,
+    bytes: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.max_event_size(bytes))
+    })
+}
+
+/// Capacity of the item queue (default 1024); a full queue stops reading.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_queue_capacity(
+    config: *mut sse_config,
+    items: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.queue_capacity(items))
+    })
+}
+
+/// Trusts the PEM certificates in the file at `path` instead of the
+/// built-in Mozilla roots. The file is read now.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file or no certificate).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_ca_file(
+    config: *mut sse_config,
+    path: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let path = match unsafe { str_arg(path) } {
+            Ok(path) => path.to_owned(),
+            Err(why) => return config.fail_argument(why),
+        };
+        let pem = match std::fs::read(&path) {
+            Ok(pem) => pem,
+            Err(e) => return config.fail_argument(&format!("cannot read CA file {path}: {e}")),
+        };
+        if let Err(error) = crate::transport::parse_ca_pem(&pem) {
+            return config.fail(&error);
+        }
+        config.update(|b| b.ca_pem(pem))
+    })
+}
+
+/// Trusts the PEM certificates in `len` bytes at `pem` (copied).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or no certificate).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_ca_pem(
+    config: *mut sse_config,
+    pem: *const u8,
+    len: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let Some(pem) = (unsafe { bytes_arg(pem, len) }) else {
+            return config.fail_argument("pem is NULL");
+        };
+        if let Err(error) = crate::transport::parse_ca_pem(pem) {
+            return config.fail(&error);
+        }
+        let pem = pem.to_vec();
+        config.update(|b| b.ca_pem(pem))
+    })
+}
+
+/// Disables certificate verification when `insecure` is true. For tests
+/// only: anyone on the path can read and forge the stream.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_insecure(
+    config: *mut sse_config,
+    insecure: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.insecure(insecure))
+    })
+}
+
+/// Sets the proxy: a URL (`http://`, `https://`, `socks5://`), "" for a
+/// direct connection, or NULL for the default: the environment, as curl
+/// reads it (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config, invalid URL).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_proxy(
+    config: *mut sse_config,
+    proxy_url: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let setting = if proxy_url.is_null() {
+            ProxySetting::FromEnvironment
+        } else {
+            match unsafe { str_arg(proxy_url) } {
+                Ok("") => ProxySetting::None,
+                Ok(url) => {
+                    if let Err(e) = ureq::Proxy::new(url) {
+                        return config.fail_argument(&format!("invalid proxy URL {url:?}: {e}"));
+                    }
+                    ProxySetting::Url(url.to_owned())
+                }
+                Err(why) => return config.fail_argument(why),
+            }
+        };
+        config.update(|b| b.proxy(setting))
+    })
+}
+
+/// Maximum redirects followed per connection (default 10; 0: none).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_redirects(
+    config: *mut sse_config,
+    count: u32,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.max_redirects(count))
+    })
+}
+
+/// When true, the client delivers only message events; open, comment,
+/// error, reconnecting and closed items are skipped (the final error is
+/// still returned by `sse_next_event`). Default false.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_messages_only(
+    config: *mut sse_config,
+    only: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.messages_only(only))
+    })
+}
+
+/// Checks every setting now (as `sse_client_start` will).
+///
+/// Returns `SSE_OK` or the status of the first invalid setting (the
+/// config's last error says which).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_validate(config: *const sse_config) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_ref!(config);
+        match config.build() {
+            Ok(_) => sse_status::SSE_OK,
+            Err(status) => status,
+        }
+    })
+}
