@@ -240,6 +240,24 @@ void sse_config_free(struct sse_config *config);
 // `config` is NULL.
 const char *sse_config_last_error(const struct sse_config *config);
 
+// Replaces the URL.
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+// invalid (the config's last error says why; the setting is unchanged).
+enum sse_status sse_config_set_url(struct sse_config *config, const char *value);
+
+// Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+// invalid (the config's last error says why; the setting is unchanged).
+enum sse_status sse_config_set_method(struct sse_config *config, const char *value);
+
+// Sets the Last-Event-ID sent on the first connection.
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+// invalid (the config's last error says why; the setting is unchanged).
+enum sse_status sse_config_set_last_event_id(struct sse_config *config, const char *value);
+
 // Adds a request header (repeatable). The name must be an HTTP token and
 // the value must not hold CR, LF or NUL: checked now.
 //
@@ -252,11 +270,41 @@ enum sse_status sse_config_add_header(struct sse_config *config, const char *nam
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
 enum sse_status sse_config_set_body(struct sse_config *config, const uint8_t *body, uintptr_t len);
 
+// Bounds name resolution and connection set-up (default 10000 ms).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+// checked by `sse_client_start`.
+enum sse_status sse_config_set_connect_timeout_ms(struct sse_config *config, uint64_t millis);
+
 // No byte for `millis` ms means a dead connection and a reconnect
 // (default 300000; 0 disables the timeout).
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_read_timeout_ms(struct sse_config *config, uint64_t millis);
+
+// Delay before the first reconnection unless the server sent `retry:` (default 1000 ms).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+// checked by `sse_client_start`.
+enum sse_status sse_config_set_retry_initial_ms(struct sse_config *config, uint64_t millis);
+
+// Cap of the growing reconnection delay (default 30000 ms).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+// checked by `sse_client_start`.
+enum sse_status sse_config_set_retry_max_ms(struct sse_config *config, uint64_t millis);
+
+// Floor of the reconnection delay, whatever the server says (default 100 ms; at least 1).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+// checked by `sse_client_start`.
+enum sse_status sse_config_set_retry_min_ms(struct sse_config *config, uint64_t millis);
+
+// A connection up this long resets the delay to the start (default 60000 ms).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+// checked by `sse_client_start`.
+enum sse_status sse_config_set_retry_reset_ms(struct sse_config *config, uint64_t millis);
 
 // Stop after retrying for `millis` ms in a row (0: no limit, the default).
 //

@@ -97,57 +97,72 @@ pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *co
     })
 }
 
-/// Defines a setter taking one string argument.
-macro_rules! string_setter {
-    ($(#[$doc:meta])* $name:ident, |$builder:ident, $value:ident| $apply:expr) => {
-        $(#[$doc])*
-        ///
-        /// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-        /// invalid (the config's last error says why; the setting is unchanged).
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(config: *mut sse_config, value: *const c_char) -> sse_status {
-            ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
-                let config = try_mut!(config);
-                let $value = match unsafe { str_arg(value) } {
-                    Ok(value) => value.to_owned(),
-                    Err(why) => return config.fail_argument(why),
-                };
-                config.update(|$builder| $apply)
-            })
-        }
-    };
+/// Applies a setter taking one string argument (shared by the
+/// `sse_config_set_<string>` exports; plain functions, not a macro, so
+/// that cbindgen sees every export).
+unsafe fn set_string(
+    config: *mut sse_config,
+    value: *const c_char,
+    apply: impl FnOnce(ConfigBuilder, String) -> ConfigBuilder,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let value = match unsafe { str_arg(value) } {
+            Ok(value) => value.to_owned(),
+            Err(why) => return config.fail_argument(why),
+        };
+        config.update(|builder| apply(builder, value))
+    })
 }
 
-/// Defines a setter taking one number of milliseconds.
-macro_rules! millis_setter {
-    ($(#[$doc:meta])* $name:ident, |$builder:ident, $value:ident| $apply:expr) => {
-        $(#[$doc])*
-        ///
-        /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
-        /// checked by `sse_client_start`.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(config: *mut sse_config, millis: u64) -> sse_status {
-            ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
-                let config = try_mut!(config);
-                let $value = Duration::from_millis(millis);
-                config.update(|$builder| $apply)
-            })
-        }
-    };
+/// Applies a setter taking one number of milliseconds.
+unsafe fn set_millis(
+    config: *mut sse_config,
+    millis: u64,
+    apply: impl FnOnce(ConfigBuilder, Duration) -> ConfigBuilder,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let value = Duration::from_millis(millis);
+        config.update(|builder| apply(builder, value))
+    })
 }
 
-string_setter!(
-    /// Replaces the URL.
-    sse_config_set_url, |b, v| b.url(v)
-);
-string_setter!(
-    /// Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
-    sse_config_set_method, |b, v| b.method(v)
-);
-string_setter!(
-    /// Sets the Last-Event-ID sent on the first connection.
-    sse_config_set_last_event_id, |b, v| b.last_event_id(v)
-);
+/// Replaces the URL.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+/// invalid (the config's last error says why; the setting is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_url(
+    config: *mut sse_config,
+    value: *const c_char,
+) -> sse_status {
+    unsafe { set_string(config, value, |b, v| b.url(v)) }
+}
+
+/// Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+/// invalid (the config's last error says why; the setting is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_method(
+    config: *mut sse_config,
+    value: *const c_char,
+) -> sse_status {
+    unsafe { set_string(config, value, |b, v| b.method(v)) }
+}
+
+/// Sets the Last-Event-ID sent on the first connection.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
+/// invalid (the config's last error says why; the setting is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_last_event_id(
+    config: *mut sse_config,
+    value: *const c_char,
+) -> sse_status {
+    unsafe { set_string(config, value, |b, v| b.last_event_id(v)) }
+}
 
 /// Adds a request header (repeatable). The name must be an HTTP token and
 /// the value must not hold CR, LF or NUL: checked now.
@@ -192,10 +207,17 @@ pub unsafe extern "C" fn sse_config_set_body(
     })
 }
 
-millis_setter!(
-    /// Bounds name resolution and connection set-up (default 10000 ms).
-    sse_config_set_connect_timeout_ms, |b, v| b.connect_timeout(v)
-);
+/// Bounds name resolution and connection set-up (default 10000 ms).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+/// checked by `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_connect_timeout_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.connect_timeout(v)) }
+}
 
 /// No byte for `millis` ms means a dead connection and a reconnect
 /// (default 300000; 0 disables the timeout).
@@ -213,22 +235,53 @@ pub unsafe extern "C" fn sse_config_set_read_timeout_ms(
     })
 }
 
-millis_setter!(
-    /// Delay before the first reconnection unless the server sent `retry:` (default 1000 ms).
-    sse_config_set_retry_initial_ms, |b, v| b.retry(|r| r.initial_delay = v)
-);
-millis_setter!(
-    /// Cap of the growing reconnection delay (default 30000 ms).
-    sse_config_set_retry_max_ms, |b, v| b.retry(|r| r.max_delay = v)
-);
-millis_setter!(
-    /// Floor of the reconnection delay, whatever the server says (default 100 ms; at least 1).
-    sse_config_set_retry_min_ms, |b, v| b.retry(|r| r.min_delay = v)
-);
-millis_setter!(
-    /// A connection up this long resets the delay to the start (default 60000 ms).
-    sse_config_set_retry_reset_ms, |b, v| b.retry(|r| r.reset_after = v)
-);
+/// Delay before the first reconnection unless the server sent `retry:` (default 1000 ms).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+/// checked by `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_initial_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.retry(|r| r.initial_delay = v)) }
+}
+
+/// Cap of the growing reconnection delay (default 30000 ms).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+/// checked by `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_max_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.retry(|r| r.max_delay = v)) }
+}
+
+/// Floor of the reconnection delay, whatever the server says (default 100 ms; at least 1).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+/// checked by `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_min_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.retry(|r| r.min_delay = v)) }
+}
+
+/// A connection up this long resets the delay to the start (default 60000 ms).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). Ranges are
+/// checked by `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_retry_reset_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.retry(|r| r.reset_after = v)) }
+}
 
 /// Stop after retrying for `millis` ms in a row (0: no limit, the default).
 ///
