@@ -1,0 +1,104 @@
+//! Helpers shared by the client integration tests: a real loopback server
+//! (sse-demo-server) and small waits that fail loudly instead of hanging.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use sse::{Client, Config, ConfigBuilder, Event, Item, ProxySetting};
+pub use sse_demo_server::Server;
+
+/// Upper bound for any single wait: only a hang reaches it.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A config for `url` with fast, jitter-free reconnection and no proxy.
+pub fn config(url: &str) -> ConfigBuilder {
+    Config::builder(url).proxy(ProxySetting::None).retry(|r| {
+        r.initial_delay = ms(20);
+        r.min_delay = ms(5);
+        r.max_delay = ms(200);
+        r.jitter = 0.0;
+    })
+}
+
+pub fn start(builder: ConfigBuilder) -> Client {
+    Client::start(builder.build().expect("valid config")).expect("client starts")
+}
+
+/// The next item, failing the test after [`PATIENCE`].
+pub fn next(client: &Client) -> Item {
+    match client.next(Some(PATIENCE)) {
+        Ok(Some(item)) => item,
+        Ok(None) => panic!("no item within {PATIENCE:?}"),
+        Err(e) => panic!("stream ended: {e}"),
+    }
+}
+
+/// Items until `stop` says so (inclusive).
+pub fn items_until(client: &Client, stop: impl Fn(&Item) -> bool) -> Vec<Item> {
+    let mut items = Vec::new();
+    loop {
+        let item = next(client);
+        let done = stop(&item);
+        items.push(item);
+        if done {
+            return items;
+        }
+    }
+}
+
+/// Every item until the stream ends for good; returns them and the end error.
+pub fn drain(client: &Client) -> (Vec<Item>, sse::Error) {
+    let deadline = Instant::now() + PATIENCE;
+    let mut items = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "stream did not end: {items:?}");
+        match client.next(Some(PATIENCE)) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => panic!("no item within {PATIENCE:?}: {items:?}"),
+            Err(e) => return (items, e),
+        }
+    }
+}
+
+/// The next `count` message events, skipping other items.
+pub fn messages(client: &Client, count: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        if let Item::Message(event) = next(client) {
+            out.push(event);
+        }
+    }
+    out
+}
+
+pub fn data_of(events: &[Event]) -> Vec<String> {
+    events.iter().map(|e| e.data.clone()).collect()
+}
+
+/// Waits until `condition` holds, failing after [`PATIENCE`].
+pub fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(ms(5));
+    }
+}
+
+/// Threads of this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+/// Resident memory of this process in KiB.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
