@@ -187,6 +187,11 @@ impl Client {
         taken
     }
 
+    /// How many items wait in the queue (at most the queue capacity).
+    pub fn queued(&self) -> usize {
+        self.items.len()
+    }
+
     /// Whether the stream ended for good and every item was taken.
     pub fn is_finished(&self) -> bool {
         self.items.is_empty() && self.thread.as_ref().is_none_or(|t| t.is_finished())

@@ -88,9 +88,18 @@ pub fn wait_until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-/// Threads of this process.
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+/// Live libsse client threads (named `libsse-client`) in this process;
+/// the in-process test server's own threads are not counted.
+pub fn client_thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
+        tasks
+            .filter_map(|t| t.ok())
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|name| name.trim() == "libsse-client")
+            })
+            .count()
+    })
 }
 
 /// Resident memory of this process in KiB.

@@ -1,0 +1,85 @@
+//! Resource checks that read process-wide counters (threads, CPU, RSS):
+//! they run one at a time, in their own test binary, so that no other
+//! test disturbs the counts.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::*;
+use sse::Item;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn wait_for_open(client: &sse::Client) {
+    items_until(client, |i| matches!(i, Item::Open { .. }));
+}
+
+#[test]
+fn five_hundred_clients_started_and_dropped_leak_no_thread() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start().unwrap();
+    let url = format!("{}/ticker?count=0&interval_ms=50", server.url());
+    let baseline = client_thread_count();
+    for _ in 0..500 {
+        let client = start(config(&url));
+        drop(client);
+    }
+    let clients: Vec<_> = (0..50).map(|_| start(config(&url))).collect();
+    for client in &clients {
+        wait_for_open(client);
+    }
+    drop(clients);
+    // Drop joins: the count is back to the baseline at once, no waiting.
+    let leaked = client_thread_count().saturating_sub(baseline);
+    println!("threads leaked after 550 clients: {leaked}");
+    assert_eq!(leaked, 0);
+}
+
+/// CPU time (user + system) of this process, in clock ticks.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn idle_clients_cost_no_cpu() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start().unwrap();
+    let clients: Vec<_> = (0..20)
+        .map(|_| start(config(&format!("{}/silent", server.url())).read_timeout(None)))
+        .collect();
+    for client in &clients {
+        wait_for_open(client);
+    }
+    let before = cpu_ticks();
+    std::thread::sleep(ms(1000));
+    let used = cpu_ticks() - before;
+    println!("20 idle clients used {used} ticks of CPU in 1 s");
+    // A poll loop would burn a whole core (100 ticks); blocked reads use none.
+    assert!(used <= 5, "{used} ticks");
+}
+
+#[test]
+fn a_stalled_consumer_stops_the_reader_and_memory_stays_flat() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start().unwrap();
+    let client =
+        start(config(&format!("{}/fast?count=0&size=1000", server.url())).queue_capacity(64));
+    messages(&client, 10);
+    std::thread::sleep(ms(300));
+    let rss_before = rss_kib();
+    std::thread::sleep(ms(1500));
+    let grown = rss_kib().saturating_sub(rss_before);
+    // Unbounded buffering at loopback speed would be gigabytes by now.
+    assert!(grown < 16 * 1024, "RSS grew by {grown} KiB while stalled");
+    assert_eq!(client.queued(), 64, "the queue is full and bounded");
+    // Pulling again resumes the flow.
+    assert_eq!(messages(&client, 1000).len(), 1000);
+}
