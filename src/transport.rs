@@ -331,6 +331,12 @@ pub fn classify(error: ureq::Error, context: &str) -> Error {
 
 /// Maps an I/O error (from a body read, possibly wrapping a ureq error).
 pub fn classify_io(io: &std::io::Error, context: &str) -> Error {
+    if io
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
+    {
+        return Error::new(ErrorKind::Tls, format!("{context}: TLS: {io}"));
+    }
     if let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
         if !matches!(inner, ureq::Error::Io(_)) {
             return classify(clone_ureq_error(inner), context);

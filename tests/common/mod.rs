@@ -55,10 +55,17 @@ pub fn drain(client: &Client) -> (Vec<Item>, sse::Error) {
     let deadline = Instant::now() + PATIENCE;
     let mut items = Vec::new();
     loop {
-        assert!(Instant::now() < deadline, "stream did not end: {items:?}");
+        assert!(
+            Instant::now() < deadline,
+            "stream did not end; last items: {:?}",
+            &items[items.len().saturating_sub(4)..]
+        );
         match client.next(Some(PATIENCE)) {
             Ok(Some(item)) => items.push(item),
-            Ok(None) => panic!("no item within {PATIENCE:?}: {items:?}"),
+            Ok(None) => panic!(
+                "no item within {PATIENCE:?}; last items: {:?}",
+                &items[items.len().saturating_sub(4)..]
+            ),
             Err(e) => return (items, e),
         }
     }
@@ -110,4 +117,67 @@ pub fn rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// A minimal HTTP CONNECT proxy on loopback that tunnels every connection
+/// to `upstream` (whatever host was asked for) and records the targets.
+pub struct ConnectProxy {
+    pub addr: std::net::SocketAddr,
+    pub targets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    pub fn start(upstream: std::net::SocketAddr) -> ConnectProxy {
+        use std::io::{BufRead, BufReader, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = targets.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap_or(0);
+                    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0
+                            || header.trim().is_empty()
+                        {
+                            break;
+                        }
+                    }
+                    seen.lock().unwrap().push(target);
+                    let Ok(server) = TcpStream::connect(upstream) else {
+                        return;
+                    };
+                    let mut client_w = client.try_clone().unwrap();
+                    client_w
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .ok();
+                    let mut server_r = server.try_clone().unwrap();
+                    let mut server_w = server;
+                    std::thread::spawn(move || {
+                        std::io::copy(&mut server_r, &mut client_w).ok();
+                        client_w.shutdown(std::net::Shutdown::Both).ok();
+                    });
+                    std::io::copy(&mut reader, &mut server_w).ok();
+                    server_w.shutdown(std::net::Shutdown::Both).ok();
+                });
+            }
+        });
+        ConnectProxy { addr, targets }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
 }
