@@ -1,0 +1,53 @@
+// Package sse is the Go binding of libsse, a spec-exact, reconnecting
+// Server-Sent Events (text/event-stream) client written in Rust and
+// shipped as a C library. The binding uses cgo.
+//
+// # Streams
+//
+// [Connect] starts a client: libsse connects on its own thread, parses the
+// stream, reconnects with backoff and Last-Event-ID, and queues what it
+// receives. Read the messages from [Client.Events], or every item
+// (connection opened, comments, errors, reconnections, close) from
+// [Client.Items]; after the channel closes, [Client.Err] says why the
+// stream ended. Cancelling the context given to Connect, or calling
+// [Client.Close], stops the stream and closes the channel.
+//
+//	client, err := sse.Connect(ctx, "https://example.com/stream",
+//		sse.WithHeader("Authorization", "Bearer "+token))
+//	if err != nil {
+//		return err // invalid option or URL
+//	}
+//	defer client.Close()
+//	for ev := range client.Events() {
+//		fmt.Println(ev.Type, ev.ID, ev.Data)
+//	}
+//	return client.Err()
+//
+// Errors are typed: a refused status is an [*HTTPStatusError] (with the
+// status code, headers and Retry-After), a wrong content type an
+// [*ContentTypeError], others an [*Error] with a [Code]; each matches its
+// sentinel ([ErrHTTPStatus], [ErrContentType], [ErrConnect], ...) with
+// errors.Is.
+//
+// # Parsing only
+//
+// Users with their own HTTP stack feed bytes to a [Parser] (or wrap a
+// reader, e.g. a net/http response body, in a [Decoder]).
+//
+// # Performance
+//
+// Each client has one goroutine that blocks in C (so one OS thread per
+// client) and takes queued items in batches: crossing cgo once per batch,
+// and copying the small strings of one batch into a single allocation.
+// A consequence: a retained small Event keeps the memory of its batch
+// (at most a few hundred small events) alive.
+//
+// # Linking
+//
+// By default the package links the static library
+// target/release/libsse.a of the repository (build it with
+// `cargo build --release`) together with -lm -ldl -lpthread. Build with
+// `-tags libsse_shared` to link target/release/libsse.so instead (its
+// directory is recorded as rpath), or with `-tags libsse_external` and
+// CGO_CFLAGS / CGO_LDFLAGS to use an installed copy.
+package sse

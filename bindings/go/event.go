@@ -1,0 +1,223 @@
+package sse
+
+// #include "gosse.h"
+import "C"
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// Event is one dispatched Server-Sent Event.
+type Event struct {
+	Type string // the event type: "message" unless the server sent `event:`
+	Data string // the `data:` lines joined with "\n"
+	ID   string // the last event id in force when the event was dispatched
+}
+
+// Kind tells what an Item is.
+type Kind int
+
+// The kinds of items.
+const (
+	KindMessage      Kind = C.SSE_KIND_MESSAGE      // a dispatched event (Item.Event)
+	KindComment      Kind = C.SSE_KIND_COMMENT      // a comment line (Item.Comment)
+	KindOpen         Kind = C.SSE_KIND_OPEN         // a connection opened (StatusCode, Header)
+	KindError        Kind = C.SSE_KIND_ERROR        // a connection failed or broke (Err, Fatal, ...)
+	KindReconnecting Kind = C.SSE_KIND_RECONNECTING // a reconnection follows (Attempt, Delay)
+	KindClosed       Kind = C.SSE_KIND_CLOSED       // the client stopped for good (CloseReason)
+)
+
+// String returns the kind's name, e.g. "message".
+func (k Kind) String() string {
+	switch k {
+	case KindMessage:
+		return "message"
+	case KindComment:
+		return "comment"
+	case KindOpen:
+		return "open"
+	case KindError:
+		return "error"
+	case KindReconnecting:
+		return "reconnecting"
+	case KindClosed:
+		return "closed"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// CloseReason tells why a client stopped (for KindClosed items).
+type CloseReason int
+
+// The reasons a client stops.
+const (
+	CloseNone        CloseReason = C.SSE_CLOSE_NONE          // not a closed item
+	CloseNoContent   CloseReason = C.SSE_CLOSE_NO_CONTENT    // the server answered 204 No Content
+	CloseEndOfStream CloseReason = C.SSE_CLOSE_END_OF_STREAM // a one-shot stream ended cleanly
+	CloseByUser      CloseReason = C.SSE_CLOSE_BY_USER       // Close, or the context was cancelled
+	CloseError       CloseReason = C.SSE_CLOSE_ERROR         // a fatal error (the item before) ended it
+)
+
+// String returns the reason's name, e.g. "no-content".
+func (r CloseReason) String() string {
+	switch r {
+	case CloseNone:
+		return "none"
+	case CloseNoContent:
+		return "no-content"
+	case CloseEndOfStream:
+		return "end-of-stream"
+	case CloseByUser:
+		return "by-user"
+	case CloseError:
+		return "error"
+	}
+	return "CloseReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Item is anything a client reports, in stream order. Which fields are
+// set depends on Kind.
+type Item struct {
+	Kind        Kind
+	Event       Event         // KindMessage: the event
+	Comment     string        // KindComment: the text after the colon (one leading space dropped)
+	StatusCode  int           // KindOpen; KindError when the server answered (else 0)
+	Header      http.Header   // KindOpen; KindError when the server answered (else nil)
+	Err         error         // KindError: the failure (*HTTPStatusError, *ContentTypeError or *Error)
+	Fatal       bool          // KindError: true when no reconnection follows
+	Attempt     int           // KindReconnecting: the attempt number, from 1 since the last connection
+	Delay       time.Duration // KindReconnecting: the wait before it
+	CloseReason CloseReason   // KindClosed: why the client stopped
+}
+
+// smallData is the largest data copied into a batch's shared allocation;
+// larger data gets an allocation of its own.
+const smallData = 4096
+
+// converter turns a C batch into Go values, reusing the strings of
+// repeated types and ids.
+type converter struct {
+	lastType string
+	lastID   string
+	offsets  []int
+}
+
+// cbytes is a view of C memory; copy it before the memory is freed.
+func cbytes(p *C.char, n C.size_t) []byte {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// bytesToString makes a string sharing b's memory; b must never change.
+func bytesToString(b []byte) string {
+	return *(*string)(unsafe.Pointer(&b))
+}
+
+// batchItems returns a Go view of the filled part of a C batch.
+func batchItems(b *C.gosse_batch) []C.gosse_item {
+	if b.n == 0 {
+		return nil
+	}
+	return unsafe.Slice(b.items, int(b.cap))[:int(b.n)]
+}
+
+// texts copies the data of every message and comment of the batch; small
+// ones into one shared allocation. It returns one string per item ("" for
+// other kinds).
+func (cv *converter) texts(items []C.gosse_item, out []string) []string {
+	total := 0
+	for i := range items {
+		it := &items[i]
+		if (it.kind == C.SSE_KIND_MESSAGE || it.kind == C.SSE_KIND_COMMENT) && it.data_len <= smallData {
+			total += int(it.data_len)
+		}
+	}
+	var arena []byte
+	if total > 0 {
+		arena = make([]byte, total)
+	}
+	shared := bytesToString(arena)
+	off := 0
+	for i := range items {
+		it := &items[i]
+		s := ""
+		if it.data_len > 0 && (it.kind == C.SSE_KIND_MESSAGE || it.kind == C.SSE_KIND_COMMENT) {
+			if it.data_len <= smallData {
+				n := copy(arena[off:], cbytes(it.data, it.data_len))
+				s = shared[off : off+n]
+				off += n
+			} else {
+				s = C.GoStringN(it.data, C.int(it.data_len))
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// message builds the Event of a message item whose data is already copied.
+func (cv *converter) message(it *C.gosse_item, data string) Event {
+	typ := cbytes(it._type, it.type_len)
+	var t string
+	switch {
+	case string(typ) == "message":
+		t = "message"
+	case string(typ) == cv.lastType:
+		t = cv.lastType
+	default:
+		t = string(typ)
+		cv.lastType = t
+	}
+	id := cbytes(it.id, it.id_len)
+	if string(id) != cv.lastID {
+		cv.lastID = string(id)
+	}
+	return Event{Type: t, Data: data, ID: cv.lastID}
+}
+
+// headers reads the response headers of an open or error item.
+func headers(ev *C.struct_sse_event) http.Header {
+	n := int(C.sse_event_header_count(ev))
+	if n == 0 {
+		return nil
+	}
+	h := make(http.Header, n)
+	for i := 0; i < n; i++ {
+		var name, value *C.char
+		if C.sse_event_header(ev, C.uintptr_t(i), &name, &value) != C.SSE_OK {
+			continue
+		}
+		key := http.CanonicalHeaderKey(C.GoString(name))
+		h[key] = append(h[key], C.GoString(value))
+	}
+	return h
+}
+
+// lifecycle converts an open, error, reconnecting or closed item.
+func lifecycle(it *C.gosse_item) Item {
+	ev := it.ev
+	item := Item{Kind: Kind(it.kind)}
+	switch item.Kind {
+	case KindOpen:
+		item.StatusCode = int(C.sse_event_http_status(ev))
+		item.Header = headers(ev)
+	case KindError:
+		item.StatusCode = int(C.sse_event_http_status(ev))
+		item.Header = headers(ev)
+		item.Fatal = bool(C.sse_event_is_fatal(ev))
+		msg := C.GoStringN(it.data, C.int(it.data_len))
+		item.Err = newError(Code(C.sse_event_error_status(ev)), msg, item.StatusCode,
+			item.Header, int64(C.sse_event_retry_after_ms(ev)))
+	case KindReconnecting:
+		item.Attempt = int(C.sse_event_attempt(ev))
+		item.Delay = time.Duration(C.sse_event_delay_ms(ev)) * time.Millisecond
+	case KindClosed:
+		item.CloseReason = CloseReason(C.sse_event_close_reason(ev))
+	}
+	return item
+}

@@ -1,0 +1,3 @@
+module libsse.dev/sse
+
+go 1.19

@@ -1,0 +1,97 @@
+#include <string.h>
+#include "gosse.h"
+#include "_cgo_export.h"
+
+gosse_batch *gosse_batch_new(size_t cap) {
+	gosse_batch *b = calloc(1, sizeof *b);
+	if (b == NULL) return NULL;
+	b->evs = calloc(cap, sizeof *b->evs);
+	b->items = calloc(cap, sizeof *b->items);
+	if (b->evs == NULL || b->items == NULL) {
+		free(b->evs);
+		free(b->items);
+		free(b);
+		return NULL;
+	}
+	b->cap = cap;
+	return b;
+}
+
+void gosse_batch_release(gosse_batch *b) {
+	for (size_t i = 0; i < b->n; i++) {
+		sse_event_free(b->evs[i]);
+		b->evs[i] = NULL;
+	}
+	b->n = 0;
+}
+
+void gosse_batch_free(gosse_batch *b) {
+	if (b == NULL) return;
+	gosse_batch_release(b);
+	free(b->evs);
+	free(b->items);
+	free(b);
+}
+
+static void fill(gosse_batch *b) {
+	for (size_t i = 0; i < b->n; i++) {
+		struct sse_event *e = b->evs[i];
+		gosse_item *it = &b->items[i];
+		it->ev = e;
+		it->kind = (int32_t)sse_event_kind(e);
+		it->type = NULL;
+		it->type_len = 0;
+		it->data = NULL;
+		it->data_len = 0;
+		it->id = NULL;
+		it->id_len = 0;
+		switch (it->kind) {
+		case SSE_KIND_MESSAGE:
+			it->type = sse_event_type(e);
+			it->type_len = strlen(it->type);
+			it->id = sse_event_id(e);
+			it->id_len = strlen(it->id);
+			/* fallthrough */
+		case SSE_KIND_COMMENT:
+		case SSE_KIND_ERROR: {
+			uintptr_t len = 0;
+			it->data = sse_event_data(e, &len);
+			it->data_len = len;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms) {
+	gosse_batch_release(b);
+	uintptr_t n = 0;
+	enum sse_status st = sse_next_events(c, b->evs, b->cap, timeout_ms, &n);
+	if (st != SSE_OK) return st;
+	b->n = n;
+	fill(b);
+	return SSE_OK;
+}
+
+void gosse_parser_feed_take(struct sse_parser *p, const uint8_t *bytes, size_t len,
+                            gosse_batch *b, enum sse_status *feed_status) {
+	gosse_batch_release(b);
+	*feed_status = SSE_OK;
+	if (len > 0) *feed_status = sse_parser_feed(p, bytes, len);
+	while (b->n < b->cap && sse_parser_next(p, &b->evs[b->n]) == SSE_OK) b->n++;
+	fill(b);
+}
+
+static void gosse_log_trampoline(void *userdata, enum sse_log_level level, const char *message) {
+	gosseLog((uintptr_t)userdata, (int32_t)level, (char *)message);
+}
+
+void gosse_set_log(int on, uintptr_t handle, int32_t max_level) {
+	if (on) {
+		sse_set_log_callback(gosse_log_trampoline, (void *)handle, max_level);
+	} else {
+		sse_set_log_callback(NULL, NULL, max_level);
+	}
+}

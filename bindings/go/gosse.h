@@ -1,0 +1,62 @@
+/* Helpers of the Go binding: batch conversion so that Go crosses cgo once
+ * per batch of items, not once per accessor call. Internal to the package. */
+#ifndef LIBSSE_GOSSE_H
+#define LIBSSE_GOSSE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include "sse.h"
+
+/* Exported by libsse but missing from include/sse.h: cbindgen does not
+ * expand the macros (string_setter!/millis_setter!) that define them in
+ * src/ffi/config.rs. Identical redeclarations are harmless once the
+ * header lists them. */
+enum sse_status sse_config_set_url(struct sse_config *config, const char *value);
+enum sse_status sse_config_set_method(struct sse_config *config, const char *value);
+enum sse_status sse_config_set_last_event_id(struct sse_config *config, const char *value);
+enum sse_status sse_config_set_connect_timeout_ms(struct sse_config *config, uint64_t millis);
+enum sse_status sse_config_set_retry_initial_ms(struct sse_config *config, uint64_t millis);
+enum sse_status sse_config_set_retry_max_ms(struct sse_config *config, uint64_t millis);
+enum sse_status sse_config_set_retry_min_ms(struct sse_config *config, uint64_t millis);
+enum sse_status sse_config_set_retry_reset_ms(struct sse_config *config, uint64_t millis);
+
+/* The strings of one item, borrowed from `ev` (valid until it is freed). */
+typedef struct gosse_item {
+	struct sse_event *ev;
+	int32_t kind;
+	const char *type;
+	size_t type_len;
+	const char *data;
+	size_t data_len;
+	const char *id;
+	size_t id_len;
+} gosse_item;
+
+/* A batch of items in C memory, reused for every pull. */
+typedef struct gosse_batch {
+	struct sse_event **evs;
+	gosse_item *items;
+	size_t n;
+	size_t cap;
+} gosse_batch;
+
+gosse_batch *gosse_batch_new(size_t cap);
+/* Frees the events of the last pull (n becomes 0). */
+void gosse_batch_release(gosse_batch *b);
+/* Frees the events and the batch. NULL is a no-op. */
+void gosse_batch_free(gosse_batch *b);
+
+/* Releases the previous batch, then sse_next_events into `b`. */
+enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms);
+
+/* Releases the previous batch, feeds `len` bytes (when `len` > 0), then
+ * takes up to b->cap parsed items into `b`. `*feed_status` receives the
+ * status of the feed (SSE_OK when nothing was fed). */
+void gosse_parser_feed_take(struct sse_parser *p, const uint8_t *bytes, size_t len,
+                            gosse_batch *b, enum sse_status *feed_status);
+
+/* Installs the Go log trampoline with a cgo.Handle as userdata; or
+ * removes it when `on` is 0. */
+void gosse_set_log(int on, uintptr_t handle, int32_t max_level);
+
+#endif
