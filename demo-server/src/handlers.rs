@@ -277,7 +277,9 @@ fn ticker(ctx: &Ctx, conn: &mut Conn, gzip: bool) -> HResult {
     let drop_after = p.opt_u64("drop_after")?;
     let comment_every = p.u64("comment_every", 0)?;
     let start = match ctx.last_event_id() {
-        Some(n) => n.saturating_add(1),
+        // The client already has the largest possible id: nothing to send.
+        Some(u64::MAX) => return empty_stream(ctx, conn, gzip),
+        Some(n) => n + 1,
         None => p.u64("start", 1)?,
     };
     let hold = p.get("close_after") == Some("0") || p.flag("hold");
@@ -311,12 +313,21 @@ fn ticker(ctx: &Ctx, conn: &mut Conn, gzip: bool) -> HResult {
         if comment_every > 0 && sent % comment_every == 0 {
             body.send(b": keep-alive\n")?;
         }
-        i += 1;
+        match i.checked_add(1) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
     if hold {
         return Ok(End::Hold);
     }
     body.finish()?;
+    Ok(End::Clean)
+}
+
+/// A 200 event stream with no events, ended cleanly.
+fn empty_stream(ctx: &Ctx, conn: &mut Conn, gzip: bool) -> HResult {
+    ctx.stream(conn, EVENT_STREAM, gzip)?.finish()?;
     Ok(End::Clean)
 }
 
@@ -329,66 +340,78 @@ fn fault(ctx: &Ctx, conn: &mut Conn) -> HResult {
     let seed = p.u64("seed", 1)?;
     let interval = Duration::from_millis(p.u64("interval_ms", 0)?);
     let (framing, _) = ctx.stream_params()?;
-    let start = ctx.last_event_id().map_or(1, |n| n.saturating_add(1));
+    // None: the client already has the largest possible id.
+    let start = match ctx.last_event_id() {
+        Some(n) => n.checked_add(1),
+        None => Some(1),
+    };
+    let remaining = match start {
+        Some(s) if s <= total => total - s + 1,
+        _ => 0,
+    };
+    let start = start.unwrap_or(u64::MAX);
 
-    let (conn_no, kill) = {
+    let (conn_no, kills_left) = {
         let mut m = lock(&ctx.shared.fault);
         let st = m.entry(seed).or_default();
         let c = st.connections;
         st.connections += 1;
-        let kill = start <= total && st.kills < max_kills;
-        if kill {
+        // Kills left, this one included (0: serve cleanly).
+        let kills_left = if remaining > 0 {
+            max_kills.saturating_sub(st.kills)
+        } else {
+            0
+        };
+        if kills_left > 0 {
             st.kills += 1;
         }
-        (c, kill)
+        (c, kills_left)
     };
-    let mut rng = Rng::new(seed ^ conn_no.wrapping_mul(0xD6E8_FEB8_6659_FD93));
-
-    // Pre-generate this connection's events with mixed line ends.
-    let mut events: Vec<Vec<u8>> = Vec::new();
-    let mut cr_before_lf: Vec<u64> = Vec::new();
-    let mut len = 0u64;
-    for i in start..=total {
-        let eol: &[u8] = match rng.below(4) {
-            0 | 1 => b"\n",
-            2 => b"\r\n",
-            _ => b"\r",
-        };
-        let mut ev = Vec::with_capacity(32);
-        for part in [
-            format!("id: {i}").as_bytes(),
-            eol,
-            format!("data: event {i}").as_bytes(),
-            eol,
-            eol,
-        ] {
-            ev.extend_from_slice(part);
-        }
-        for (j, w) in ev.windows(2).enumerate() {
-            if w == b"\r\n" {
-                cr_before_lf.push(len + j as u64 + 1);
-            }
-        }
-        len += ev.len() as u64;
-        events.push(ev);
-    }
-    let cut = if kill {
-        Some(if !cr_before_lf.is_empty() && rng.below(3) == 0 {
-            cr_before_lf[rng.below(cr_before_lf.len() as u64) as usize]
-        } else {
-            rng.below(len.max(1))
-        })
+    let conn_seed = seed ^ conn_no.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    // Line ends per event, and (separately) where to cut.
+    let mut eol_rng = Rng::new(conn_seed);
+    let mut cut_rng = Rng::new(conn_seed ^ 0x5DEE_CE66_D1CE_4E5B);
+    // Spread the kills: the victim event lies in the first
+    // 1/kills_left of what remains, so all kills happen before the end.
+    let victim = if kills_left > 0 {
+        Some(cut_rng.below(remaining.div_ceil(kills_left)))
     } else {
         None
     };
 
     ctx.head(conn, 200, &[("Content-Type", "text/event-stream")], framing)?;
-    let mut body = Body::new(conn, framing, cut, false);
-    for (n, ev) in events.iter().enumerate() {
-        if n > 0 && !interval.is_zero() && !ctx.shared.sleep(interval) {
+    let mut body = Body::new(conn, framing, None, false);
+    let mut ev = Vec::with_capacity(64);
+    for k in 0..remaining {
+        if k > 0 && !interval.is_zero() && !ctx.shared.sleep(interval) {
             return Ok(End::Abrupt);
         }
-        body.send(ev)?;
+        let i = start + k;
+        let eol: &[u8] = match eol_rng.below(4) {
+            0 | 1 => b"\n",
+            2 => b"\r\n",
+            _ => b"\r",
+        };
+        ev.clear();
+        ev.extend_from_slice(format!("id: {i}").as_bytes());
+        ev.extend_from_slice(eol);
+        ev.extend_from_slice(format!("data: event {i}").as_bytes());
+        ev.extend_from_slice(eol);
+        ev.extend_from_slice(eol);
+        if victim == Some(k) {
+            // Sometimes right between a CR and its LF, else anywhere.
+            let cr_lf: Vec<usize> = (1..ev.len())
+                .filter(|&j| ev[j - 1] == b'\r' && ev[j] == b'\n')
+                .collect();
+            let at = if !cr_lf.is_empty() && cut_rng.below(3) == 0 {
+                cr_lf[cut_rng.below(cr_lf.len() as u64) as usize]
+            } else {
+                cut_rng.below(ev.len() as u64) as usize
+            };
+            body.send(&ev[..at])?;
+            return Ok(End::Abrupt);
+        }
+        body.send(&ev)?;
     }
     body.finish()?;
     Ok(End::Clean)
@@ -596,7 +619,9 @@ fn stamp(ctx: &Ctx, conn: &mut Conn) -> HResult {
     let mut i = 0u64;
     while count == 0 || i < count {
         if rate > 0.0 {
-            let due = t0 + Duration::from_secs_f64((i as f64 / rate).min(1e9));
+            let due = t0
+                .checked_add(Duration::from_secs_f64((i as f64 / rate).min(1e9)))
+                .unwrap_or(t0);
             if !ctx.shared.sleep_until(due) {
                 return Ok(End::Abrupt);
             }

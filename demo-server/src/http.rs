@@ -436,7 +436,7 @@ impl<'a> Body<'a> {
 
     fn raw(&mut self, data: &[u8]) -> Result<(), Stop> {
         let (data, cut) = match self.cut_at {
-            Some(limit) if self.sent + data.len() as u64 >= limit => {
+            Some(limit) if self.sent.saturating_add(data.len() as u64) >= limit => {
                 (&data[..(limit - self.sent) as usize], true)
             }
             _ => (data, false),
