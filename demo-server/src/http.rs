@@ -157,6 +157,12 @@ impl Src<'_> {
 
     /// One line without its CRLF / LF, at most `max` bytes.
     fn line(&mut self, max: usize, what: &str) -> Result<Vec<u8>, ReqError> {
+        // 414 for the request line, 431 for header/trailer lines.
+        let code = match what {
+            "request line" => 414,
+            w if w.contains("header") || w.contains("trailer") => 431,
+            _ => 400,
+        };
         loop {
             if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
                 let mut line = self.buf[self.pos..self.pos + i].to_vec();
@@ -165,12 +171,12 @@ impl Src<'_> {
                     line.pop();
                 }
                 if line.len() > max {
-                    return Err(ReqError::Bad(400, format!("{what} too long")));
+                    return Err(ReqError::Bad(code, format!("{what} too long")));
                 }
                 return Ok(line);
             }
             if self.buf.len() - self.pos > max {
-                return Err(ReqError::Bad(400, format!("{what} too long")));
+                return Err(ReqError::Bad(code, format!("{what} too long")));
             }
             self.fill()?;
         }
@@ -501,6 +507,7 @@ pub(crate) fn reason(code: u16) -> &'static str {
         408 => "Request Timeout",
         410 => "Gone",
         413 => "Content Too Large",
+        414 => "URI Too Long",
         415 => "Unsupported Media Type",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",

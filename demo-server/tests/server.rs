@@ -390,7 +390,9 @@ fn bad_requests_get_errors_and_server_survives() {
         assert!(r.status >= 400, "{:?}", String::from_utf8_lossy(bad));
     }
     let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(70_000));
-    assert_eq!(exchange(server.addr(), huge.as_bytes()).status, 400);
+    assert_eq!(exchange(server.addr(), huge.as_bytes()).status, 431);
+    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(70_000));
+    assert_eq!(exchange(server.addr(), long.as_bytes()).status, 414);
     let many: String = (0..300).map(|i| format!("X-{i}: v\r\n")).collect();
     let r = exchange(
         server.addr(),
