@@ -1,0 +1,587 @@
+/*
+ * ssecat: print a Server-Sent Events stream, written against sse.h.
+ *
+ *   ssecat [options] URL
+ *
+ * This is both libsse's command-line consumer and its reference C example:
+ * a config is built from the options, a client is started, and the main
+ * thread waits on the client's file descriptor (and a self-pipe for
+ * SIGINT/SIGTERM) with poll(), then takes every queued item with
+ * sse_next_event(timeout 0). Each item is printed and stdout is flushed
+ * at once, so `ssecat URL | jq` streams.
+ *
+ * Exit status: 0 when the stream ended normally (204 No Content,
+ * --max-events reached, or the end of the stream with --max-retries 0),
+ * 1 on a fatal error (message on stderr) or when stdout cannot be written,
+ * 2 on bad usage (unknown option, bad number, header or URL refused),
+ * 128+N after signal N (SIGINT, SIGTERM) closed the client.
+ *
+ * Build: cc -Iinclude examples/ssecat.c -Ltarget/release -lsse
+ * (or `make`, which links libsse.a statically into build/ssecat).
+ */
+#define _GNU_SOURCE /* getopt_long, pipe2 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sse.h"
+
+#define EXIT_FATAL 1
+#define EXIT_USAGE 2
+
+static const char USAGE[] =
+    "usage: ssecat [options] URL\n"
+    "\n"
+    "Connects to a Server-Sent Events stream and prints its events.\n"
+    "\n"
+    "Request:\n"
+    "  -H, --header 'Name: value'  add a request header (repeatable)\n"
+    "  -X, --request METHOD        HTTP method (default GET; POST with -d)\n"
+    "  -d, --data BODY             request body (sent on every connection)\n"
+    "      --last-event-id ID      Last-Event-ID of the first connection\n"
+    "      --cacert FILE           trust the PEM certificates in FILE\n"
+    "      --insecure              do not verify the server's certificate\n"
+    "Reconnection and limits:\n"
+    "      --retry-ms N            initial reconnection delay (default 1000)\n"
+    "      --max-retry-ms N        cap of the growing delay (default 30000)\n"
+    "      --max-retries N         0: never reconnect; N: give up after N\n"
+    "                              reconnection attempts in a row (default: never give up)\n"
+    "      --connect-timeout-ms N  connect timeout (default 10000)\n"
+    "      --read-timeout-ms N     reconnect after N ms without a byte (0: never)\n"
+    "      --max-event-bytes N     maximum size of a line or an event\n"
+    "Output:\n"
+    "      --max-events N          exit 0 after N message events\n"
+    "      --all                   print every item (open, comment, error,\n"
+    "                              reconnecting, closed), not only messages\n"
+    "      --jsonl                 one JSON object per line\n"
+    "  -h, --help                  this help\n"
+    "      --version               libsse's version\n"
+    "\n"
+    "Exit status: 0 stream ended normally (204, --max-events, end of stream\n"
+    "with --max-retries 0); 1 fatal error; 2 bad usage; 128+N on signal N.\n";
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct {
+    const char *url;
+    bool all;
+    bool jsonl;
+    long long max_events; /* -1: no limit */
+    long long max_retries; /* -2: not given */
+} options;
+
+enum {
+    OPT_LAST_EVENT_ID = 256,
+    OPT_RETRY_MS,
+    OPT_MAX_RETRY_MS,
+    OPT_MAX_RETRIES,
+    OPT_CONNECT_TIMEOUT_MS,
+    OPT_READ_TIMEOUT_MS,
+    OPT_MAX_EVENT_BYTES,
+    OPT_CACERT,
+    OPT_INSECURE,
+    OPT_MAX_EVENTS,
+    OPT_ALL,
+    OPT_JSONL,
+    OPT_VERSION,
+};
+
+static const struct option LONG_OPTIONS[] = {
+    {"header", required_argument, NULL, 'H'},
+    {"request", required_argument, NULL, 'X'},
+    {"data", required_argument, NULL, 'd'},
+    {"last-event-id", required_argument, NULL, OPT_LAST_EVENT_ID},
+    {"retry-ms", required_argument, NULL, OPT_RETRY_MS},
+    {"max-retry-ms", required_argument, NULL, OPT_MAX_RETRY_MS},
+    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+    {"connect-timeout-ms", required_argument, NULL, OPT_CONNECT_TIMEOUT_MS},
+    {"read-timeout-ms", required_argument, NULL, OPT_READ_TIMEOUT_MS},
+    {"max-event-bytes", required_argument, NULL, OPT_MAX_EVENT_BYTES},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"max-events", required_argument, NULL, OPT_MAX_EVENTS},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"jsonl", no_argument, NULL, OPT_JSONL},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage_error(const char *fmt, const char *arg) {
+    fputs("ssecat: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'ssecat --help'.\n", stderr);
+    exit(EXIT_USAGE);
+}
+
+/* A decimal number in [min, max]; anything else is a usage error. */
+static long long parse_number(const char *option, const char *text, long long min, long long max) {
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+        fprintf(stderr, "ssecat: %s: expected a number from %lld to %lld, got '%s'\n", option,
+                min, max, text);
+        fputs("Try 'ssecat --help'.\n", stderr);
+        exit(EXIT_USAGE);
+    }
+    return value;
+}
+
+/* A config setter failed: report the config's message and exit 2. */
+static void config_failed(sse_config *cfg, const char *what) {
+    fprintf(stderr, "ssecat: %s: %s\n", what, sse_config_last_error(cfg));
+    sse_config_free(cfg);
+    exit(EXIT_USAGE);
+}
+
+/* `-H 'Name: value'`: name up to the first colon, value without the
+ * spaces and tabs around it. CR and LF stay in, for the library to refuse. */
+static void add_header(sse_config *cfg, const char *header) {
+    const char *colon = strchr(header, ':');
+    if (colon == NULL || colon == header) {
+        fprintf(stderr, "ssecat: -H '%s': expected 'Name: value'\n", header);
+        sse_config_free(cfg);
+        exit(EXIT_USAGE);
+    }
+    size_t name_len = (size_t)(colon - header);
+    char *name = malloc(name_len + 1);
+    if (name == NULL) {
+        perror("ssecat");
+        exit(EXIT_FATAL);
+    }
+    memcpy(name, header, name_len);
+    name[name_len] = '\0';
+    const char *value = colon + 1;
+    while (*value == ' ' || *value == '\t') value++;
+    size_t value_len = strlen(value);
+    while (value_len > 0 && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t')) {
+        value_len--;
+    }
+    char *trimmed = strndup(value, value_len);
+    if (trimmed == NULL) {
+        perror("ssecat");
+        exit(EXIT_FATAL);
+    }
+    sse_status status = sse_config_add_header(cfg, name, trimmed);
+    free(name);
+    free(trimmed);
+    if (status != SSE_OK) {
+        fprintf(stderr, "ssecat: -H: %s\n", sse_config_last_error(cfg));
+        sse_config_free(cfg);
+        exit(EXIT_USAGE);
+    }
+}
+
+/* Parses argv into `opts` and a config; exits 0 for --help/--version and
+ * 2 on bad usage. */
+static sse_config *parse_args(int argc, char **argv, options *opts) {
+    /* Settings are applied after the URL is known (the config needs it),
+     * so the first pass only validates numbers and finds the URL. */
+    opts->url = NULL;
+    opts->all = false;
+    opts->jsonl = false;
+    opts->max_events = -1;
+    opts->max_retries = -2;
+
+    const char *method = NULL, *body = NULL, *last_event_id = NULL, *cacert = NULL;
+    long long retry_ms = -1, max_retry_ms = -1, connect_ms = -1, read_ms = -1, max_bytes = -1;
+    bool insecure = false;
+    int header_count = 0;
+    char **headers = calloc((size_t)argc + 1, sizeof *headers);
+    if (headers == NULL) {
+        perror("ssecat");
+        exit(EXIT_FATAL);
+    }
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":H:X:d:h", LONG_OPTIONS, NULL)) != -1) {
+        switch (c) {
+        case 'H': headers[header_count++] = optarg; break;
+        case 'X': method = optarg; break;
+        case 'd': body = optarg; break;
+        case OPT_LAST_EVENT_ID: last_event_id = optarg; break;
+        case OPT_RETRY_MS: retry_ms = parse_number("--retry-ms", optarg, 0, 86400000); break;
+        case OPT_MAX_RETRY_MS:
+            max_retry_ms = parse_number("--max-retry-ms", optarg, 1, 86400000);
+            break;
+        case OPT_MAX_RETRIES:
+            opts->max_retries = parse_number("--max-retries", optarg, -1, INT64_MAX);
+            break;
+        case OPT_CONNECT_TIMEOUT_MS:
+            connect_ms = parse_number("--connect-timeout-ms", optarg, 1, 86400000);
+            break;
+        case OPT_READ_TIMEOUT_MS:
+            read_ms = parse_number("--read-timeout-ms", optarg, 0, 86400000);
+            break;
+        case OPT_MAX_EVENT_BYTES:
+            max_bytes = parse_number("--max-event-bytes", optarg, 1, LLONG_MAX);
+            break;
+        case OPT_CACERT: cacert = optarg; break;
+        case OPT_INSECURE: insecure = true; break;
+        case OPT_MAX_EVENTS:
+            opts->max_events = parse_number("--max-events", optarg, 1, LLONG_MAX);
+            break;
+        case OPT_ALL: opts->all = true; break;
+        case OPT_JSONL: opts->jsonl = true; break;
+        case 'h': fputs(USAGE, stdout); exit(0);
+        case OPT_VERSION: printf("ssecat (libsse %s)\n", sse_version()); exit(0);
+        case ':': usage_error("option '%s' needs a value", argv[optind - 1]); break;
+        default: usage_error("unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (optind != argc - 1) {
+        usage_error(optind >= argc ? "no URL given%s" : "more than one URL given (%s)",
+                    optind >= argc ? "" : argv[optind + 1]);
+    }
+    opts->url = argv[optind];
+
+    sse_config *cfg = sse_config_new(opts->url);
+    if (cfg == NULL) {
+        usage_error("invalid URL '%s'", opts->url);
+    }
+    for (int i = 0; i < header_count; i++) add_header(cfg, headers[i]);
+    free(headers);
+    if (body != NULL) {
+        if (sse_config_set_body(cfg, (const uint8_t *)body, strlen(body)) != SSE_OK) {
+            config_failed(cfg, "-d");
+        }
+        if (method == NULL) method = "POST"; /* as curl does */
+    }
+    if (method != NULL && sse_config_set_method(cfg, method) != SSE_OK) {
+        config_failed(cfg, "-X");
+    }
+    if (last_event_id != NULL && sse_config_set_last_event_id(cfg, last_event_id) != SSE_OK) {
+        config_failed(cfg, "--last-event-id");
+    }
+    /* The library keeps a floor under every delay (default 100 ms, so that
+     * a server's `retry: 0` cannot make a tight loop). Delays asked for
+     * explicitly below it lower the floor with them (never below 1 ms). */
+    long long floor_ms = 100;
+    if (retry_ms >= 0 && retry_ms < floor_ms) floor_ms = retry_ms;
+    if (max_retry_ms >= 0 && max_retry_ms < floor_ms) floor_ms = max_retry_ms;
+    if (floor_ms < 1) floor_ms = 1;
+    if (floor_ms != 100 && sse_config_set_retry_min_ms(cfg, (uint64_t)floor_ms) != SSE_OK) {
+        config_failed(cfg, "--retry-ms");
+    }
+    if (retry_ms >= 0 && sse_config_set_retry_initial_ms(cfg, (uint64_t)retry_ms) != SSE_OK) {
+        config_failed(cfg, "--retry-ms");
+    }
+    if (max_retry_ms >= 0 && sse_config_set_retry_max_ms(cfg, (uint64_t)max_retry_ms) != SSE_OK) {
+        config_failed(cfg, "--max-retry-ms");
+    }
+    if (opts->max_retries >= -1 &&
+        sse_config_set_max_retries(cfg, (int64_t)opts->max_retries) != SSE_OK) {
+        config_failed(cfg, "--max-retries");
+    }
+    if (connect_ms >= 0 &&
+        sse_config_set_connect_timeout_ms(cfg, (uint64_t)connect_ms) != SSE_OK) {
+        config_failed(cfg, "--connect-timeout-ms");
+    }
+    if (read_ms >= 0 && sse_config_set_read_timeout_ms(cfg, (uint64_t)read_ms) != SSE_OK) {
+        config_failed(cfg, "--read-timeout-ms");
+    }
+    if (max_bytes >= 0 &&
+        sse_config_set_max_event_bytes(cfg, (uintptr_t)max_bytes) != SSE_OK) {
+        config_failed(cfg, "--max-event-bytes");
+    }
+    if (cacert != NULL && sse_config_set_ca_file(cfg, cacert) != SSE_OK) {
+        config_failed(cfg, "--cacert");
+    }
+    if (insecure && sse_config_set_insecure(cfg, true) != SSE_OK) {
+        config_failed(cfg, "--insecure");
+    }
+    /* Check everything now, so that a bad setting is a usage error. */
+    sse_status status = sse_config_validate(cfg);
+    if (status != SSE_OK) {
+        const char *what = status == SSE_ERR_URL ? "invalid URL" : "invalid setting";
+        config_failed(cfg, what);
+    }
+    return cfg;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Writes `len` bytes as the inside of a JSON string: `"` and `\` escaped,
+ * control characters as \n, \t, ... or \u00XX (NUL as \u0000); all other
+ * bytes, UTF-8 included, as they are (the library hands out valid UTF-8). */
+static void json_chars(FILE *out, const char *text, size_t len) {
+    static const char HEX[] = "0123456789abcdef";
+    size_t run = 0; /* bytes waiting to be written unchanged */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char byte = (unsigned char)text[i];
+        const char *escape = NULL;
+        char unicode[7];
+        switch (byte) {
+        case '"': escape = "\\\""; break;
+        case '\\': escape = "\\\\"; break;
+        case '\b': escape = "\\b"; break;
+        case '\f': escape = "\\f"; break;
+        case '\n': escape = "\\n"; break;
+        case '\r': escape = "\\r"; break;
+        case '\t': escape = "\\t"; break;
+        default:
+            if (byte < 0x20) {
+                memcpy(unicode, "\\u00", 4);
+                unicode[4] = HEX[byte >> 4];
+                unicode[5] = HEX[byte & 15];
+                unicode[6] = '\0';
+                escape = unicode;
+            }
+        }
+        if (escape == NULL) {
+            run++;
+            continue;
+        }
+        fwrite(text + i - run, 1, run, out);
+        run = 0;
+        fputs(escape, out);
+    }
+    fwrite(text + len - run, 1, run, out);
+}
+
+static void json_string(FILE *out, const char *text, size_t len) {
+    fputc('"', out);
+    json_chars(out, text, len);
+    fputc('"', out);
+}
+
+static void json_cstring(FILE *out, const char *text) {
+    json_string(out, text, strlen(text));
+}
+
+/* Prints one item as a JSON line. */
+static void print_jsonl(FILE *out, const sse_event *ev) {
+    size_t len = 0;
+    const char *data = sse_event_data(ev, &len);
+    switch (sse_event_kind(ev)) {
+    case SSE_KIND_MESSAGE:
+        fputs("{\"kind\":\"message\",\"event\":", out);
+        json_cstring(out, sse_event_type(ev));
+        fputs(",\"data\":", out);
+        json_string(out, data, len);
+        fputs(",\"id\":", out);
+        json_cstring(out, sse_event_id(ev));
+        fputs("}\n", out);
+        break;
+    case SSE_KIND_COMMENT:
+        fputs("{\"kind\":\"comment\",\"text\":", out);
+        json_string(out, data, len);
+        fputs("}\n", out);
+        break;
+    case SSE_KIND_OPEN:
+        fprintf(out, "{\"kind\":\"open\",\"status\":%u}\n", (unsigned)sse_event_http_status(ev));
+        break;
+    case SSE_KIND_ERROR: {
+        unsigned status = sse_event_http_status(ev);
+        if (status != 0) {
+            fprintf(out, "{\"kind\":\"error\",\"status\":%u,\"message\":", status);
+        } else {
+            fputs("{\"kind\":\"error\",\"status\":null,\"message\":", out);
+        }
+        json_string(out, data, len);
+        fputs("}\n", out);
+        break;
+    }
+    case SSE_KIND_RECONNECTING:
+        fprintf(out, "{\"kind\":\"reconnecting\",\"delay_ms\":%" PRIu64 "}\n",
+                (uint64_t)sse_event_delay_ms(ev));
+        break;
+    case SSE_KIND_CLOSED: fputs("{\"kind\":\"closed\"}\n", out); break;
+    }
+}
+
+static const char *close_reason_text(sse_close_reason reason) {
+    switch (reason) {
+    case SSE_CLOSE_NO_CONTENT: return "the server answered 204 No Content";
+    case SSE_CLOSE_END_OF_STREAM: return "end of stream";
+    case SSE_CLOSE_BY_USER: return "closed";
+    case SSE_CLOSE_ERROR: return "fatal error";
+    case SSE_CLOSE_NONE: break;
+    }
+    return "closed";
+}
+
+/* Prints one item for people: a message as a block in the wire format
+ * (`event:`, `id:` when set, one `data:` line per line of data, a blank
+ * line); with --all the other items as `: comment` and `[kind] ...` lines. */
+static void print_human(FILE *out, const sse_event *ev) {
+    size_t len = 0;
+    const char *data = sse_event_data(ev, &len);
+    switch (sse_event_kind(ev)) {
+    case SSE_KIND_MESSAGE: {
+        fprintf(out, "event: %s\n", sse_event_type(ev));
+        const char *id = sse_event_id(ev);
+        if (id[0] != '\0') fprintf(out, "id: %s\n", id);
+        size_t start = 0;
+        for (;;) {
+            const char *nl = memchr(data + start, '\n', len - start);
+            size_t end = nl ? (size_t)(nl - data) : len;
+            fputs(end > start ? "data: " : "data:", out);
+            fwrite(data + start, 1, end - start, out);
+            fputc('\n', out);
+            if (nl == NULL) break;
+            start = end + 1;
+        }
+        fputc('\n', out);
+        break;
+    }
+    case SSE_KIND_COMMENT:
+        fputs(len > 0 ? ": " : ":", out);
+        fwrite(data, 1, len, out);
+        fputc('\n', out);
+        break;
+    case SSE_KIND_OPEN: fprintf(out, "[open] HTTP %u\n", (unsigned)sse_event_http_status(ev)); break;
+    case SSE_KIND_ERROR: {
+        unsigned status = sse_event_http_status(ev);
+        fputs(sse_event_is_fatal(ev) ? "[error, fatal] " : "[error] ", out);
+        if (status != 0) fprintf(out, "HTTP %u: ", status);
+        fwrite(data, 1, len, out);
+        fputc('\n', out);
+        break;
+    }
+    case SSE_KIND_RECONNECTING:
+        fprintf(out, "[reconnecting] in %" PRIu64 " ms (attempt %u)\n",
+                (uint64_t)sse_event_delay_ms(ev), (unsigned)sse_event_attempt(ev));
+        break;
+    case SSE_KIND_CLOSED:
+        fprintf(out, "[closed] %s\n", close_reason_text(sse_event_close_reason(ev)));
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ signals */
+
+static volatile sig_atomic_t signal_caught = 0;
+static int signal_pipe[2] = {-1, -1};
+
+/* Async-signal-safe: records the signal and wakes poll() via the pipe.
+ * The client is closed by the main thread, not here. */
+static void on_signal(int signo) {
+    int saved = errno;
+    signal_caught = signo;
+    if (signal_pipe[1] >= 0) {
+        ssize_t ignored = write(signal_pipe[1], "x", 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+static void install_signal_handlers(void) {
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        signal_pipe[0] = signal_pipe[1] = -1; /* fall back to polling the flag */
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A closed stdout shows up as EPIPE from fflush, handled below. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* -------------------------------------------------------------------- main */
+
+/* Why the main loop stopped. */
+typedef enum { RUN_ENDED, RUN_FATAL, RUN_SIGNAL, RUN_OUTPUT } run_end;
+
+static run_end run(sse_client *client, const options *opts) {
+    int fd = sse_client_fd(client); /* -1: fall back to a pull loop */
+    long long messages = 0;
+    for (;;) {
+        if (signal_caught) return RUN_SIGNAL;
+        sse_event *ev = NULL;
+        sse_status status = sse_next_event(client, fd >= 0 ? 0 : 200, &ev);
+        if (status == SSE_TIMEOUT) {
+            if (fd >= 0) {
+                struct pollfd fds[2] = {{fd, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
+                nfds_t count = signal_pipe[0] >= 0 ? 2 : 1;
+                /* Without a signal pipe, wake now and then to see the flag. */
+                int r = poll(fds, count, signal_pipe[0] >= 0 ? -1 : 200);
+                if (r < 0 && errno != EINTR) {
+                    perror("ssecat: poll");
+                    return RUN_FATAL;
+                }
+            }
+            continue;
+        }
+        if (status == SSE_CLOSED) return RUN_ENDED;
+        if (status != SSE_OK) {
+            fprintf(stderr, "ssecat: %s (%s)\n", sse_client_last_error(client),
+                    sse_status_name(status));
+            return RUN_FATAL;
+        }
+        sse_kind kind = sse_event_kind(ev);
+        if (kind == SSE_KIND_MESSAGE || opts->all) {
+            if (opts->jsonl) {
+                print_jsonl(stdout, ev);
+            } else {
+                print_human(stdout, ev);
+            }
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                if (errno != EPIPE) perror("ssecat: stdout");
+                sse_event_free(ev);
+                return RUN_OUTPUT;
+            }
+        } else if (kind == SSE_KIND_ERROR && !sse_event_is_fatal(ev)) {
+            /* Without --all, say on stderr why nothing comes (the fatal
+             * error is reported once, from sse_next_event's status). */
+            unsigned http = sse_event_http_status(ev);
+            if (http != 0) {
+                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)\n", http,
+                        sse_event_data(ev, NULL));
+            } else {
+                fprintf(stderr, "ssecat: %s (reconnecting)\n", sse_event_data(ev, NULL));
+            }
+        }
+        sse_event_free(ev);
+        if (kind == SSE_KIND_MESSAGE && opts->max_events > 0 && ++messages >= opts->max_events) {
+            return RUN_ENDED;
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    options opts;
+    sse_config *cfg = parse_args(argc, argv, &opts);
+
+    install_signal_handlers();
+    sse_client *client = NULL;
+    sse_status status = sse_client_start(cfg, &client);
+    if (status != SSE_OK) {
+        fprintf(stderr, "ssecat: %s: %s\n", status == SSE_ERR_URL ? "invalid URL" : "cannot start",
+                sse_config_last_error(cfg));
+        sse_config_free(cfg);
+        return status == SSE_ERR_URL || status == SSE_ERR_ARGUMENT ? EXIT_USAGE : EXIT_FATAL;
+    }
+    sse_config_free(cfg); /* the client keeps its own copy */
+
+    run_end end = run(client, &opts);
+    /* Stops the background thread within milliseconds, even in a read. */
+    sse_client_close(client);
+    sse_client_free(client);
+    if (signal_pipe[0] >= 0) {
+        close(signal_pipe[0]);
+        close(signal_pipe[1]);
+    }
+    switch (end) {
+    case RUN_ENDED: return 0;
+    case RUN_SIGNAL: return 128 + (int)signal_caught;
+    case RUN_OUTPUT:
+    case RUN_FATAL: break;
+    }
+    return EXIT_FATAL;
+}
