@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{
-    bounded, unbounded, Receiver, RecvTimeoutError, Select, Sender, TrySendError,
-};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::backoff::Backoff;
 use crate::config::Config;
@@ -20,6 +18,7 @@ use crate::event::{CloseReason, Event, Item};
 use crate::log::{log, LogLevel};
 use crate::notify::Notifier;
 use crate::parser::{ParsedItem, Parser};
+use crate::queue::{queue, QueueReceiver, QueueSender};
 use crate::transport::{classify_io, Opened, StreamReader, Transport};
 
 /// A function receiving every item on the client's background thread.
@@ -52,8 +51,8 @@ struct Shared {
     notifier: OnceLock<Notifier>,
     has_callback: AtomicBool,
     callback: Mutex<Option<ItemCallback>>,
-    /// A second end of the item queue, to hand queued items to a callback.
-    queue: Receiver<Item>,
+    /// The user's end of the item queue.
+    queue: QueueReceiver,
     worker: OnceLock<ThreadId>,
 }
 
@@ -76,9 +75,7 @@ impl Shared {
     fn drain_to_callback(&self) {
         let mut slot = lock(&self.callback);
         if let Some(callback) = slot.as_mut() {
-            while let Ok(item) = self.queue.try_recv() {
-                callback(item);
-            }
+            self.queue.drain(callback);
         }
     }
 }
@@ -87,7 +84,6 @@ impl Shared {
 /// stream and joins the thread.
 pub struct Client {
     shared: Arc<Shared>,
-    items: Receiver<Item>,
     thread: Option<JoinHandle<()>>,
     finished: Receiver<()>,
 }
@@ -97,7 +93,7 @@ impl Client {
     /// spawns the named background thread and returns at once.
     pub fn start(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
-        let (item_tx, items) = bounded(config.queue_capacity);
+        let (item_tx, items) = queue(config.queue_capacity);
         let (control_tx, control_rx) = unbounded();
         let (finished_tx, finished) = bounded::<()>(0);
         let shared = Arc::new(Shared {
@@ -110,7 +106,7 @@ impl Client {
             notifier: OnceLock::new(),
             has_callback: AtomicBool::new(false),
             callback: Mutex::new(None),
-            queue: items.clone(),
+            queue: items,
             worker: OnceLock::new(),
         });
         let mut parser = Parser::with_max_size(config.max_event_size);
@@ -138,7 +134,6 @@ impl Client {
         let _ = shared.worker.set(thread.thread().id());
         Ok(Client {
             shared,
-            items,
             thread: Some(thread),
             finished,
         })
@@ -150,14 +145,7 @@ impl Client {
     /// the stream ended for good and every item was taken: the fatal error
     /// that ended it, or an error of kind [`ErrorKind::Closed`].
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
-        let received = match timeout {
-            Some(timeout) => self.items.recv_timeout(timeout),
-            None => self
-                .items
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match received {
+        match self.shared.queue.recv(timeout) {
             Ok(item) => {
                 self.rearm_notifier();
                 Ok(Some(item))
@@ -173,28 +161,19 @@ impl Client {
     /// Takes up to `max` items already queued, without waiting, appending
     /// them to `out`; returns how many were taken.
     pub fn try_next_batch(&self, out: &mut Vec<Item>, max: usize) -> usize {
-        let mut taken = 0;
-        while taken < max {
-            match self.items.try_recv() {
-                Ok(item) => {
-                    out.push(item);
-                    taken += 1;
-                }
-                Err(_) => break,
-            }
-        }
+        let taken = self.shared.queue.try_take(out, max);
         self.rearm_notifier();
         taken
     }
 
     /// How many items wait in the queue (at most the queue capacity).
     pub fn queued(&self) -> usize {
-        self.items.len()
+        self.shared.queue.len()
     }
 
     /// Whether the stream ended for good and every item was taken.
     pub fn is_finished(&self) -> bool {
-        self.items.is_empty() && self.thread.as_ref().is_none_or(|t| t.is_finished())
+        self.shared.queue.is_empty() && self.thread_finished()
     }
 
     fn end_error(&self) -> Error {
@@ -205,8 +184,9 @@ impl Client {
 
     fn rearm_notifier(&self) {
         if let Some(notifier) = self.shared.notifier.get() {
-            if self.items.is_empty() && !self.thread_finished() {
-                notifier.clear(|| !self.items.is_empty() || self.thread_finished());
+            let queue = &self.shared.queue;
+            if queue.is_empty() && !self.thread_finished() {
+                notifier.clear(|| !queue.is_empty() || self.thread_finished());
             }
         }
     }
@@ -228,7 +208,7 @@ impl Client {
                 self.shared.notifier.get().expect("notifier just set")
             }
         };
-        if !self.items.is_empty() || self.thread_finished() {
+        if !self.shared.queue.is_empty() || self.thread_finished() {
             notifier.force_signal();
         }
         Ok(notifier.fd())
@@ -240,9 +220,7 @@ impl Client {
     pub fn set_callback(&self, callback: ItemCallback) {
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
-        while let Ok(item) = self.items.try_recv() {
-            callback(item);
-        }
+        self.shared.queue.drain(callback);
         self.shared.has_callback.store(true, Ordering::Release);
     }
 
@@ -327,7 +305,7 @@ struct Worker {
     config: Config,
     transport: Transport,
     shared: Arc<Shared>,
-    items: Sender<Item>,
+    items: QueueSender,
     control: Receiver<Control>,
     parser: Parser,
     backoff: Backoff,
@@ -587,64 +565,44 @@ impl Worker {
     }
 
     fn deliver_pending(&mut self) -> bool {
-        let mut pending = std::mem::take(&mut self.pending);
-        let mut open = true;
-        for item in pending.drain(..) {
-            if open {
-                open = self.emit(item);
-            }
-        }
-        self.pending = pending;
-        open
+        let batch = std::mem::take(&mut self.pending);
+        self.pending = Vec::with_capacity(batch.len());
+        self.deliver(batch)
     }
 
-    /// Hands `item` to the callback or the queue (waiting for room: this is
-    /// the backpressure). False when the client is closing.
     fn emit(&mut self, item: Item) -> bool {
-        if self.config.messages_only && !matches!(item, Item::Message(_)) {
+        self.deliver(vec![item])
+    }
+
+    /// Hands a batch to the callback or the queue, waiting for room in the
+    /// queue (this is the backpressure). False when the client is closing.
+    fn deliver(&mut self, mut batch: Vec<Item>) -> bool {
+        if self.config.messages_only {
+            batch.retain(|item| matches!(item, Item::Message(_)));
+        }
+        if batch.is_empty() {
             return !self.shared.closing();
         }
         if self.shared.has_callback.load(Ordering::Acquire) {
             self.shared.drain_to_callback();
             let mut slot = lock(&self.shared.callback);
             if let Some(callback) = slot.as_mut() {
-                callback(item);
+                batch.into_iter().for_each(callback);
                 return !self.shared.closing();
             }
         }
-        let queued = match self.items.try_send(item) {
-            Ok(()) => true,
-            Err(TrySendError::Full(item)) => self.send_blocking(item),
-            Err(TrySendError::Disconnected(_)) => false,
-        };
+        // An interrupt while waiting does not drop the batch: its ids may
+        // be committed already; it is noticed after this read.
+        let sent = self
+            .items
+            .send(batch, &self.control, |c| matches!(c, Control::Close));
         if let Some(notifier) = self.shared.notifier.get() {
             notifier.signal();
         }
         if self.shared.has_callback.load(Ordering::Acquire) {
             self.shared.drain_to_callback();
         }
-        queued && !self.shared.closing()
-    }
-
-    /// Waits for room in the queue, waking for close. An interrupt does not
-    /// drop the item: its id may already be committed.
-    fn send_blocking(&mut self, item: Item) -> bool {
-        loop {
-            if self.shared.closing() {
-                return false;
-            }
-            let mut select = Select::new();
-            let send_index = select.send(&self.items);
-            select.recv(&self.control);
-            let operation = select.select();
-            if operation.index() == send_index {
-                return operation.send(&self.items, item).is_ok();
-            }
-            match operation.recv(&self.control) {
-                Ok(Control::Interrupt) => {} // noticed after this read
-                Ok(Control::Close) | Err(_) => return false,
-            }
-        }
+        sent.is_ok() && !self.shared.closing()
     }
 }
 

@@ -21,3 +21,4 @@ pub use event::{CloseReason, Event, Item};
 pub use log::{set_log_hook, LogLevel};
 pub use parser::{EventRef, ParseError, ParsedItem, Parser, DEFAULT_MAX_EVENT_SIZE};
 pub mod ffi;
+pub mod queue;
