@@ -126,6 +126,8 @@ impl Ctx {
     /// The `framing` and `cut_at_byte` parameters of streaming endpoints.
     fn stream_params(&self) -> Result<(Framing, Option<u64>), BadParam> {
         let framing = match self.params.get("framing") {
+            // An HTTP/1.0 client cannot read chunked bodies.
+            None if self.req.http10 => Framing::Close,
             None | Some("chunked") => Framing::Chunked,
             Some("close") => Framing::Close,
             Some(other) => {

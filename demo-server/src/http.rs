@@ -111,6 +111,8 @@ pub(crate) struct Request {
     pub(crate) target: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// `HTTP/1.0` (no chunked responses then).
+    pub(crate) http10: bool,
 }
 
 /// Why no request could be read.
@@ -350,6 +352,7 @@ pub(crate) fn read_request(conn: &mut Conn) -> Result<Request, ReqError> {
         target,
         headers,
         body,
+        http10: version == "HTTP/1.0",
     })
 }
 

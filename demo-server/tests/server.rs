@@ -243,6 +243,13 @@ fn framing_close_and_cut_at_byte() {
         );
         assert_eq!(r.text(), &full[..cut], "cut at {cut} (close framing)");
     }
+    let r = exchange(server.addr(), b"GET /ticker?count=1 HTTP/1.0\r\n\r\n");
+    assert_eq!(
+        r.header("transfer-encoding"),
+        None,
+        "no chunking for HTTP/1.0"
+    );
+    assert_eq!(r.text(), "id: 1\ndata: tick 1\n\n");
     let r = get(&server, "/ticker?framing=bogus", &[]);
     assert_eq!(r.status, 400);
 }
