@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memchr2};
 
-/// Default maximum size of one line and of one event's data: 16 MiB.
+/// Default size limit: 16 MiB. See [`Parser::with_max_size`].
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -43,9 +43,9 @@ pub enum ParsedItem<'a> {
 /// Why the parser refused input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseError {
-    /// A line or an event's data grew past the configured limit. The
-    /// offending event is discarded up to its blank line; the rest of the
-    /// input is parsed as usual.
+    /// A line, together with the data already buffered for its event,
+    /// grew past the configured limit. The offending event is discarded
+    /// up to its blank line; the rest of the input is parsed as usual.
     TooLarge {
         /// The limit in bytes that was exceeded.
         limit: usize,
@@ -71,7 +71,8 @@ pub struct Parser {
     /// Still looking at the first bytes of the stream for a BOM.
     at_stream_start: bool,
     /// Bytes of a possible BOM seen so far at the stream start.
-    bom_prefix: Vec<u8>,
+    bom_prefix: [u8; 3],
+    bom_len: usize,
     /// The previous chunk ended with CR: an LF starting the next chunk
     /// belongs to the same line end.
     pending_cr: bool,
@@ -82,9 +83,12 @@ pub struct Parser {
     discarding_event: bool,
     /// The first error met in the current `feed` call.
     error: Option<ParseError>,
-    /// Start of a line that straddles chunks.
-    partial_line: Vec<u8>,
-    data: Vec<u8>,
+    /// The current event's data (`buf[..data_len]`, each line followed by
+    /// LF), then the start of a line that straddles chunks
+    /// (`buf[data_len..]`). One buffer for both, its capacity never above
+    /// `max_size`: that is the memory bound.
+    buf: Vec<u8>,
+    data_len: usize,
     event_type: Vec<u8>,
     id_buffer: String,
     last_event_id: String,
@@ -104,19 +108,28 @@ impl Parser {
         Self::with_max_size(DEFAULT_MAX_EVENT_SIZE)
     }
 
-    /// A parser refusing lines or event data longer than `max_size` bytes
-    /// (a limit of 0 is raised to 1).
+    /// A parser limited to `max_size` bytes (a limit of 0 is raised to 1).
+    ///
+    /// The limit bounds each line together with the data already buffered
+    /// for its event: a line is refused with [`ParseError::TooLarge`] when
+    /// the event's data so far (its data lines, each with its LF) plus the
+    /// line's own bytes would exceed it. So no line, and no event's data,
+    /// is longer than the limit, and the one buffer holding both never
+    /// grows past it ([`Parser::buffered_bytes`]), however the input is
+    /// cut. The decision depends only on the bytes, never on the chunking.
+    /// (The event type and the ids are each at most one line long.)
     pub fn with_max_size(max_size: usize) -> Self {
         Parser {
             max_size: max_size.max(1),
             at_stream_start: true,
-            bom_prefix: Vec::new(),
+            bom_prefix: [0; 3],
+            bom_len: 0,
             pending_cr: false,
             discarding_line: false,
             discarding_event: false,
             error: None,
-            partial_line: Vec::new(),
-            data: Vec::new(),
+            buf: Vec::new(),
+            data_len: 0,
             event_type: Vec::new(),
             id_buffer: String::new(),
             last_event_id: String::new(),
@@ -125,7 +138,7 @@ impl Parser {
         }
     }
 
-    /// The size limit in bytes for one line and for one event's data.
+    /// The size limit in bytes (see [`Parser::with_max_size`]).
     pub fn max_size(&self) -> usize {
         self.max_size
     }
@@ -155,16 +168,23 @@ impl Parser {
         self.work
     }
 
+    /// Heap bytes reserved for the event being assembled and the line
+    /// being read (the capacity of their shared buffer). Never more than
+    /// [`Parser::max_size`]; kept between events for reuse.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Prepares for a new stream (a reconnection): drops any partial line
     /// and event, expects a BOM again, keeps the last event id and retry.
     pub fn reset_stream(&mut self) {
         self.at_stream_start = true;
-        self.bom_prefix.clear();
+        self.bom_len = 0;
         self.pending_cr = false;
         self.discarding_line = false;
         self.discarding_event = false;
-        self.partial_line.clear();
-        self.data.clear();
+        self.buf.clear();
+        self.data_len = 0;
         self.event_type.clear();
         self.id_buffer.clone_from(&self.last_event_id);
     }
@@ -194,17 +214,19 @@ impl Parser {
         F: FnMut(ParsedItem<'_>),
     {
         if self.at_stream_start {
-            let take = (BOM.len() - self.bom_prefix.len()).min(input.len());
-            self.bom_prefix.extend_from_slice(&input[..take]);
+            let take = (BOM.len() - self.bom_len).min(input.len());
+            self.bom_prefix[self.bom_len..self.bom_len + take].copy_from_slice(&input[..take]);
+            self.bom_len += take;
             input = &input[take..];
-            let prefix_len = self.bom_prefix.len();
-            if prefix_len < BOM.len() && self.bom_prefix[..] == BOM[..prefix_len] {
+            let head = self.bom_prefix;
+            let head = &head[..self.bom_len];
+            if head.len() < BOM.len() && *head == BOM[..head.len()] {
                 return; // could still be a BOM: wait for more bytes
             }
             self.at_stream_start = false;
-            let head = std::mem::take(&mut self.bom_prefix);
+            self.bom_len = 0;
             if head != BOM {
-                self.feed_lines(&head, on_item);
+                self.feed_lines(head, on_item);
             }
         }
         self.feed_lines(input, on_item);
@@ -229,7 +251,6 @@ impl Parser {
                 return;
             };
             self.work += offset as u64 + 1;
-            let line = &rest[..offset];
             let mut next = pos + offset + 1;
             if rest[offset] == b'\r' {
                 match rest.get(offset + 1) {
@@ -239,90 +260,126 @@ impl Parser {
                 }
             }
             pos = next;
-            if self.discarding_line {
-                self.discarding_line = false;
-                continue;
-            }
-            if self.partial_line.is_empty() {
-                self.process_line(line, on_item);
-            } else if self.line_fits(self.partial_line.len() + line.len()) {
-                self.work += line.len() as u64;
-                let mut whole = std::mem::take(&mut self.partial_line);
-                whole.extend_from_slice(line);
-                self.process_line(&whole, on_item);
-                whole.clear();
-                self.partial_line = whole;
-            } else {
-                self.discarding_line = false;
-            }
+            self.end_line(&rest[..offset], on_item);
         }
     }
 
+    /// Keeps the start of a line that the chunk does not finish.
     fn keep_partial_line(&mut self, rest: &[u8]) {
-        if !self.discarding_line && self.line_fits(self.partial_line.len() + rest.len()) {
-            self.work += rest.len() as u64;
-            self.partial_line.extend_from_slice(rest);
+        if self.discarding_line {
+            return;
+        }
+        if self.buf.len() + rest.len() > self.max_size {
+            self.reject_event();
+            self.discarding_line = true;
+            return;
+        }
+        self.reserve(rest.len());
+        self.work += rest.len() as u64;
+        self.buf.extend_from_slice(rest);
+    }
+
+    /// A line end was found; `tail` is the part of the line in this chunk.
+    fn end_line<F>(&mut self, tail: &[u8], on_item: &mut F)
+    where
+        F: FnMut(ParsedItem<'_>),
+    {
+        if self.discarding_line {
+            self.discarding_line = false;
+            return;
+        }
+        if self.buf.len() + tail.len() > self.max_size {
+            self.reject_event();
+            return;
+        }
+        if self.buf.len() == self.data_len {
+            // The whole line lies in this chunk: interpret it in place.
+            if let Some(value) = self.process_line(tail, on_item) {
+                self.reserve(tail.len() - value + 1);
+                self.work += (tail.len() - value) as u64;
+                self.buf.extend_from_slice(&tail[value..]);
+                self.buf.push(b'\n');
+                self.data_len = self.buf.len();
+            }
+            return;
+        }
+        // The line started in an earlier chunk: complete it in the buffer.
+        self.reserve(tail.len());
+        self.work += tail.len() as u64;
+        self.buf.extend_from_slice(tail);
+        let buf = std::mem::take(&mut self.buf);
+        let data_value = self.process_line(&buf[self.data_len..], on_item);
+        self.buf = buf;
+        match data_value {
+            Some(value) => {
+                // A data line: move its value down over the field name.
+                let from = self.data_len + value;
+                self.work += (self.buf.len() - from) as u64;
+                self.buf.copy_within(from.., self.data_len);
+                self.buf.truncate(self.buf.len() - value);
+                self.buf.push(b'\n'); // fits: `value` >= 4 bytes were cut
+                self.data_len = self.buf.len();
+            }
+            None => self.buf.truncate(self.data_len),
         }
     }
 
-    /// Whether a line of `len` bytes is within the limit. When it is not,
-    /// records the error, frees the partial line, skips to the next line
-    /// end and drops the event being built.
-    fn line_fits(&mut self, len: usize) -> bool {
-        if len <= self.max_size {
-            return true;
+    /// Reserves room for `additional` more bytes in `buf`, growing
+    /// geometrically (so appends stay linear overall) but never past the
+    /// limit (callers have checked that the bytes themselves fit).
+    fn reserve(&mut self, additional: usize) {
+        let needed = self.buf.len() + additional;
+        if needed > self.buf.capacity() {
+            let target = (self.buf.capacity() * 2)
+                .max(64)
+                .min(self.max_size)
+                .max(needed);
+            self.buf.reserve_exact(target - self.buf.len());
         }
-        self.partial_line = Vec::new();
-        self.discarding_line = true;
-        self.reject_event();
-        false
     }
 
-    /// Records a size error and drops the current event up to its blank line.
+    /// Records a size error and drops the current event (and any partial
+    /// line) up to its blank line.
     fn reject_event(&mut self) {
         self.error.get_or_insert(ParseError::TooLarge {
             limit: self.max_size,
         });
-        self.data = Vec::new();
+        self.buf = Vec::new();
+        self.data_len = 0;
         self.event_type.clear();
         self.discarding_event = true;
     }
 
-    fn process_line<F>(&mut self, line: &[u8], on_item: &mut F)
+    /// Interprets one complete, non-oversized line. For a `data` line of
+    /// an event being kept, returns where its value starts in `line`; the
+    /// caller appends it to the data.
+    fn process_line<F>(&mut self, line: &[u8], on_item: &mut F) -> Option<usize>
     where
         F: FnMut(ParsedItem<'_>),
     {
         if line.is_empty() {
             self.dispatch(on_item);
-            return;
+            return None;
         }
-        if line.len() > self.max_size {
-            self.reject_event();
-            return;
-        }
-        let (name, value) = match memchr(b':', line) {
+        let (name, value_start) = match memchr(b':', line) {
             Some(0) => {
                 on_item(ParsedItem::Comment(String::from_utf8_lossy(strip_space(
                     &line[1..],
                 ))));
-                return;
+                return None;
             }
-            Some(colon) => (&line[..colon], strip_space(&line[colon + 1..])),
-            None => (line, &line[line.len()..]),
+            Some(colon) => {
+                let skip = usize::from(line.get(colon + 1) == Some(&b' '));
+                (&line[..colon], colon + 1 + skip)
+            }
+            None => (line, line.len()),
         };
         if self.discarding_event {
-            return;
+            return None;
         }
+        let value = &line[value_start..];
         match name {
-            b"data" => {
-                if self.data.len() + value.len() + 1 > self.max_size {
-                    self.reject_event();
-                    return;
-                }
-                self.work += value.len() as u64;
-                self.data.extend_from_slice(value);
-                self.data.push(b'\n');
-            }
+            b"data" => return Some(value_start),
             b"event" => {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
@@ -341,6 +398,7 @@ impl Parser {
             }
             _ => {}
         }
+        None
     }
 
     fn dispatch<F>(&mut self, on_item: &mut F)
@@ -355,11 +413,11 @@ impl Parser {
         if self.last_event_id != self.id_buffer {
             self.last_event_id.clone_from(&self.id_buffer);
         }
-        if self.data.is_empty() {
+        if self.data_len == 0 {
             self.event_type.clear();
             return;
         }
-        self.data.pop(); // the final LF
+        // A blank line is never a partial line: `buf` holds only the data.
         let event_type = if self.event_type.is_empty() {
             Cow::Borrowed("message")
         } else {
@@ -367,10 +425,11 @@ impl Parser {
         };
         on_item(ParsedItem::Event(EventRef {
             event_type,
-            data: String::from_utf8_lossy(&self.data),
+            data: String::from_utf8_lossy(&self.buf[..self.data_len - 1]), // no final LF
             last_event_id: &self.last_event_id,
         }));
-        self.data.clear();
+        self.buf.clear();
+        self.data_len = 0;
         self.event_type.clear();
     }
 }
@@ -508,12 +567,34 @@ mod tests {
             }
         }
         assert_eq!(errors, 1);
-        assert!(parser.partial_line.capacity() <= 2048);
+        assert!(parser.buffered_bytes() <= 1024);
         let mut out = Vec::new();
         parser
             .feed(b"\n\ndata: after\n\n", |i| out.push(own(i)))
             .unwrap();
         assert_eq!(out, vec![msg("after", "")]);
+    }
+
+    #[test]
+    fn a_line_shares_the_limit_with_the_data_buffered_before_it() {
+        // 10 bytes of data (with LF) buffered, then a 7-byte line: 17 > 16.
+        for chunks in [
+            &[&b"data: 123456789\n: 12345\n\n"[..]][..],
+            &[b"data: 1234", b"56789\n: 12", b"345\n\n"],
+        ] {
+            let mut parser = Parser::with_max_size(16);
+            let mut out = Vec::new();
+            let mut refused = false;
+            for chunk in chunks {
+                refused |= parser.feed(chunk, |i| out.push(own(i))).is_err();
+                assert!(parser.buffered_bytes() <= 16);
+            }
+            assert!(refused);
+            assert_eq!(out, vec![]);
+        }
+        // Alone, the same comment fits.
+        let out = parse_chunks(&[b": 12345\n"]);
+        assert_eq!(out, vec![Owned::Comment("12345".into())]);
     }
 
     #[test]
