@@ -1,5 +1,6 @@
 //! The items a client hands to its user.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -8,20 +9,33 @@ use crate::parser::EventRef;
 /// One dispatched SSE event, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// The event type (`message` unless the server set `event:`).
-    pub event_type: String,
+    /// The event type (`message` unless the server set `event:`); the
+    /// default type is borrowed, so most events allocate no type string.
+    pub event_type: Cow<'static, str>,
     /// The event data: the `data:` lines joined with LF.
     pub data: String,
     /// The last event id in force when the event was dispatched.
     pub last_event_id: String,
 }
 
+/// The default event type, followed by a NUL that C callers rely on.
+const MESSAGE_NUL: &str = "message\0";
+
+/// The default event type `message`; its byte after the end is a NUL.
+pub const MESSAGE: &str = MESSAGE_NUL.split_at(7).0;
+
 impl Event {
-    /// An owned copy of a parsed event. Each string gets one spare byte of
-    /// capacity, so the C layer can NUL-terminate it without reallocating.
+    /// An owned copy of a parsed event. Each owned string gets one spare
+    /// byte of capacity, so the C layer can NUL-terminate it without
+    /// reallocating; empty strings and the default type allocate nothing.
     pub fn from_parsed(event: &EventRef<'_>) -> Self {
+        let event_type = if event.event_type == MESSAGE {
+            Cow::Borrowed(MESSAGE)
+        } else {
+            Cow::Owned(with_spare_byte(&event.event_type))
+        };
         Event {
-            event_type: with_spare_byte(&event.event_type),
+            event_type,
             data: with_spare_byte(&event.data),
             last_event_id: with_spare_byte(event.last_event_id),
         }
@@ -29,6 +43,9 @@ impl Event {
 }
 
 fn with_spare_byte(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
     let mut owned = String::with_capacity(text.len() + 1);
     owned.push_str(text);
     owned

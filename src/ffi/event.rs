@@ -2,7 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::{ffi_guard, nul_terminate, sse_status};
+use std::borrow::Cow;
+
+use super::{c_str, ffi_guard, nul_terminate, sse_status};
 use crate::event::{CloseReason, Item};
 
 /// What an `sse_event` is.
@@ -53,7 +55,9 @@ impl sse_event {
     pub(crate) fn new(mut item: Item) -> Self {
         match &mut item {
             Item::Message(event) => {
-                nul_terminate(&mut event.event_type);
+                if let Cow::Owned(event_type) = &mut event.event_type {
+                    nul_terminate(event_type);
+                }
                 nul_terminate(&mut event.data);
                 nul_terminate(&mut event.last_event_id);
             }
@@ -118,7 +122,7 @@ pub unsafe extern "C" fn sse_event_kind(event: *const sse_event) -> sse_kind {
 pub unsafe extern "C" fn sse_event_type(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
         match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => m.event_type.as_ptr().cast(),
+            Some(Item::Message(m)) => c_str(&m.event_type),
             _ => EMPTY,
         }
     })
@@ -140,7 +144,7 @@ pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize
         if let Some(len) = unsafe { len.as_mut() } {
             *len = text.map_or(0, String::len);
         }
-        text.map_or(EMPTY, |t| t.as_ptr().cast())
+        text.map_or(EMPTY, |t| c_str(t))
     })
 }
 
@@ -150,7 +154,7 @@ pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize
 pub unsafe extern "C" fn sse_event_id(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
         match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => m.last_event_id.as_ptr().cast(),
+            Some(Item::Message(m)) => c_str(&m.last_event_id),
             _ => EMPTY,
         }
     })
@@ -275,8 +279,8 @@ pub unsafe extern "C" fn sse_event_header(
             return sse_status::SSE_ERR_ARGUMENT;
         };
         unsafe {
-            *name = n.as_ptr().cast();
-            *value = v.as_ptr().cast();
+            *name = c_str(n);
+            *value = c_str(v);
         }
         sse_status::SSE_OK
     })
@@ -296,7 +300,7 @@ pub unsafe extern "C" fn sse_event_header_value(
             return std::ptr::null();
         };
         crate::transport::header(event.headers(), name)
-            .map_or(std::ptr::null(), |v| v.as_ptr().cast())
+            .map_or(std::ptr::null(), c_str)
     })
 }
 

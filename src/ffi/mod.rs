@@ -88,15 +88,28 @@ pub(crate) fn c_string(message: &str) -> CString {
 }
 
 /// Makes `text` NUL-terminated in place (the NUL sits just past its
-/// length, in spare capacity) and returns the pointer to hand to C.
-pub(crate) fn nul_terminate(text: &mut String) -> *const c_char {
+/// length, in spare capacity). Empty strings are left alone: C gets a
+/// static "" for them (see [`c_str`]).
+pub(crate) fn nul_terminate(text: &mut String) {
+    if text.is_empty() {
+        return;
+    }
     text.reserve(1);
     // SAFETY: writing into spare capacity leaves the string's contents,
     // and so its UTF-8 validity, untouched.
     unsafe {
         text.as_mut_vec().spare_capacity_mut()[0].write(0);
     }
-    text.as_ptr().cast()
+}
+
+/// The C pointer for a string prepared by [`nul_terminate`] (or the
+/// borrowed default event type, which a NUL follows).
+pub(crate) fn c_str(text: &str) -> *const c_char {
+    if text.is_empty() {
+        c"".as_ptr()
+    } else {
+        text.as_ptr().cast()
+    }
 }
 
 /// The library version, e.g. "0.1.0". Static; never freed.
