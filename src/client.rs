@@ -278,7 +278,11 @@ impl Drop for Client {
         // No callback runs after this point.
         self.take_callback();
         if let Some(thread) = self.thread.take() {
-            if self.finished.recv_timeout(JOIN_GRACE).is_err() || thread.is_finished() {
+            // The thread drops its end of `finished` as it exits. Only a
+            // DNS lookup or TCP connect (bounded by the connect timeout)
+            // can outlast the grace period; then the thread is left to
+            // finish alone: it holds no user state and calls no callback.
+            if let Err(RecvTimeoutError::Disconnected) = self.finished.recv_timeout(JOIN_GRACE) {
                 let _ = thread.join();
             }
         }
