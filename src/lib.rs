@@ -3,6 +3,30 @@
 //! The core knows nothing of C: [`parser`] turns bytes into events,
 //! [`transport`] makes one HTTP request, [`backoff`] paces reconnections
 //! and [`client`] runs the background thread that ties them together.
+//! [`ffi`] is the C ABI over them (see `include/sse.h`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use sse::{Client, Config, Item};
+//!
+//! # let server = sse_demo_server::Server::start().unwrap();
+//! # let url = format!("{}/ticker?count=3", server.url());
+//! let config = Config::builder(url)
+//!     .header("Authorization", "Bearer token")
+//!     .retry(|r| r.initial_delay = Duration::from_millis(500))
+//!     .build()?;
+//! let client = Client::start(config)?;
+//! let mut seen = Vec::new();
+//! while seen.len() < 3 {
+//!     match client.next(Some(Duration::from_secs(10)))? {
+//!         Some(Item::Message(event)) => seen.push(event.data),
+//!         Some(other) => println!("{other:?}"), // open, comment, error, reconnecting
+//!         None => break,                        // timeout
+//!     }
+//! }
+//! assert_eq!(seen, ["tick 1", "tick 2", "tick 3"]);
+//! # Ok::<(), sse::Error>(())
+//! ```
 
 pub mod backoff;
 pub mod client;
