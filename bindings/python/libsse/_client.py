@@ -1,0 +1,652 @@
+"""``connect`` / ``connect_async``: streams run by libsse's background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import threading
+import time
+import weakref
+from typing import (
+    Any,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
+
+from . import _errors as E
+from ._batch import ACCELERATED, new_batch
+from ._native import cstr, ffi, lib, to_speedups
+from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry
+
+HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+PathArg = Union[str, "os.PathLike[str]"]
+
+_NO_FD = -2  # the descriptor was not asked for yet
+
+
+def _ms(seconds: float, what: str) -> int:
+    if seconds < 0:
+        raise E.InvalidArgument(f"{what} must not be negative (got {seconds!r})")
+    return int(round(seconds * 1000))
+
+
+def _check(config: Any, status: int) -> None:
+    if status != E.OK:
+        raise E.make_error(status, cstr(lib.sse_config_last_error(config)))
+
+
+def _encode(value: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    if "\0" in value:
+        raise E.InvalidArgument(f"{what} must not contain NUL")
+    return value.encode("utf-8")
+
+
+def _build_config(
+    url: str,
+    *,
+    method: str,
+    headers: HeadersArg,
+    body: Union[bytes, str, None],
+    last_event_id: Optional[str],
+    retry: Union[float, Retry, None],
+    max_retries: Optional[int],
+    max_retry_time: Optional[float],
+    retry_first_connect: bool,
+    error_policy: Union[ErrorPolicy, str, int],
+    connect_timeout: Optional[float],
+    read_timeout: Optional[float],
+    verify: Union[bool, PathArg],
+    cafile: Optional[PathArg],
+    cadata: Union[str, bytes, None],
+    proxy: Optional[str],
+    max_redirects: Optional[int],
+    max_event_bytes: Optional[int],
+    queue_capacity: Optional[int],
+) -> Any:
+    config = lib.sse_config_new(_encode(url, "url"))
+    if config == ffi.NULL:
+        raise E.InvalidURL(f"invalid URL {url!r}")
+    try:
+        if method.upper() != "GET":
+            _check(config, lib.sse_config_set_method(config, _encode(method, "method")))
+        if headers:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            for name, value in pairs:
+                _check(
+                    config,
+                    lib.sse_config_add_header(config, _encode(name, "header name"), _encode(value, "header value")),
+                )
+        if body is not None:
+            raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+            _check(config, lib.sse_config_set_body(config, raw, len(raw)))
+        if last_event_id:
+            _check(config, lib.sse_config_set_last_event_id(config, _encode(last_event_id, "last_event_id")))
+        if isinstance(retry, Retry):
+            for value, setter, what in (
+                (retry.initial, lib.sse_config_set_retry_initial_ms, "retry.initial"),
+                (retry.max, lib.sse_config_set_retry_max_ms, "retry.max"),
+                (retry.min, lib.sse_config_set_retry_min_ms, "retry.min"),
+                (retry.reset, lib.sse_config_set_retry_reset_ms, "retry.reset"),
+            ):
+                if value is not None:
+                    _check(config, setter(config, _ms(value, what)))
+            if retry.multiplier is not None:
+                _check(config, lib.sse_config_set_retry_multiplier(config, float(retry.multiplier)))
+            if retry.jitter is not None:
+                _check(config, lib.sse_config_set_retry_jitter(config, float(retry.jitter)))
+        elif retry is not None:
+            _check(config, lib.sse_config_set_retry_initial_ms(config, _ms(retry, "retry")))
+        if max_retries is not None:
+            if max_retries < 0:
+                raise E.InvalidArgument("max_retries must be >= 0 (None: unlimited)")
+            _check(config, lib.sse_config_set_max_retries(config, int(max_retries)))
+        if max_retry_time is not None:
+            _check(config, lib.sse_config_set_max_retry_elapsed_ms(config, _ms(max_retry_time, "max_retry_time")))
+        if not retry_first_connect:
+            _check(config, lib.sse_config_set_retry_first_connect(config, False))
+        if isinstance(error_policy, str):
+            try:
+                error_policy = ErrorPolicy[error_policy.upper()]
+            except KeyError:
+                raise E.InvalidArgument(f"error_policy must be 'default', 'all' or 'never', not {error_policy!r}") from None
+        if int(error_policy) != ErrorPolicy.DEFAULT:
+            _check(config, lib.sse_config_set_error_policy(config, int(error_policy)))
+        if connect_timeout is not None:
+            _check(config, lib.sse_config_set_connect_timeout_ms(config, _ms(connect_timeout, "connect_timeout")))
+        # read_timeout: the library's default (300 s) unless given; None or 0 disables it.
+        if read_timeout is not _DEFAULT:
+            millis = 0 if not read_timeout else max(1, _ms(read_timeout, "read_timeout"))  # type: ignore[arg-type]
+            _check(config, lib.sse_config_set_read_timeout_ms(config, millis))
+        if verify is False:
+            _check(config, lib.sse_config_set_insecure(config, True))
+        elif verify is not True:
+            cafile = verify
+        if cafile is not None:
+            _check(config, lib.sse_config_set_ca_file(config, os.fsencode(cafile)))
+        if cadata is not None:
+            pem = cadata.encode("ascii") if isinstance(cadata, str) else bytes(cadata)
+            _check(config, lib.sse_config_set_ca_pem(config, pem, len(pem)))
+        if proxy is not None:
+            _check(config, lib.sse_config_set_proxy(config, _encode(proxy, "proxy")))
+        if max_redirects is not None:
+            _check(config, lib.sse_config_set_max_redirects(config, int(max_redirects)))
+        if max_event_bytes is not None:
+            _check(config, lib.sse_config_set_max_event_bytes(config, int(max_event_bytes)))
+        if queue_capacity is not None:
+            _check(config, lib.sse_config_set_queue_capacity(config, int(queue_capacity)))
+        return config
+    except BaseException:
+        lib.sse_config_free(config)
+        raise
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "<library default>"
+
+
+_DEFAULT: Any = _Default()
+
+
+def _start(config: Any) -> Any:
+    out = ffi.new("struct sse_client **")
+    try:
+        _check(config, lib.sse_client_start(config, out))
+    finally:
+        lib.sse_config_free(config)
+    return out[0]
+
+
+class _Handle:
+    """Owns the ``sse_client *``; frees it once nobody is inside a call.
+
+    ``busy`` counts the threads between ``enter`` and ``leave`` (a pull, or
+    a wait on the descriptor). ``dispose`` closes the stream at once (which
+    wakes every waiter) and frees the client now if nobody is busy, else
+    when the last one leaves, so a pointer is never used after its free.
+    """
+
+    __slots__ = ("ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "__weakref__")
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+        self.sptr = to_speedups(ptr, "struct sse_client *") if ACCELERATED else ptr
+        self.batch = new_batch()
+        self.lock = threading.Lock()
+        self.busy = 0
+        self.doomed = False
+        self.fd = _NO_FD
+        self.last_event_id = ""
+
+    def enter(self) -> bool:
+        with self.lock:
+            if self.ptr is None or self.doomed:
+                return False
+            self.busy += 1
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.busy -= 1
+            if self.busy or not self.doomed or self.ptr is None:
+                return
+            ptr = self._detach()
+        self._free(ptr)
+
+    def _detach(self) -> Any:
+        ptr, self.ptr, self.sptr = self.ptr, None, None
+        self.last_event_id = cstr(lib.sse_client_last_event_id(ptr))
+        return ptr
+
+    def _free(self, ptr: Any) -> None:
+        self.batch.release()
+        lib.sse_client_free(ptr)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.ptr is not None:
+                lib.sse_client_close(self.ptr)
+
+    def interrupt(self) -> None:
+        with self.lock:
+            if self.ptr is not None and not self.doomed:
+                lib.sse_client_interrupt(self.ptr)
+
+    def get_last_event_id(self) -> str:
+        with self.lock:  # the returned string lives until the next call
+            if self.ptr is None:
+                return self.last_event_id
+            return cstr(lib.sse_client_last_event_id(self.ptr))
+
+    def get_fd(self) -> int:
+        """The readiness descriptor (-1 if it cannot be created). Call between enter/leave."""
+        if self.fd == _NO_FD:
+            self.fd = lib.sse_client_fd(self.ptr)
+        return self.fd
+
+    def dispose(self) -> None:
+        with self.lock:
+            if self.ptr is None:
+                return
+            lib.sse_client_close(self.ptr)
+            self.doomed = True
+            if self.busy:
+                return
+            ptr = self._detach()
+        self._free(ptr)
+
+
+class _Stream:
+    """What the sync and async clients share: state and one pull step."""
+
+    def __init__(self, url: str, ptr: Any) -> None:
+        self.url = url
+        self._h = _Handle(ptr)
+        self._finalizer = weakref.finalize(self, _Handle.dispose, self._h)
+        self._it: Optional[Iterator[Event]] = None  # events received, not yet handed out
+        self._other: Optional[Item] = None  # the item after them
+        self._ended = False
+        self._end_error: Optional[E.SSEError] = None
+        self._fatal: Optional[E.SSEError] = None
+        self._last_error: Optional[E.SSEError] = None
+        self._consumer = threading.Lock()
+
+    # -- properties -------------------------------------------------------
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event id received (or configured): what a reconnection sends."""
+        return self._h.get_last_event_id()
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream ended or was closed."""
+        return self._ended or self._h.ptr is None or self._h.doomed
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether batches go through the compiled packer (see ``libsse.ACCELERATED``)."""
+        return ACCELERATED
+
+    def interrupt(self) -> None:
+        """Drops the current connection and reconnects at once (with Last-Event-ID)."""
+        self._h.interrupt()
+
+    def close(self) -> None:
+        """Stops the stream for good and frees it (at once, or as soon as a
+        thread blocked in iteration wakes up, within milliseconds). Safe from
+        any thread, any number of times. Iteration then ends normally."""
+        self._finalizer()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<{type(self).__name__} {self.url!r} {state}>"
+
+    # -- pulling ----------------------------------------------------------
+
+    def _pull_once(self, skip_comments: bool, timeout_ms: int = 0) -> int:
+        """One pull (waiting up to ``timeout_ms`` inside libsse, 0: not at
+        all); call between ``enter`` and ``leave``.
+
+        Returns 1 when something arrived (``_it`` / ``_other`` set), 0 when
+        nothing is queued, -1 when the stream ended (``_ended`` set).
+        """
+        h = self._h
+        status, events, other = h.batch.pull_client(h.sptr, timeout_ms, skip_comments)
+        if status == E.OK:
+            if events is not None:
+                self._it = events
+            if other is not None:
+                if type(other) is Error:
+                    self._last_error = other.error
+                    if other.fatal:
+                        self._fatal = other.error
+                self._other = other
+            return 1
+        if status == E.TIMEOUT:
+            return 0
+        self._end(status, cstr(lib.sse_client_last_error(h.ptr)))
+        return -1
+
+    def _end(self, status: int, message: str) -> None:
+        self._ended = True
+        if status != E.CLOSED:
+            fatal = self._fatal
+            if fatal is not None and fatal.code == status:
+                error = fatal
+            else:
+                error = E.make_error(status, message)
+                last = self._last_error
+                if last is not None and last is not error:
+                    error.__cause__ = last
+            self._end_error = error
+        with self._h.lock:  # freed by leave(): the thread has finished
+            self._h.doomed = True
+
+    def _take_other(self, events_only: bool) -> Optional[Item]:
+        other = self._other
+        self._other = None
+        if events_only and type(other) is not Event:
+            return None
+        return other
+
+
+class Client(_Stream):
+    """A stream read from the calling thread; see :func:`connect`.
+
+    Iterating gives the :class:`Event` items (raising the error that ended
+    the stream, if any); :meth:`all` gives every item. Use it as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        """The message events. Ends when the stream ends; raises the
+        :class:`SSEError` that ended it (e.g. :class:`HTTPStatusError`).
+        Breaking out loses nothing: the next loop continues where it stopped."""
+        while True:
+            it = self._it
+            if it is not None:
+                yield from it
+                self._it = None
+            if self._other is not None:
+                other = self._take_other(True)
+                if other is not None:
+                    yield other  # type: ignore[misc]
+                continue
+            if not self._fill(True):
+                break
+        if self._end_error is not None:
+            raise self._end_error
+
+    def all(self) -> Iterator[Item]:
+        """Every item: :class:`Open`, :class:`Event`, :class:`Comment`,
+        :class:`Error`, :class:`Reconnecting`, and a final :class:`Closed`
+        (unless :meth:`close` was called). Errors are items here, never
+        raised."""
+        while True:
+            it = self._it
+            if it is not None:
+                yield from it
+                self._it = None
+            if self._other is not None:
+                yield self._take_other(False)  # type: ignore[misc]
+                continue
+            if not self._fill(False):
+                return
+
+    def next(self, timeout: Optional[float] = None) -> Optional[Item]:
+        """The next item of any kind, waiting up to ``timeout`` seconds
+        (None: forever); None on timeout or once the stream has ended."""
+        it = self._it
+        if it is not None:
+            for event in it:
+                return event
+            self._it = None
+        if self._other is not None:
+            return self._take_other(False)
+        if self._fill(False, timeout):
+            return self.next(0)
+        return None
+
+    def fileno(self) -> int:
+        """The readiness descriptor (readable while items wait or the
+        stream has ended), for ``select``/``selectors``; -1 when closed."""
+        h = self._h
+        if not h.enter():
+            return -1
+        try:
+            return h.get_fd()
+        finally:
+            h.leave()
+
+    def _fill(self, skip_comments: bool, timeout: Optional[float] = None) -> bool:
+        """Blocks until items arrive (True) or the stream ends (False)."""
+        if self._ended:
+            return False
+        if not self._consumer.acquire(False):
+            raise RuntimeError("this libsse client is already being read by another thread")
+        try:
+            h = self._h
+            if not h.enter():
+                self._ended = True
+                return False
+            try:
+                deadline = None if timeout is None else _monotonic() + timeout
+                poller = None
+                while True:
+                    got = self._pull_once(skip_comments)
+                    if got:
+                        return got > 0
+                    remaining = None if deadline is None else deadline - _monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    fd = h.get_fd()
+                    if fd < 0:  # no descriptor: wait inside libsse, in slices
+                        wait = 200 if remaining is None else min(200, int(remaining * 1000) + 1)
+                        got = self._pull_once(skip_comments, wait)
+                        if got:
+                            return got > 0
+                        continue
+                    # Wait on the descriptor: select-style waits are interrupted
+                    # by signals, so Ctrl-C raises KeyboardInterrupt at once.
+                    if poller is None:
+                        poller = select.poll()
+                        poller.register(fd, select.POLLIN)
+                    poller.poll(None if remaining is None else max(1, int(remaining * 1000) + 1))
+            finally:
+                h.leave()
+        finally:
+            self._consumer.release()
+
+
+_monotonic = time.monotonic
+
+
+class AsyncClient(_Stream):
+    """A stream read from asyncio; see :func:`connect_async`.
+
+    Waits with ``loop.add_reader`` on the library's descriptor: no thread
+    is blocked per stream. Cancelling the task that iterates closes the
+    stream.
+    """
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        """Same as :meth:`close`."""
+        self.close()
+
+    def __aiter__(self) -> "AsyncClient":
+        return self
+
+    async def __anext__(self) -> Event:
+        """The next message event (see :meth:`Client.__iter__`)."""
+        while True:
+            it = self._it
+            if it is not None:
+                for event in it:
+                    return event
+                self._it = None
+            if self._other is not None:
+                other = self._take_other(True)
+                if other is not None:
+                    return other  # type: ignore[return-value]
+                continue
+            if not await self._afill(True):
+                if self._end_error is not None:
+                    raise self._end_error
+                raise StopAsyncIteration
+
+    async def all(self) -> AsyncIterator[Item]:
+        """Every item, as :meth:`Client.all` gives them."""
+        while True:
+            it = self._it
+            if it is not None:
+                for event in it:
+                    yield event
+                self._it = None
+            if self._other is not None:
+                yield self._take_other(False)  # type: ignore[misc]
+                continue
+            if not await self._afill(False):
+                return
+
+    async def next(self, timeout: Optional[float] = None) -> Optional[Item]:
+        """The next item of any kind, waiting up to ``timeout`` seconds
+        (None: forever); None on timeout or once the stream has ended."""
+        it = self._it
+        if it is not None:
+            for event in it:
+                return event
+            self._it = None
+        if self._other is not None:
+            return self._take_other(False)
+        try:
+            got = await asyncio.wait_for(self._afill(False), timeout)
+        except asyncio.TimeoutError:
+            return None
+        return await self.next(0) if got else None
+
+    async def _afill(self, skip_comments: bool) -> bool:
+        if self._ended:
+            return False
+        if not self._consumer.acquire(False):
+            raise RuntimeError("this libsse client is already being read by another task")
+        try:
+            h = self._h
+            if not h.enter():
+                self._ended = True
+                return False
+            try:
+                while True:
+                    got = self._pull_once(skip_comments)
+                    if got:
+                        return got > 0
+                    await self._readable(h)
+            except asyncio.CancelledError:
+                self.close()  # freed by leave() below
+                raise
+            finally:
+                h.leave()
+        finally:
+            self._consumer.release()
+
+    @staticmethod
+    async def _readable(h: _Handle) -> None:
+        fd = h.get_fd()
+        if fd < 0:
+            await asyncio.sleep(0.05)  # no descriptor: poll
+            return
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        loop.add_reader(fd, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            loop.remove_reader(fd)
+
+
+def _wake(waiter: "asyncio.Future[None]") -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def connect(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: HeadersArg = None,
+    body: Union[bytes, str, None] = None,
+    last_event_id: Optional[str] = None,
+    retry: Union[float, Retry, None] = None,
+    max_retries: Optional[int] = None,
+    max_retry_time: Optional[float] = None,
+    retry_first_connect: bool = True,
+    error_policy: Union[ErrorPolicy, str, int] = ErrorPolicy.DEFAULT,
+    connect_timeout: Optional[float] = None,
+    read_timeout: Optional[float] = _DEFAULT,
+    verify: Union[bool, PathArg] = True,
+    cafile: Optional[PathArg] = None,
+    cadata: Union[str, bytes, None] = None,
+    proxy: Optional[str] = None,
+    max_redirects: Optional[int] = None,
+    max_event_bytes: Optional[int] = None,
+    queue_capacity: Optional[int] = None,
+) -> Client:
+    """Opens an SSE stream; returns at once (connecting happens in the
+    background; errors come out of iteration).
+
+    Durations are in seconds (floats welcome).
+
+    - ``method``, ``headers`` (mapping or pairs), ``body`` (bytes or str):
+      the request, sent again on every reconnection. ``Accept:
+      text/event-stream`` and ``Cache-Control: no-cache`` are added.
+    - ``last_event_id``: sent as ``Last-Event-ID`` on the first connection.
+    - ``retry``: the first reconnection delay, or a :class:`Retry` for the
+      whole backoff policy. ``max_retries``: attempts in a row before giving
+      up (None: never give up; 0: never reconnect, a one-shot stream whose
+      clean end is a normal end). ``max_retry_time``: give up after retrying
+      this long. ``retry_first_connect=False`` fails at once when the first
+      connection fails. ``error_policy``: ``"default"`` (retry network
+      errors, 5xx, 429), ``"all"`` or ``"never"``.
+    - ``connect_timeout`` (default 10 s); ``read_timeout``: no byte for this
+      long means a dead connection, reconnect (default 300 s; None or 0
+      disables it).
+    - ``verify``: False disables certificate checks (tests only), a path
+      trusts that CA bundle; ``cafile`` / ``cadata`` (PEM) likewise.
+      ``proxy``: URL, ``""`` for none; default from the environment.
+    - ``max_redirects`` (default 10), ``max_event_bytes`` (default 16 MiB),
+      ``queue_capacity`` (items buffered before reading pauses, default 1024).
+
+    Raises :class:`InvalidArgument` / :class:`InvalidURL` for bad settings.
+    """
+    options = {k: v for k, v in locals().items() if k != "url"}
+    return Client(url, _start(_build_config(url, **options)))
+
+
+def connect_async(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: HeadersArg = None,
+    body: Union[bytes, str, None] = None,
+    last_event_id: Optional[str] = None,
+    retry: Union[float, Retry, None] = None,
+    max_retries: Optional[int] = None,
+    max_retry_time: Optional[float] = None,
+    retry_first_connect: bool = True,
+    error_policy: Union[ErrorPolicy, str, int] = ErrorPolicy.DEFAULT,
+    connect_timeout: Optional[float] = None,
+    read_timeout: Optional[float] = _DEFAULT,
+    verify: Union[bool, PathArg] = True,
+    cafile: Optional[PathArg] = None,
+    cadata: Union[str, bytes, None] = None,
+    proxy: Optional[str] = None,
+    max_redirects: Optional[int] = None,
+    max_event_bytes: Optional[int] = None,
+    queue_capacity: Optional[int] = None,
+) -> AsyncClient:
+    """Like :func:`connect`, for asyncio: ``async with`` / ``async for``."""
+    options = {k: v for k, v in locals().items() if k != "url"}
+    return AsyncClient(url, _start(_build_config(url, **options)))
+
+
+__all__ = ["Client", "AsyncClient", "connect", "connect_async", "Closed", "CloseReason"]

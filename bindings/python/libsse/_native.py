@@ -1,0 +1,108 @@
+"""Loads ``libsse.so`` with cffi (ABI mode) and the optional batch packer.
+
+Where the library is looked for, first match wins:
+
+1. ``$LIBSSE_LIBRARY``: the path of the shared library (an explicit choice
+   always wins, e.g. to try a fresh build with an installed package);
+2. next to this module: ``pip install`` copies it into the package;
+3. ``target/release/`` of the source checkout this package sits in
+   (``bindings/python/libsse`` -> ``../../../target/release``);
+4. the system's search path (``libsse.so`` in ``ld.so.cache``,
+   ``LD_LIBRARY_PATH``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, List, Optional
+
+import cffi
+
+from ._cdef import CDEF
+
+_LIB_NAMES = {"darwin": "libsse.dylib", "win32": "sse.dll"}
+LIB_FILE = _LIB_NAMES.get(sys.platform, "libsse.so")
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def candidates() -> List[str]:
+    """The paths tried, in order (see the module doc)."""
+    found = []
+    env = os.environ.get("LIBSSE_LIBRARY")
+    if env:
+        found.append(env)
+    found.append(os.path.join(_HERE, LIB_FILE))
+    # A source checkout: <repo>/bindings/python/libsse/_native.py
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
+    found.append(os.path.join(repo, "target", "release", LIB_FILE))
+    return found
+
+
+def _load(ffi: cffi.FFI) -> Any:
+    env = os.environ.get("LIBSSE_LIBRARY")
+    tried = []
+    for path in candidates():
+        if os.path.exists(path):
+            return ffi.dlopen(path), path
+        tried.append(path)
+        if env and path == env:
+            raise OSError(f"LIBSSE_LIBRARY={env!r}: no such file")
+    try:
+        return ffi.dlopen(LIB_FILE), LIB_FILE
+    except OSError as error:
+        raise OSError(
+            f"libsse: cannot find {LIB_FILE} (tried {', '.join(tried)} and the "
+            f"system search path: {error}). Build it with `cargo build --release` "
+            "or set LIBSSE_LIBRARY to its path."
+        ) from None
+
+
+ffi = cffi.FFI()
+ffi.cdef(CDEF)
+lib, LIBRARY_PATH = _load(ffi)
+
+
+def _address(name: str) -> int:
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+
+
+# The compiled batch packer (see _speedups_build.py), if it was built.
+speedups: Optional[Any] = None
+api: Optional[Any] = None
+if not os.environ.get("LIBSSE_PURE"):
+    try:
+        from . import _speedups as speedups  # type: ignore[no-redef]
+    except ImportError:
+        speedups = None
+if speedups is not None:
+    _sffi = speedups.ffi
+    api = _sffi.new("libsse_py_api *")
+    for _field, _name in (
+        ("next_events", "sse_next_events"),
+        ("parser_next", "sse_parser_next"),
+        ("kind", "sse_event_kind"),
+        ("type", "sse_event_type"),
+        ("data", "sse_event_data"),
+        ("id", "sse_event_id"),
+        ("free", "sse_event_free"),
+    ):
+        setattr(api, _field, _sffi.cast(_sffi.typeof(getattr(api, _field)), _address(_name)))
+
+
+def to_abi(pointer: Any, ctype: str) -> Any:
+    """A pointer of the packer's ffi as a pointer of the binding's ffi."""
+    return ffi.cast(ctype, int(speedups.ffi.cast("uintptr_t", pointer)))  # type: ignore[union-attr]
+
+
+def to_speedups(pointer: Any, ctype: str) -> Any:
+    """A pointer of the binding's ffi as a pointer of the packer's ffi."""
+    return speedups.ffi.cast(ctype, int(ffi.cast("uintptr_t", pointer)))  # type: ignore[union-attr]
+
+
+def cstr(pointer: Any) -> str:
+    """A borrowed NUL-terminated UTF-8 string as str ("" for NULL)."""
+    if pointer == ffi.NULL:
+        return ""
+    return ffi.string(pointer).decode("utf-8", "replace")

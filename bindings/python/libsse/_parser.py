@@ -1,0 +1,131 @@
+"""``Parser``: libsse's spec-exact parser for bring-your-own-HTTP users."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Union
+
+from . import _errors as E
+from ._batch import ACCELERATED, new_batch
+from ._native import cstr, ffi, lib, to_speedups
+from ._types import Comment, Event
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+def _free(parser: Any, batch: Any) -> None:
+    batch.release()
+    lib.sse_parser_free(parser)
+
+
+class Parser:
+    """An incremental ``text/event-stream`` parser (WHATWG rules, any chunking).
+
+    Feed it the body bytes as they arrive, from httpx, aiohttp, requests,
+    a socket...::
+
+        parser = libsse.Parser()
+        for chunk in response.iter_bytes():
+            for event in parser.feed(chunk):
+                print(event.event, event.data)
+
+    or let it iterate: ``for event in parser.stream(response.iter_bytes())``
+    (``async for event in parser.stream_async(response.aiter_bytes())``).
+
+    Lines end in LF, CR or CRLF (also split across chunks), one leading BOM
+    is dropped, invalid UTF-8 becomes U+FFFD, an unterminated event at the
+    end is discarded. ``max_event_bytes`` bounds one line and one event's
+    data (0: 16 MiB); past it :meth:`feed` raises :class:`EventTooLarge`
+    (that event is dropped; the events parsed before the error wait for
+    the next call). Not thread-safe: one thread at a time.
+    """
+
+    def __init__(self, max_event_bytes: int = 0) -> None:
+        ptr = lib.sse_parser_new(max_event_bytes)
+        if ptr == ffi.NULL:
+            raise E.InternalError("sse_parser_new failed")
+        self._ptr = ptr
+        self._sptr = to_speedups(ptr, "struct sse_parser *") if ACCELERATED else ptr
+        self._batch = new_batch()
+        self._pending: List[Any] = []
+        self._finalizer = weakref.finalize(self, _free, ptr, self._batch)
+
+    def _check(self) -> None:
+        if not self._finalizer.alive:
+            raise ValueError("the parser is closed")
+
+    def _feed(self, data: Buffer, events_only: bool) -> List[Any]:
+        self._check()
+        status = E.OK
+        if data:
+            buf = ffi.from_buffer("uint8_t[]", data)
+            status = lib.sse_parser_feed(self._ptr, buf, len(buf))
+        out = self._pending
+        self._pending = []
+        pull = self._batch.pull_parser
+        sptr = self._sptr
+        while True:
+            got, events, other = pull(sptr, events_only)
+            if got != E.OK:
+                break
+            if events is not None:
+                out.extend(events)
+            if other is not None and (not events_only or type(other) is Event):
+                out.append(other)
+        if status != E.OK:
+            self._pending = out
+            raise E.make_error(status, f"an event or line exceeded the maximum size ({E.STATUS_NAMES.get(status, status)})")
+        return out
+
+    def feed(self, data: Buffer) -> List[Event]:
+        """Parses ``data``; returns the events it completed (comments skipped)."""
+        return self._feed(data, True)
+
+    def feed_all(self, data: Buffer) -> List[Union[Event, Comment]]:
+        """Like :meth:`feed`, with the comments too, in stream order."""
+        return self._feed(data, False)
+
+    def finish(self) -> List[Event]:
+        """Ends the stream: an unterminated event is discarded. The parser is
+        then ready for a new stream (a reconnection), keeping
+        :attr:`last_event_id` and :attr:`retry`. Returns events still pending."""
+        self._check()
+        lib.sse_parser_finish(self._ptr)
+        return self._feed(b"", True)
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event id the stream set ("" if none): send it as Last-Event-ID."""
+        self._check()
+        return cstr(lib.sse_parser_last_event_id(self._ptr))
+
+    @property
+    def retry(self) -> "int | None":
+        """The last valid ``retry:`` value in milliseconds, or None."""
+        self._check()
+        value = lib.sse_parser_retry_ms(self._ptr)
+        return None if value < 0 else value
+
+    def stream(self, chunks: Iterable[Buffer]) -> Iterator[Event]:
+        """The events of an iterable of byte chunks (then :meth:`finish`)."""
+        for chunk in chunks:
+            yield from self.feed(chunk)
+        yield from self.finish()
+
+    async def stream_async(self, chunks: AsyncIterable[Buffer]) -> AsyncIterator[Event]:
+        """The events of an async iterable of byte chunks (then :meth:`finish`)."""
+        async for chunk in chunks:
+            for event in self.feed(chunk):
+                yield event
+        for event in self.finish():
+            yield event
+
+    def close(self) -> None:
+        """Frees the native parser (also done when garbage collected)."""
+        self._finalizer()
+
+    def __enter__(self) -> "Parser":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
