@@ -22,7 +22,7 @@ from itertools import repeat
 from typing import Any, Iterator, List, Optional, Tuple
 
 from . import _errors as E
-from ._native import api, cstr, ffi, lib, speedups, to_abi
+from ._native import api, cstr, ffi, lib, speedups, to_abi, to_speedups
 from ._types import (
     Closed,
     CloseReason,
@@ -168,8 +168,13 @@ class CBatch:
                 lib.sse_event_free(abi)
         return events, other
 
+    @staticmethod
+    def pointer(ptr: Any, ctype: str) -> Any:
+        """``ptr`` (a pointer of the binding's ffi) as this batch's pulls take it."""
+        return to_speedups(ptr, ctype)
+
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
-        """``client`` is a ``struct sse_client *`` of the packer's ffi."""
+        """``client`` comes from :meth:`pointer`."""
         status = speedups.lib.libsse_py_client_pull(api, client, timeout_ms, self._b, skip_comments)  # type: ignore[union-attr]
         if status:
             return status, None, None
@@ -247,6 +252,10 @@ class PyBatch:
             finally:
                 free(ev)
         return (iter(events) if events else None), other
+
+    @staticmethod
+    def pointer(ptr: Any, ctype: str) -> Any:
+        return ptr
 
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
         if self.pos >= self.count:

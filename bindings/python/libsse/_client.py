@@ -20,14 +20,15 @@ from typing import (
 )
 
 from . import _errors as E
-from ._batch import ACCELERATED, new_batch
-from ._native import cstr, ffi, lib, to_speedups
+from ._batch import CBatch, new_batch
+from ._native import cstr, ffi, lib
 from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry
 
 HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
 PathArg = Union[str, "os.PathLike[str]"]
 
 _NO_FD = -2  # the descriptor was not asked for yet
+_MAIN_SLICE_MS = 100  # longest uninterrupted wait in the main thread (Ctrl-C latency)
 
 
 def _ms(seconds: float, what: str) -> int:
@@ -178,8 +179,8 @@ class _Handle:
 
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
-        self.sptr = to_speedups(ptr, "struct sse_client *") if ACCELERATED else ptr
         self.batch = new_batch()
+        self.sptr = self.batch.pointer(ptr, "struct sse_client *")
         self.lock = threading.Lock()
         self.busy = 0
         self.doomed = False
@@ -274,7 +275,7 @@ class _Stream:
     @property
     def accelerated(self) -> bool:
         """Whether batches go through the compiled packer (see ``libsse.ACCELERATED``)."""
-        return ACCELERATED
+        return isinstance(self._h.batch, CBatch)
 
     def interrupt(self) -> None:
         """Drops the current connection and reconnects at once (with Last-Event-ID)."""
@@ -427,6 +428,7 @@ class Client(_Stream):
             try:
                 deadline = None if timeout is None else _monotonic() + timeout
                 poller = None
+                main = False
                 while True:
                     got = self._pull_once(skip_comments)
                     if got:
@@ -441,12 +443,18 @@ class Client(_Stream):
                         if got:
                             return got > 0
                         continue
-                    # Wait on the descriptor: select-style waits are interrupted
-                    # by signals, so Ctrl-C raises KeyboardInterrupt at once.
+                    # Wait on the descriptor (GIL released). In the main thread
+                    # wait in slices: Ctrl-C's SIGINT may be delivered to one
+                    # of libsse's threads, which does not interrupt this poll;
+                    # Python raises KeyboardInterrupt at the next slice.
                     if poller is None:
                         poller = select.poll()
                         poller.register(fd, select.POLLIN)
-                    poller.poll(None if remaining is None else max(1, int(remaining * 1000) + 1))
+                        main = threading.current_thread() is threading.main_thread()
+                    wait_ms = -1 if remaining is None else max(1, int(remaining * 1000) + 1)
+                    if main and (wait_ms < 0 or wait_ms > _MAIN_SLICE_MS):
+                        wait_ms = _MAIN_SLICE_MS
+                    poller.poll(wait_ms)
             finally:
                 h.leave()
         finally:

@@ -6,8 +6,8 @@ import weakref
 from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Union
 
 from . import _errors as E
-from ._batch import ACCELERATED, new_batch
-from ._native import cstr, ffi, lib, to_speedups
+from ._batch import new_batch
+from ._native import cstr, ffi, lib
 from ._types import Comment, Event
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -45,8 +45,8 @@ class Parser:
         if ptr == ffi.NULL:
             raise E.InternalError("sse_parser_new failed")
         self._ptr = ptr
-        self._sptr = to_speedups(ptr, "struct sse_parser *") if ACCELERATED else ptr
         self._batch = new_batch()
+        self._sptr = self._batch.pointer(ptr, "struct sse_parser *")
         self._pending: List[Any] = []
         self._finalizer = weakref.finalize(self, _free, ptr, self._batch)
 

@@ -1,0 +1,96 @@
+"""The cffi declarations (libsse/_cdef.py) match include/sse.h exactly."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import cffi
+import pytest
+
+import libsse
+from libsse import _cdef, _errors
+from conftest import REPO
+
+HEADER = os.path.join(REPO, "include", "sse.h")
+
+
+def header_text() -> str:
+    if not os.path.exists(HEADER):
+        pytest.skip("include/sse.h not found (installed package without the repository)")
+    with open(HEADER) as f:
+        return f.read()
+
+
+def sanitize(header: str) -> str:
+    """The header as cffi's cdef reads it: no comments, no preprocessor
+    lines, no ``extern "C"`` block (see TOOLCHAIN.md)."""
+    text = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
+    text = re.sub(r"//[^\n]*", "", text)
+    lines = []
+    skip = 0
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#ifdef __cplusplus"):
+            skip = 1
+            continue
+        if skip:
+            if stripped.startswith("#endif"):
+                skip = 0
+            continue
+        if stripped.startswith("#"):
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("( ", "(").replace(" )", ")").strip()
+
+
+def prototypes(text: str) -> dict:
+    found = {}
+    for statement in normalize(text).split(";"):
+        statement = statement.strip()
+        match = re.match(r"^[\w\s\*]*?\b(sse_\w+)\s*\(.*\)$", statement)
+        if match and not statement.startswith("typedef"):
+            found[match.group(1)] = statement
+    return found
+
+
+def test_header_parses_with_cffi_after_sanitizing() -> None:
+    ffi = cffi.FFI()
+    ffi.cdef(sanitize(header_text()))
+
+
+def test_every_header_function_is_declared_identically() -> None:
+    header = prototypes(sanitize(header_text()))
+    ours = prototypes(_cdef.FUNCTIONS)
+    assert header, "no prototype found in the header"
+    missing = sorted(set(header) - set(ours))
+    extra = sorted(set(ours) - set(header))
+    assert not missing, f"functions of sse.h not declared in _cdef.py: {missing}"
+    assert not extra, f"functions of _cdef.py absent from sse.h: {extra}"
+    for name in header:
+        assert ours[name] == header[name], name
+
+
+def test_enums_match_the_header() -> None:
+    header = cffi.FFI()
+    header.cdef(sanitize(header_text()))
+    ours = cffi.FFI()
+    ours.cdef(_cdef.CDEF)
+    for enum in ("sse_status", "sse_kind", "sse_close_reason", "sse_log_level", "sse_error_policy"):
+        assert ours.typeof(f"enum {enum}").relements == header.typeof(f"enum {enum}").relements, enum
+    for number, name in _errors.STATUS_NAMES.items():
+        assert header.typeof("enum sse_status").relements[name] == number
+
+
+def test_status_names_agree_with_the_library() -> None:
+    for number, name in _errors.STATUS_NAMES.items():
+        assert libsse._ffi.string(libsse._lib.sse_status_name(number)).decode() == name
+
+
+def test_version_matches_the_header() -> None:
+    match = re.search(r'#define SSE_VERSION_STRING "([^"]+)"', header_text())
+    assert match and libsse.library_version() == match.group(1)
