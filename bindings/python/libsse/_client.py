@@ -307,9 +307,12 @@ class _Stream:
                 self._it = events
             if other is not None:
                 if type(other) is Error:
-                    self._last_error = other.error
+                    error = other.error
                     if other.fatal:
-                        self._fatal = other.error
+                        if error.code == E.ERR_RETRIES_EXHAUSTED and error.__cause__ is None:
+                            error.__cause__ = self._last_error  # the error that was retried
+                        self._fatal = error
+                    self._last_error = error
                 self._other = other
             return 1
         if status == E.TIMEOUT:
@@ -527,13 +530,13 @@ class AsyncClient(_Stream):
             self._it = None
         if self._other is not None:
             return self._take_other(False)
-        try:
-            got = await asyncio.wait_for(self._afill(False), timeout)
-        except asyncio.TimeoutError:
-            return None
-        return await self.next(0) if got else None
+        if await self._afill(False, timeout):
+            return await self.next(0)
+        return None
 
-    async def _afill(self, skip_comments: bool) -> bool:
+    async def _afill(self, skip_comments: bool, timeout: Optional[float] = None) -> bool:
+        """Waits until items arrive (True), the stream ends or ``timeout``
+        seconds pass (False). Cancelling the caller closes the stream."""
         if self._ended:
             return False
         if not self._consumer.acquire(False):
@@ -544,11 +547,15 @@ class AsyncClient(_Stream):
                 self._ended = True
                 return False
             try:
+                deadline = None if timeout is None else _monotonic() + timeout
                 while True:
                     got = self._pull_once(skip_comments)
                     if got:
                         return got > 0
-                    await self._readable(h)
+                    remaining = None if deadline is None else deadline - _monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    await self._readable(h, remaining)
             except asyncio.CancelledError:
                 self.close()  # freed by leave() below
                 raise
@@ -558,18 +565,22 @@ class AsyncClient(_Stream):
             self._consumer.release()
 
     @staticmethod
-    async def _readable(h: _Handle) -> None:
+    async def _readable(h: _Handle, timeout: Optional[float]) -> None:
+        """Waits until the descriptor is readable or ``timeout`` passed."""
         fd = h.get_fd()
-        if fd < 0:
-            await asyncio.sleep(0.05)  # no descriptor: poll
+        if fd < 0:  # no descriptor: poll
+            await asyncio.sleep(0.05 if timeout is None else min(0.05, timeout))
             return
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         loop.add_reader(fd, _wake, waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
         try:
             await waiter
         finally:
             loop.remove_reader(fd)
+            if timer is not None:
+                timer.cancel()
 
 
 def _wake(waiter: "asyncio.Future[None]") -> None:

@@ -16,6 +16,9 @@ import logging
 from ._native import ffi, lib
 
 logger = logging.getLogger("libsse")
+# A library does not print by itself: without a configured handler the
+# messages are dropped (not sent to logging.lastResort on stderr).
+logger.addHandler(logging.NullHandler())
 
 _LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
 _DEBUG = 4
