@@ -110,3 +110,21 @@ def fd_count() -> int:
 def thread_count() -> int:
     """Native threads of this process (Python's and libsse's)."""
     return len(os.listdir("/proc/self/task"))
+
+
+def settled_thread_count(quiet: float = 0.2, timeout: float = 5.0) -> int:
+    """The thread count once it stopped changing for ``quiet`` seconds
+    (threads of earlier tests, e.g. threading.Timer, may still be exiting)."""
+    import time
+
+    end = time.monotonic() + timeout
+    last = thread_count()
+    since = time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.01)
+        now = thread_count()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
