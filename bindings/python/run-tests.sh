@@ -7,7 +7,7 @@
 #     compiler or Python headers: the pure-ABI path is tested either way);
 #  4. runs the pytest suite against the source tree;
 #  5. pip-installs ./bindings/python into a temporary venv and runs a smoke
-#     test plus the client tests against the installed package, to prove
+#     test plus the client, asyncio and example tests against the installed package, to prove
 #     the packaging (bundled libsse.so, compiled packer) works.
 #
 # Environment: PYTHON (default python3), LIBSSE_SKIP_INSTALL_TEST=1 skips
@@ -86,6 +86,6 @@ print(f"   libsse {libsse.__version__} from {here}, library {libsse.library_vers
       f"batch packer {'compiled' if libsse.ACCELERATED else 'absent (pure ABI mode)'}")
 EOF
 )
-say "client tests against the installed package"
-(cd "$TMP" && LIBSSE_TEST_INSTALLED=1 "$VPY" -m pytest -q -p no:cacheprovider "$HERE/tests/test_client.py" "$HERE/tests/test_async.py" -k "accelerated or not pure")
+say "client, asyncio and example tests against the installed package"
+(cd "$TMP" && LIBSSE_TEST_INSTALLED=1 "$VPY" -m pytest -q -p no:cacheprovider "$HERE/tests/test_client.py" "$HERE/tests/test_async.py" "$HERE/tests/test_examples.py" -k "accelerated or not pure")
 say "ok"

@@ -73,7 +73,7 @@ speedups: Optional[Any] = None
 api: Optional[Any] = None
 if not os.environ.get("LIBSSE_PURE"):
     try:
-        from . import _speedups as speedups  # type: ignore[no-redef]
+        from . import _speedups as speedups  # type: ignore[attr-defined,no-redef]
     except ImportError:
         speedups = None
 if speedups is not None:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
+    Dict,
     Iterable,
     Iterator,
     List,
@@ -70,7 +71,7 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, pairs: Iterable[Tuple[str, str]] = ()) -> None:
         self.raw: Tuple[Tuple[str, str], ...] = tuple((k.lower(), v) for k, v in pairs)
-        first = {}
+        first: Dict[str, str] = {}
         for name, value in self.raw:
             first.setdefault(name, value)
         self._first = first
