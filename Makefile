@@ -71,7 +71,7 @@ test-rust:
 	$(CARGO) test --release
 
 # Every suite. The C ones after the Rust ones: they share the build.
-test: deps lint test-rust test-header test-install test-python test-go
+test: deps lint test-rust test-c test-header test-install test-python test-go
 
 bench:
 	$(CARGO) run --release -p libsse-benches

@@ -7,7 +7,8 @@
  * a config is built from the options, a client is started, and the main
  * thread waits on the client's file descriptor (and a self-pipe for
  * SIGINT/SIGTERM) with poll(), then takes every queued item with
- * sse_next_event(timeout 0). Each item is printed and stdout is flushed
+ * sse_next_event(timeout 0). A signal handler only writes to the pipe; the
+ * main thread then calls sse_client_close (not async-signal-safe). Each item is printed and stdout is flushed
  * at once, so `ssecat URL | jq` streams.
  *
  * Exit status: 0 when the stream ended normally (204 No Content,
@@ -509,8 +510,11 @@ static run_end run(sse_client *client, const options *opts) {
             if (fd >= 0) {
                 struct pollfd fds[2] = {{fd, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
                 nfds_t count = signal_pipe[0] >= 0 ? 2 : 1;
-                /* Without a signal pipe, wake now and then to see the flag. */
-                int r = poll(fds, count, signal_pipe[0] >= 0 ? -1 : 200);
+                /* The timeout is a safety net only: libsse 0.1.0 can miss
+                 * the final wake-up of the descriptor when the stream ends
+                 * (a race in the engine, reported), and without a signal
+                 * pipe the flag must be looked at now and then. */
+                int r = poll(fds, count, 250);
                 if (r < 0 && errno != EINTR) {
                     perror("ssecat: poll");
                     return RUN_FATAL;

@@ -1,0 +1,254 @@
+// include/sse.hpp (the C++17 RAII layer) against the demo server: the
+// range-for over a client, next() with timeouts, exceptions with the
+// status, callbacks as std::function, move-only ownership, the parser.
+// Built with -Wall -Wextra -Werror, run under ASan+UBSan and valgrind.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "harness.h"
+#include "sse.hpp"
+
+using namespace std::chrono_literals;
+
+static harness_server server;
+
+static sse::config config_for(const char *path) {
+    sse::config cfg(harness_url(&server, path));
+    cfg.proxy(std::string()).retry_min(10ms).retry_initial(50ms).retry_max(200ms);
+    return cfg;
+}
+
+// Ownership is unique: handles move, never copy.
+static_assert(!std::is_copy_constructible_v<sse::client>);
+static_assert(std::is_move_constructible_v<sse::client>);
+static_assert(!std::is_copy_constructible_v<sse::config>);
+static_assert(!std::is_copy_constructible_v<sse::event>);
+static_assert(std::is_move_constructible_v<sse::event>);
+static_assert(!std::is_copy_constructible_v<sse::parser>);
+
+static void test_range_for() {
+    auto cfg = config_for("/ticker?count=4&event=tick");
+    cfg.max_retries(0);
+    sse::client client(cfg);
+    std::vector<std::string> data, ids;
+    int opens = 0, closed = 0;
+    for (const sse::event &ev : client) {
+        switch (ev.kind()) {
+        case SSE_KIND_MESSAGE:
+            CHECK(ev.type() == "tick");
+            data.emplace_back(ev.data());
+            ids.emplace_back(ev.id());
+            break;
+        case SSE_KIND_OPEN: opens++; CHECK_INT(ev.http_status(), 200); break;
+        case SSE_KIND_CLOSED: closed++; CHECK_INT(ev.close_reason(), SSE_CLOSE_END_OF_STREAM); break;
+        default: CHECK(false, "unexpected kind %d", (int)ev.kind());
+        }
+    }
+    CHECK(client.ended());
+    CHECK(client.finished());
+    CHECK_INT(data.size(), 4);
+    CHECK_INT(opens, 1);
+    CHECK_INT(closed, 1);
+    CHECK(data.size() == 4 && data[3] == "tick 4" && ids[3] == "4");
+    CHECK(client.last_event_id() == "4");
+    // Iterating an ended client yields nothing.
+    int more = 0;
+    for (const sse::event &ev : client) {
+        (void)ev;
+        more++;
+    }
+    CHECK_INT(more, 0);
+}
+
+static void test_errors_throw() {
+    // A fatal HTTP status ends the loop with an exception carrying it.
+    auto cfg = config_for("/status/404");
+    sse::client client(cfg);
+    bool thrown = false;
+    int items = 0;
+    try {
+        for (const sse::event &ev : client) {
+            items++;
+            if (ev.kind() == SSE_KIND_ERROR) {
+                CHECK(ev.is_fatal());
+                CHECK_INT(ev.http_status(), 404);
+                CHECK_INT(ev.error_status(), SSE_ERR_HTTP_STATUS);
+            }
+        }
+    } catch (const sse::error &e) {
+        thrown = true;
+        CHECK_INT(e.status(), SSE_ERR_HTTP_STATUS);
+        CHECK(std::strstr(e.what(), "404") != nullptr, "what(): %s", e.what());
+        CHECK(std::strstr(e.what(), "SSE_ERR_HTTP_STATUS") != nullptr, "what(): %s", e.what());
+    }
+    CHECK(thrown, "no sse::error");
+    CHECK_INT(items, 2); // the fatal error item, the closed item
+
+    // Refused settings throw at once, with the library's message.
+    sse::config bad(harness_url(&server, "/"));
+    thrown = false;
+    try {
+        bad.header("X-Evil", "a\r\nInjected: 1");
+    } catch (const sse::error &e) {
+        thrown = true;
+        CHECK_INT(e.status(), SSE_ERR_ARGUMENT);
+        CHECK(std::strstr(e.what(), "X-Evil") != nullptr, "what(): %s", e.what());
+    }
+    CHECK(thrown, "a CR/LF header value was accepted");
+    thrown = false;
+    try {
+        sse::config invalid("ftp://example.com/");
+        sse::client never(invalid);
+    } catch (const sse::error &e) {
+        thrown = true;
+        CHECK_INT(e.status(), SSE_ERR_URL);
+    }
+    CHECK(thrown, "an ftp URL was accepted");
+    thrown = false;
+    try {
+        sse::config zero_queue(harness_url(&server, "/"));
+        zero_queue.queue_capacity(0).validate();
+    } catch (const sse::error &e) {
+        thrown = true;
+        CHECK_INT(e.status(), SSE_ERR_ARGUMENT);
+    }
+    CHECK(thrown, "validate() accepted a zero queue");
+}
+
+static void test_next_timeout_and_close() {
+    auto cfg = config_for("/silent");
+    sse::client client(cfg);
+    auto open = client.next(harness_ms(10000) * 1ms);
+    CHECK(open && open->kind() == SSE_KIND_OPEN);
+    auto t0 = std::chrono::steady_clock::now();
+    auto nothing = client.next(100ms);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(!nothing && !client.ended());
+    CHECK(waited >= 90ms, "next(100ms) returned after %lld ms",
+          (long long)std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+    // Close from another thread while this one waits forever.
+    std::thread closer([&] {
+        std::this_thread::sleep_for(100ms);
+        client.close();
+    });
+    auto closed = client.next();
+    CHECK(closed && closed->kind() == SSE_KIND_CLOSED && closed->close_reason() == SSE_CLOSE_BY_USER);
+    CHECK(!client.next());
+    CHECK(client.ended());
+    closer.join();
+}
+
+static void test_callback_and_move() {
+    auto cfg = config_for("/ticker?count=3&interval_ms=20");
+    cfg.max_retries(0);
+    std::mutex lock;
+    std::condition_variable changed;
+    std::vector<std::string> data;
+    bool closed = false;
+    auto owner = std::make_shared<int>(7); // released with the callback
+    std::weak_ptr<int> watch = owner;
+    {
+        sse::client first(cfg);
+        sse::client client(std::move(first)); // the handle moves, the stream goes on
+        client.on_event([&, owner = std::move(owner)](sse::event_view ev) {
+            std::lock_guard<std::mutex> guard(lock);
+            if (ev.is_message()) data.emplace_back(ev.data());
+            if (ev.kind() == SSE_KIND_CLOSED) closed = true;
+            changed.notify_all();
+        });
+        std::unique_lock<std::mutex> guard(lock);
+        CHECK(changed.wait_for(guard, harness_ms(10000) * 1ms, [&] { return closed; }),
+              "no closed item");
+        CHECK_INT(data.size(), 3);
+        CHECK(!watch.expired()); // the callback is alive while the client is
+    }
+    CHECK(watch.expired(), "the callback was not released with the client");
+
+    // An exception escaping the callback closes the client (never unwinds into C).
+    auto cfg2 = config_for("/ticker?interval_ms=20");
+    sse::client client(cfg2);
+    std::atomic<int> calls{0};
+    client.on_event([&](sse::event_view ev) {
+        calls++;
+        if (ev.is_message()) throw std::runtime_error("boom");
+    });
+    auto deadline = std::chrono::steady_clock::now() + harness_ms(10000) * 1ms;
+    while (!client.finished() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(client.finished(), "the client did not stop after the exception");
+    client.clear_callback();
+}
+
+static void test_parser() {
+    sse::parser p;
+    p.feed("retry: 1500\nid: a\n");
+    p.feed("data: x\n\n: note\n");
+    auto first = p.next();
+    CHECK(first && first->data() == "x" && first->id() == "a" && first->type() == "message");
+    auto note = p.next();
+    CHECK(note && note->kind() == SSE_KIND_COMMENT && note->data() == "note");
+    CHECK(!p.next());
+    p.feed(std::string_view("data: n\0l\n\n", 11)); // data with a NUL byte
+    auto nul = p.next();
+    CHECK(nul && nul->data() == std::string_view("n\0l", 3));
+    p.feed("data: unterminated");
+    p.finish();
+    CHECK(!p.next());
+    CHECK(p.last_event_id() == "a");
+    CHECK(p.retry() == 1500ms);
+
+    sse::parser small(8);
+    bool thrown = false;
+    try {
+        small.feed("data: 0123456789\n\n");
+    } catch (const sse::error &e) {
+        thrown = true;
+        CHECK_INT(e.status(), SSE_ERR_TOO_LARGE);
+    }
+    CHECK(thrown);
+}
+
+static void test_fd_and_interrupt() {
+    auto cfg = config_for("/ticker?interval_ms=30");
+    sse::client client(cfg);
+    int fd = client.fd();
+    CHECK(fd >= 0);
+    std::vector<std::string> ids;
+    bool interrupted = false;
+    auto deadline = std::chrono::steady_clock::now() + harness_ms(10000) * 1ms;
+    while (ids.size() < 6 && std::chrono::steady_clock::now() < deadline) {
+        auto ev = client.next(harness_ms(5000) * 1ms);
+        if (!ev) break;
+        if (ev->is_message()) ids.emplace_back(ev->id());
+        if (ids.size() == 3 && !interrupted) {
+            client.interrupt();
+            interrupted = true;
+        }
+    }
+    REQUIRE(ids.size() == 6, "%zu events", ids.size());
+    for (size_t i = 0; i < ids.size(); i++) CHECK(ids[i] == std::to_string(i + 1));
+}
+
+int main(int argc, char **argv) {
+    static const harness_test tests[] = {
+        {"range_for", test_range_for},
+        {"errors_throw", test_errors_throw},
+        {"next_timeout_and_close", test_next_timeout_and_close},
+        {"callback_and_move", test_callback_and_move},
+        {"parser", test_parser},
+        {"fd_and_interrupt", test_fd_and_interrupt},
+    };
+    if (harness_server_start(&server, 0) != 0) return 1;
+    int rc = harness_run("test_cpp", tests, sizeof tests / sizeof tests[0], argc, argv);
+    harness_server_stop(&server);
+    return rc;
+}

@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""ssecat's interface, run against the bundled demo server.
+
+usage: test_ssecat.py SSECAT [--valgrind] [TEST...]
+
+Checks the exact output formats (human blocks, --jsonl objects with exact
+JSON escaping), the exit statuses (0 normal end / 1 fatal / 2 usage /
+128+N on SIGINT and SIGTERM), every option, streaming (stdout flushed per
+event) and a closed stdout. Run by `make test-c` with build/ssecat
+(libsse.a) and with the ASan+UBSan build; with --valgrind a few cases run
+under valgrind memcheck.
+"""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER = os.environ.get("SSE_DEMO_SERVER", os.path.join(ROOT, "target/release/sse-demo-server"))
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+VALGRIND = [
+    "valgrind", "-q", "--error-exitcode=97", "--leak-check=full",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--suppressions=" + os.path.join(ROOT, "tests/c/valgrind.supp"),
+]
+
+failures = []
+current = "?"
+
+
+def check(cond, message):
+    if not cond:
+        failures.append(f"[{current}] {message}")
+        print(f"  FAIL [{current}] {message}", file=sys.stderr, flush=True)
+    return cond
+
+
+class Server:
+    def __init__(self, tls=False):
+        args = [SERVER, "--port", "0", "--exit-on-stdin-eof"]
+        self.ca = None
+        if tls:
+            fd, self.ca = tempfile.mkstemp(suffix=".pem")
+            os.close(fd)
+            args += ["--tls", "--ca-out", self.ca]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.url = self.proc.stdout.readline().decode().strip()
+        if not self.url.startswith("http"):
+            raise SystemExit(f"the demo server did not start ({self.url!r})")
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        if self.ca:
+            os.unlink(self.ca)
+
+
+class Ssecat:
+    def __init__(self, binary, valgrind):
+        self.binary = binary
+        self.valgrind = valgrind
+        self.env = dict(os.environ)
+        # Sanitizer findings get their own exit codes (ssecat uses 0/1/2/130/143).
+        self.env["ASAN_OPTIONS"] = "exitcode=86:detect_leaks=1"
+        self.env["UBSAN_OPTIONS"] = "halt_on_error=1:exitcode=87:print_stacktrace=1"
+        for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+            self.env.pop(k, None)
+
+    def argv(self, args, under_valgrind=False):
+        return (VALGRIND if under_valgrind and self.valgrind else []) + [self.binary] + list(args)
+
+    def run(self, *args, timeout=30, under_valgrind=False, expect=None):
+        """Runs ssecat to its end: (exit status, stdout bytes, stderr text)."""
+        proc = subprocess.run(self.argv(args, under_valgrind), capture_output=True,
+                              timeout=timeout * (20 if under_valgrind and self.valgrind else 1),
+                              env=self.env)
+        err = proc.stderr.decode(errors="replace")
+        check(not any(m in err for m in SANITIZER_MARKS), f"sanitizer report:\n{err}")
+        check(proc.returncode != 97, f"valgrind found errors:\n{err}")
+        if expect is not None:
+            check(proc.returncode == expect,
+                  f"ssecat {' '.join(args)}: exit {proc.returncode}, expected {expect}; stderr: {err}")
+        return proc.returncode, proc.stdout, err
+
+    def spawn(self, *args):
+        return subprocess.Popen(self.argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self.env)
+
+
+def jsonl(out):
+    # Not splitlines(): that also splits at U+2028, which JSON keeps raw.
+    lines = [line for line in out.decode("utf-8").split("\n") if line]
+    try:
+        return [json.loads(line) for line in lines]
+    except ValueError as e:
+        check(False, f"not JSON lines ({e}):\n{out!r}")
+        return []
+
+
+def raw_url(server, body, **params):
+    q = {"b64": base64.b64encode(body).decode()}
+    q.update(params)
+    return server.url + "/raw?" + urllib.parse.urlencode(q)
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_jsonl_all(s, srv):
+    code, out, _ = s.run("--jsonl", "--all", "--max-retries", "0",
+                         srv.url + "/ticker?count=3&event=up", expect=0, under_valgrind=True)
+    check(out == (b'{"kind":"open","status":200}\n'
+                  b'{"kind":"message","event":"up","data":"tick 1","id":"1"}\n'
+                  b'{"kind":"message","event":"up","data":"tick 2","id":"2"}\n'
+                  b'{"kind":"message","event":"up","data":"tick 3","id":"3"}\n'
+                  b'{"kind":"closed"}\n'), f"output:\n{out.decode()}")
+
+
+def test_jsonl_messages_only(s, srv):
+    code, out, _ = s.run("--jsonl", "--max-retries", "0", srv.url + "/ticker?count=2&comment_every=1",
+                         expect=0)
+    check(out == (b'{"kind":"message","event":"message","data":"tick 1","id":"1"}\n'
+                  b'{"kind":"message","event":"message","data":"tick 2","id":"2"}\n'),
+          f"output:\n{out.decode()}")
+    code, out, _ = s.run("--jsonl", "--all", "--max-retries", "0",
+                         srv.url + "/ticker?count=1&comment_every=1", expect=0)
+    check(b'{"kind":"comment","text":"keep-alive"}\n' in out, f"output:\n{out.decode()}")
+
+
+def test_human_format(s, srv):
+    code, out, _ = s.run("--max-retries", "0", srv.url + "/ticker?count=2&event=up", expect=0)
+    check(out == b"event: up\nid: 1\ndata: tick 1\n\nevent: up\nid: 2\ndata: tick 2\n\n",
+          f"output:\n{out.decode()}")
+    body = b"data: line one\ndata:\ndata: line three\n\n: note\ndata\n\n"
+    code, out, _ = s.run("--max-retries", "0", raw_url(srv, body), expect=0)
+    check(out == b"event: message\ndata: line one\ndata:\ndata: line three\n\n"
+                 b"event: message\ndata:\n\n", f"output:\n{out.decode()}")
+    code, out, _ = s.run("--all", "--max-retries", "0", raw_url(srv, body), expect=0)
+    check(out.startswith(b"[open] HTTP 200\n") and b": note\n" in out and
+          out.endswith(b"[closed] end of stream\n"), f"output:\n{out.decode()}")
+
+
+def test_json_escaping(s, srv):
+    # NUL, control characters, quote, backslash, UTF-8, U+2028, DEL, an
+    # invalid byte (U+FFFD), a CR line end and a type with a quote.
+    body = (b'event: q"t\ndata: a\x00b\x01\x1f\t"\\/ \xc3\xa9 \xe2\x80\xa8 \x7f \xff end\r'
+            b'data: 2nd\r\n\r\n')
+    code, out, _ = s.run("--jsonl", "--max-retries", "0", raw_url(srv, body), expect=0)
+    want = ('{"kind":"message","event":"q\\"t","data":"a\\u0000b\\u0001\\u001f\\t\\"\\\\/ '
+            '\u00e9 \u2028 \x7f \ufffd end\\n2nd","id":""}\n').encode()
+    check(out == want, f"output:\n{out!r}\nexpected:\n{want!r}")
+    objs = jsonl(out)
+    check(objs and objs[0]["data"] == 'a\x00b\x01\x1f\t"\\/ é \u2028 \x7f \ufffd end\n2nd',
+          f"decoded: {objs!r}")
+    # Comments and error messages are escaped the same way.
+    code, out, _ = s.run("--jsonl", "--all", "--max-retries", "0",
+                         raw_url(srv, b': a "quoted" \\ comment\x02\n'), expect=0)
+    check(b'{"kind":"comment","text":"a \\"quoted\\" \\\\ comment\\u0002"}\n' in out,
+          f"output:\n{out!r}")
+
+
+def test_max_events(s, srv):
+    t0 = time.monotonic()
+    code, out, _ = s.run("--jsonl", "--max-events", "2", srv.url + "/ticker?interval_ms=20",
+                         expect=0, under_valgrind=True)
+    check([o["data"] for o in jsonl(out)] == ["tick 1", "tick 2"], f"output:\n{out.decode()}")
+    code, out, _ = s.run("--max-events", "1", srv.url + "/ticker", expect=0)
+    check(out == b"event: message\nid: 1\ndata: tick 1\n\n", f"output:\n{out.decode()}")
+    check(time.monotonic() - t0 < 20, "slow")
+
+
+def test_statuses(s, srv):
+    code, out, err = s.run("--jsonl", "--all", srv.url + "/status/204", expect=0)
+    check(out == b'{"kind":"closed"}\n', f"204 output:\n{out.decode()}")
+    code, out, err = s.run("--jsonl", "--all", srv.url + "/status/404", expect=1,
+                           under_valgrind=True)
+    check(out == b'{"kind":"error","status":404,"message":"HTTP status 404 Not Found"}\n'
+                 b'{"kind":"closed"}\n', f"404 output:\n{out.decode()}")
+    check("404" in err and err.startswith("ssecat: "), f"stderr: {err}")
+    code, out, err = s.run(srv.url + "/status/404", expect=1)
+    check(out == b"", f"stdout without --all: {out!r}")
+    # Nobody listening: an error without HTTP status.
+    code, out, err = s.run("--jsonl", "--all", "--max-retries", "0", "http://127.0.0.1:1/",
+                           expect=1)
+    objs = jsonl(out)
+    check(len(objs) == 2 and objs[0]["kind"] == "error" and objs[0]["status"] is None and
+          objs[0]["message"] and objs[1] == {"kind": "closed"}, f"output:\n{out.decode()}")
+    # 503: retried, then the retry limit.
+    code, out, err = s.run("--jsonl", "--all", "--max-retries", "1", "--retry-ms", "10",
+                           srv.url + "/status/503", expect=1)
+    objs = jsonl(out)
+    kinds = [o["kind"] for o in objs]
+    check(kinds == ["error", "reconnecting", "error", "error", "closed"], f"kinds: {kinds}")
+    check(objs and objs[0].get("status") == 503 and isinstance(objs[1].get("delay_ms"), int),
+          f"output:\n{out.decode()}")
+    check("ssecat: HTTP 503" not in err, "--all reported the retried error on stderr too")
+    # Without --all the retried errors are explained on stderr.
+    code, out, err = s.run("--max-retries", "1", "--retry-ms", "10", srv.url + "/status/503",
+                           expect=1)
+    check(err.count("503") >= 2 and "reconnecting" in err, f"stderr: {err}")
+    # Wrong content type: fatal.
+    code, out, err = s.run(srv.url + "/content-type?type=text/html", expect=1)
+    check("text/html" in err, f"stderr: {err}")
+
+
+def test_reconnect_resumes(s, srv):
+    code, out, err = s.run("--jsonl", "--all", "--retry-ms", "10", "--max-events", "6",
+                           srv.url + "/ticker?count=6&drop_after=2", expect=0)
+    objs = jsonl(out)
+    msgs = [o for o in objs if o["kind"] == "message"]
+    check([m["id"] for m in msgs] == ["1", "2", "3", "4", "5", "6"], f"output:\n{out.decode()}")
+    check(sum(o["kind"] == "open" for o in objs) == 3, f"output:\n{out.decode()}")
+    check(sum(o["kind"] == "reconnecting" for o in objs) == 2, f"output:\n{out.decode()}")
+    code, out, err = s.run("--jsonl", "--last-event-id", "3", "--max-retries", "0",
+                           srv.url + "/ticker?count=5", expect=0)
+    check([o["data"] for o in jsonl(out)] == ["tick 4", "tick 5"], f"output:\n{out.decode()}")
+
+
+def test_request_options(s, srv):
+    code, out, err = s.run("--jsonl", "--max-retries", "0", "-H", "X-One: 1",
+                           "--header=X-Two:   two  ", "-X", "PUT", "-d", '{"k":"v"}',
+                           srv.url + "/echo", expect=0)
+    objs = jsonl(out)
+    req = json.loads(objs[0]["data"]) if objs else {}
+    check(req.get("method") == "PUT", f"request: {req}")
+    check(req.get("headers", {}).get("x-one") == "1", f"request: {req}")
+    check(req.get("headers", {}).get("x-two") == "two", f"request: {req}")
+    check(req.get("body") == '{"k":"v"}', f"request: {req}")
+    check(req.get("headers", {}).get("accept") == "text/event-stream", f"request: {req}")
+    # -d alone means POST, as with curl.
+    code, out, err = s.run("--jsonl", "--max-retries", "0", "-d", "x=1", srv.url + "/echo",
+                           expect=0)
+    objs = jsonl(out)
+    check(objs and json.loads(objs[0]["data"]).get("method") == "POST", f"output: {out!r}")
+
+
+def test_usage_errors(s, srv):
+    url = srv.url + "/ticker?count=1"
+    cases = [
+        [],
+        [url, url],
+        ["--bogus", url],
+        ["-Z", url],
+        ["--max-events", "abc", url],
+        ["--max-events", "0", url],
+        ["--retry-ms", "-1", url],
+        ["--max-retries", "-2", url],
+        ["--connect-timeout-ms", "12x", url],
+        ["--max-event-bytes", "0", url],
+        ["-H", "NoColon", url],
+        ["-H", ": empty name", url],
+        ["-H", "X-Bad: a\r\nInjected: 1", url],
+        ["-H", "Bad Name: v", url],
+        ["-X", "BAD METHOD", url],
+        ["--cacert", "/nonexistent/ca.pem", url],
+        ["ftp://example.com/"],
+        ["not a url"],
+        [url, "--max-events"],
+    ]
+    for args in cases:
+        code, out, err = s.run(*args, expect=2)
+        check(out == b"", f"{args}: stdout {out!r}")
+        check(err.startswith("ssecat: ") and len(err.strip()) > len("ssecat: "),
+              f"{args}: stderr {err!r}")
+    code, out, err = s.run("--help", expect=0)
+    check(out.startswith(b"usage: ssecat [options] URL") and b"--jsonl" in out, f"{out!r}")
+    code, out, err = s.run("--version", expect=0)
+    check(out.startswith(b"ssecat (libsse "), f"{out!r}")
+
+
+def wait_line(proc, timeout):
+    """The next stdout line of a running process (or b"" after `timeout` s)."""
+    import select
+    deadline = time.monotonic() + timeout
+    buf = b""
+    fd = proc.stdout.fileno()
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        buf += chunk
+        if chunk == b"\n":
+            return buf
+    return buf
+
+
+def test_signals(s, srv):
+    for sig, want in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        proc = s.spawn("--jsonl", "--all", srv.url + "/silent")
+        first = wait_line(proc, 10)
+        check(first == b'{"kind":"open","status":200}\n', f"first line {first!r}")
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        try:
+            code = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        took = time.monotonic() - t0
+        rest, err = proc.stdout.read(), proc.stderr.read().decode(errors="replace")
+        proc.stdout.close()
+        proc.stderr.close()
+        check(code == want, f"{sig.name}: exit {code}, expected {want}; stderr {err}")
+        check(took < 2, f"{sig.name}: took {took:.2f} s to exit")
+        check(rest == b"", f"{sig.name}: printed {rest!r} after the signal")
+        check(not any(m in err for m in SANITIZER_MARKS), f"sanitizer report:\n{err}")
+
+
+def test_streaming(s, srv):
+    # Each event reaches the pipe when it arrives, not at exit.
+    proc = s.spawn("--jsonl", "--max-retries", "0", srv.url + "/ticker?count=3&interval_ms=700")
+    t0 = time.monotonic()
+    first = wait_line(proc, 10)
+    took = time.monotonic() - t0
+    check(first.startswith(b'{"kind":"message"') and took < 0.6,
+          f"first event after {took:.2f} s: {first!r}")
+    check(proc.poll() is None, "ssecat had already exited")
+    proc.stdout.read()
+    proc.wait(10)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_closed_stdout(s, srv):
+    # `ssecat URL | head -n 1`: a closed pipe ends ssecat (exit 1, quietly).
+    proc = s.spawn("--jsonl", srv.url + "/ticker?interval_ms=20")
+    first = wait_line(proc, 10)
+    check(first.startswith(b'{"kind":"message"'), f"first line {first!r}")
+    proc.stdout.close()
+    try:
+        code = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    check(code == 1, f"exit {code} after stdout closed; stderr {err}")
+    check(not any(m in err for m in SANITIZER_MARKS), f"sanitizer report:\n{err}")
+
+
+def test_limits_and_timeouts(s, srv):
+    code, out, err = s.run("--read-timeout-ms", "200", "--max-retries", "0", srv.url + "/silent",
+                           expect=1)
+    check("200 ms" in err, f"stderr: {err}")
+    code, out, err = s.run("--max-event-bytes", "16", "--max-retries", "0",
+                           raw_url(srv, b"data: " + b"x" * 64 + b"\n\n"), expect=1)
+    check("SSE_ERR_TOO_LARGE" in err, f"stderr: {err}")
+    code, out, err = s.run("--connect-timeout-ms", "2000", "--max-retries", "0",
+                           "--max-retry-ms", "50", "http://127.0.0.1:1/", expect=1)
+    check("SSE_ERR_CONNECT" in err, f"stderr: {err}")
+
+
+def test_tls(s, srv):
+    tls = Server(tls=True)
+    try:
+        url = tls.url + "/ticker?count=2"
+        code, out, err = s.run("--jsonl", "--max-retries", "0", "--cacert", tls.ca, url, expect=0)
+        check(len(jsonl(out)) == 2, f"output: {out!r}")
+        code, out, err = s.run("--jsonl", "--max-retries", "0", url, expect=1)
+        check("SSE_ERR_TLS" in err, f"stderr: {err}")
+        code, out, err = s.run("--jsonl", "--max-retries", "0", "--insecure", url, expect=0)
+        check(len(jsonl(out)) == 2, f"output: {out!r}")
+    finally:
+        tls.stop()
+
+
+def test_cpp_example(s, srv):
+    # The C++ example (examples/cpp/events.cpp), when its path is given.
+    example = os.environ.get("SSE_CPP_EXAMPLE")
+    if not example or not os.path.exists(example):
+        print("  (cpp_example: SSE_CPP_EXAMPLE not set, skipped)")
+        return
+    proc = subprocess.run([example, srv.url + "/ticker?interval_ms=10", "3"], capture_output=True,
+                          timeout=30, env=s.env)
+    check(proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr!r}")
+    check(proc.stdout == b"1: tick 1\n2: tick 2\n3: tick 3\nreceived 3 events (last id: 3)\n",
+          f"output: {proc.stdout!r}")
+    proc = subprocess.run([example, srv.url + "/status/403"], capture_output=True, timeout=30,
+                          env=s.env)
+    check(proc.returncode == 1 and b"SSE_ERR_HTTP_STATUS" in proc.stderr,
+          f"exit {proc.returncode}: {proc.stderr!r}")
+
+
+TESTS = [
+    test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
+    test_max_events, test_statuses, test_reconnect_resumes, test_request_options,
+    test_usage_errors, test_signals, test_streaming, test_closed_stdout,
+    test_limits_and_timeouts, test_tls, test_cpp_example,
+]
+
+
+def main():
+    global current
+    args = sys.argv[1:]
+    if not args:
+        raise SystemExit(__doc__)
+    binary = os.path.abspath(args.pop(0))
+    valgrind = "--valgrind" in args
+    names = [a for a in args if a != "--valgrind"]
+    s = Ssecat(binary, valgrind)
+    srv = Server()
+    label = os.path.relpath(binary, ROOT) + (" (some cases under valgrind)" if valgrind else "")
+    t_all = time.monotonic()
+    failed_tests = 0
+    try:
+        for test in TESTS:
+            name = test.__name__[len("test_"):]
+            if names and name not in names:
+                continue
+            current = name
+            before = len(failures)
+            t0 = time.monotonic()
+            try:
+                test(s, srv)
+            except Exception as e:  # a crash of the test is a failure too
+                check(False, f"{type(e).__name__}: {e}")
+            ok = len(failures) == before
+            failed_tests += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} test_ssecat.{name} ({(time.monotonic() - t0) * 1000:.0f} ms)",
+                  flush=True)
+    finally:
+        srv.stop()
+    print(f"test_ssecat [{label}]: {failed_tests} failed, {len(failures)} failed checks, "
+          f"{time.monotonic() - t_all:.1f} s", flush=True)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
