@@ -181,7 +181,7 @@ class _Handle:
         self.ptr = ptr
         self.batch = new_batch()
         self.sptr = self.batch.pointer(ptr, "struct sse_client *")
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entrant: a log handler may close the client
         self.busy = 0
         self.doomed = False
         self.fd = _NO_FD
