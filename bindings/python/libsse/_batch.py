@@ -142,15 +142,15 @@ class CBatch:
         events = None
         if n:
             unpack = self._sffi.unpack
-            datas = unpack(self._out, b.used).decode("utf-8").split("\0")
+            datas = unpack(self._out, b.used).decode("utf-8", "replace").split("\0")
             datas.pop()  # after the last NUL
             if b.uniform:  # the common case: read the first type and id only
                 string = self._sffi.string
                 first = string(self._meta)
-                types: Any = repeat(first.decode("utf-8"))
-                ids: Any = repeat(string(self._meta + len(first) + 1).decode("utf-8"))
+                types: Any = repeat(first.decode("utf-8", "replace"))
+                ids: Any = repeat(string(self._meta + len(first) + 1).decode("utf-8", "replace"))
             else:
-                meta = unpack(self._meta, b.meta_used).decode("utf-8").split("\0")
+                meta = unpack(self._meta, b.meta_used).decode("utf-8", "replace").split("\0")
                 types = meta[0 : 2 * n : 2]
                 ids = meta[1 : 2 * n : 2]
             events = map(_tuple_new, _EVENT_TYPE, zip(types, datas, ids, _NONES))
@@ -229,9 +229,9 @@ class PyBatch:
                 events.append(
                     _new_event(
                         (
-                            string(type_of(ev)).decode("utf-8"),
-                            unpack(data, length[0]).decode("utf-8"),
-                            string(id_of(ev)).decode("utf-8"),
+                            string(type_of(ev)).decode("utf-8", "replace"),
+                            unpack(data, length[0]).decode("utf-8", "replace"),
+                            string(id_of(ev)).decode("utf-8", "replace"),
                             None,
                         )
                     )
