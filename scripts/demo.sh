@@ -25,8 +25,16 @@ fi
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# Prints a command as one could paste it: arguments with shell characters in single quotes.
+show() {
+  local out="\$" arg
+  for arg in "$@"; do
+    if [[ $arg =~ ^[A-Za-z0-9_./:=@%+-]+$ ]]; then out+=" $arg"; else out+=" '${arg//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s\n' "$out"
+}
 run() {
-  printf '$'; printf ' %q' "$@"; printf '\n'
+  show "$@"
   timeout 60 "$@"
 }
 
