@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"context"
+	"io"
 	"sync"
 	"unsafe"
 )
@@ -20,30 +21,45 @@ const (
 	modeNone mode = iota
 	modeEvents
 	modeItems
+	modeNext
 )
 
+func (m mode) String() string {
+	return [...]string{"none", "Events", "Items", "Next"}[m]
+}
+
 // Client is one running stream. Its methods may be called from any
-// goroutine. Read from Events or Items (not both), and call Close (or
-// cancel the context given to Connect) when done: that ends the stream's
-// goroutine and C thread.
+// goroutine. Read it in one of three ways, not mixed: the Events channel,
+// the Items channel, or Next. Call Close (or cancel the context given to
+// Connect) when done: that ends the stream's C thread (and goroutine).
 type Client struct {
-	// mu guards h: the pump goroutine frees it under the write lock;
-	// Interrupt, Close and LastEventID use it under the read lock.
+	// mu guards h: finish frees it under the write lock; Interrupt, stop
+	// and LastEventID use it under the read lock.
 	mu sync.RWMutex
 	h  *C.struct_sse_client
 
-	batch *C.gosse_batch // used by the pump only
+	// pullMu serializes the calls taking items out of C (Next) with finish.
+	pullMu  sync.Mutex
+	batch   *C.gosse_batch // guarded by pullMu (or owned by the pump)
+	cv      converter
+	texts   []string
+	pending []Event // Next: converted events not yet returned
+	next    int     // Next: index of the next pending event
+	lastErr error   // the last non-fatal failure seen
+	fatal   error   // the fatal failure reported by an error item
 
 	events chan Event
 	items  chan Item
+	buffer int
 
-	modeOnce sync.Once
-	mode     mode
-	modeSet  chan struct{} // closed when Events or Items was first called
+	modeMu  sync.Mutex
+	mode    mode // guarded by modeMu; read freely by the pump once set
+	stopped bool // guarded by modeMu
 
-	stopOnce sync.Once
-	done     chan struct{} // closed by Close or context cancellation
-	exited   chan struct{} // closed when the pump goroutine has freed everything
+	stopOnce   sync.Once
+	done       chan struct{} // closed by Close or context cancellation
+	finishOnce sync.Once
+	exited     chan struct{} // closed when everything is freed
 
 	idMu   sync.Mutex
 	lastID string // the last event id, kept when the C client is freed
@@ -96,15 +112,14 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
-		h:       h,
-		batch:   batch,
-		events:  make(chan Event, s.buffer),
-		items:   make(chan Item, s.buffer),
-		modeSet: make(chan struct{}),
-		done:    make(chan struct{}),
-		exited:  make(chan struct{}),
+		h:      h,
+		batch:  batch,
+		events: make(chan Event, s.buffer),
+		items:  make(chan Item, s.buffer),
+		buffer: s.buffer,
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
 	}
-	go c.pump()
 	if ctx.Done() != nil {
 		go func() {
 			select {
@@ -117,20 +132,28 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// choose fixes how the client is read; the first call starts the pump
+// goroutine for the channel modes.
 func (c *Client) choose(m mode) {
-	c.modeOnce.Do(func() {
+	c.modeMu.Lock()
+	defer c.modeMu.Unlock()
+	switch c.mode {
+	case m:
+		return
+	case modeNone:
 		c.mode = m
-		close(c.modeSet)
-	})
-	if c.mode != m {
-		panic("sse: Events and Items are exclusive: call one of them on a Client")
+		if (m == modeEvents || m == modeItems) && !c.stopped {
+			go c.pump()
+		}
+		return
 	}
+	panic("sse: " + m.String() + " called on a Client read with " + c.mode.String() + ": use one way to read a client")
 }
 
 // Events returns the channel of message events. It is closed when the
-// stream ends (see Err) or the client is closed. Call either Events or
-// Items on a client, not both (the other panics); nothing is read from
-// the server's queue before one of them is called.
+// stream ends (see Err) or the client is closed. Nothing is taken from
+// libsse's queue before Events, Items or Next is first called. Calling
+// Items or Next on the same client panics.
 func (c *Client) Events() <-chan Event {
 	c.choose(modeEvents)
 	return c.events
@@ -138,11 +161,44 @@ func (c *Client) Events() <-chan Event {
 
 // Items returns the channel of every item in stream order: opens,
 // messages, comments, errors, reconnections and the final close. It is
-// closed after the KindClosed item. Call either Events or Items on a
-// client, not both (the other panics).
+// closed after the KindClosed item. Calling Events or Next on the same
+// client panics.
 func (c *Client) Items() <-chan Item {
 	c.choose(modeItems)
 	return c.items
+}
+
+// Next returns the next message event, waiting as long as needed: the
+// fastest way to read a client (no channel, no goroutine hand-off). When
+// the stream has ended it returns io.EOF after a clean end or Close,
+// ctx.Err() after the context was cancelled, or the fatal failure (as
+// Err). Close, Interrupt and context cancellation work while Next waits.
+// Next must not be called from several goroutines at once; calling
+// Events or Items on the same client panics.
+func (c *Client) Next() (Event, error) {
+	c.choose(modeNext)
+	c.pullMu.Lock()
+	defer c.pullMu.Unlock()
+	for c.next >= len(c.pending) {
+		if c.batch == nil { // finished
+			err := c.Err()
+			if err == nil {
+				err = io.EOF
+			}
+			return Event{}, err
+		}
+		c.pending = c.pending[:0]
+		c.next = 0
+		if final, ended := c.pull(func(ev Event) bool {
+			c.pending = append(c.pending, ev)
+			return true
+		}, nil); ended {
+			c.finish(final)
+		}
+	}
+	ev := c.pending[c.next]
+	c.next++
+	return ev, nil
 }
 
 // Done returns a channel closed when the stream has ended and its
@@ -170,8 +226,8 @@ func (c *Client) Interrupt() {
 	}
 }
 
-// Close stops the stream within milliseconds, waits until its goroutine
-// and C thread are gone, and closes the channel (items not yet read are
+// Close stops the stream within milliseconds, waits until its C thread
+// (and goroutine) are gone, and closes the channel (items not yet read are
 // dropped). Safe to call more than once and from any goroutine; it always
 // returns nil.
 func (c *Client) Close() error {
@@ -196,6 +252,8 @@ func (c *Client) LastEventID() string {
 }
 
 // stop asks the stream to end; ctxErr is the context's error or nil.
+// Without a pump goroutine, it frees the client itself (once a Next in
+// progress has returned).
 func (c *Client) stop(ctxErr error) {
 	c.stopOnce.Do(func() {
 		c.errMu.Lock()
@@ -207,98 +265,128 @@ func (c *Client) stop(ctxErr error) {
 		}
 		c.mu.RUnlock()
 		close(c.done)
+
+		c.modeMu.Lock()
+		c.stopped = true
+		pumped := c.mode == modeEvents || c.mode == modeItems
+		c.modeMu.Unlock()
+		if !pumped {
+			c.pullMu.Lock()
+			c.finish(nil)
+			c.pullMu.Unlock()
+		}
 	})
 }
 
-// pump is the client's goroutine: it blocks in C for batches of items,
-// converts them, and delivers them until the stream ends or is stopped.
-func (c *Client) pump() {
-	var final error
-	select {
-	case <-c.modeSet:
-		final = c.run()
-	case <-c.done:
-	}
+// finish frees the C client and its batch, records the final error and
+// closes the channels; once. The caller owns the batch (pump or pullMu).
+func (c *Client) finish(final error) {
+	c.finishOnce.Do(func() {
+		c.LastEventID() // keep the last id past the free
+		c.mu.Lock()
+		C.gosse_batch_free(c.batch)
+		c.batch = nil
+		C.sse_client_free(c.h) // joins libsse's thread
+		c.h = nil
+		c.mu.Unlock()
+		c.pending = nil
 
-	c.LastEventID() // keep the last id past the free
-	c.mu.Lock()
-	C.gosse_batch_free(c.batch)
-	c.batch = nil
-	C.sse_client_free(c.h) // joins libsse's thread
-	c.h = nil
-	c.mu.Unlock()
-
-	c.errMu.Lock()
-	if c.ctxErr != nil {
-		final = c.ctxErr
-	}
-	c.err = final
-	c.errMu.Unlock()
-	close(c.exited)
-	close(c.events)
-	close(c.items)
+		c.errMu.Lock()
+		if c.ctxErr != nil {
+			final = c.ctxErr
+		}
+		c.err = final
+		c.errMu.Unlock()
+		close(c.exited)
+		close(c.events)
+		close(c.items)
+	})
 }
 
-// run delivers items until the end; it returns the final error.
-func (c *Client) run() error {
-	var (
-		cv        converter
-		texts     []string
-		lastError error // the last non-fatal failure
-		fatal     error // the fatal failure reported by an error item
-	)
+// pump is the goroutine of the channel modes: it blocks in C for batches
+// of items, converts them, and delivers them until the stream ends or is
+// stopped.
+func (c *Client) pump() {
+	var final error
+	if c.mode == modeEvents {
+		final, _ = c.pullAll(c.sendEvent, nil)
+	} else {
+		final, _ = c.pullAll(nil, c.sendItem)
+	}
+	c.finish(final)
+}
+
+// pullAll pulls until the end; it returns the final error and whether the
+// stream ended (false: delivery was stopped).
+func (c *Client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (error, bool) {
 	for {
-		rc := C.gosse_client_pull(c.h, c.batch, -1)
-		if rc != C.SSE_OK {
-			if rc == C.SSE_CLOSED {
-				return nil
-			}
-			if fatal != nil {
-				return fatal
-			}
-			return &Error{Code: Code(rc), Message: C.GoString(C.sse_client_last_error(c.h)), Err: lastError}
+		select {
+		case <-c.done:
+			return nil, false
+		default:
 		}
-		items := batchItems(c.batch)
-		texts = cv.texts(items, texts[:0])
-		for i := range items {
-			it := &items[i]
-			var item Item
-			switch it.kind {
-			case C.SSE_KIND_MESSAGE:
-				ev := cv.message(it, texts[i])
-				if c.mode == modeEvents {
-					if !c.sendEvent(ev) {
-						return nil
-					}
-					continue
-				}
-				item = Item{Kind: KindMessage, Event: ev}
-			case C.SSE_KIND_COMMENT:
-				if c.mode == modeEvents {
-					continue
-				}
-				item = Item{Kind: KindComment, Comment: texts[i]}
-			default:
-				item = lifecycle(it)
-				if item.Kind == KindError {
-					if item.Fatal {
-						fatal = item.Err
-						if e, ok := fatal.(*Error); ok && e.Code == CodeRetriesExhausted {
-							e.Err = lastError
-						}
-					} else {
-						lastError = item.Err
-					}
-				}
-				if c.mode == modeEvents {
-					continue
-				}
-			}
-			if !c.sendItem(item) {
-				return nil
-			}
+		if final, ended := c.pull(onEvent, onItem); ended {
+			return final, true
 		}
 	}
+}
+
+// pull takes one batch out of C (waiting for it) and hands its messages
+// to onEvent, or every item to onItem. It returns ended = true and the
+// final error when the stream is over. A false from a handler stops the
+// delivery of the batch.
+func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final error, ended bool) {
+	rc := C.gosse_client_pull(c.h, c.batch, -1)
+	if rc != C.SSE_OK {
+		if rc == C.SSE_CLOSED {
+			return nil, true
+		}
+		if c.fatal != nil {
+			return c.fatal, true
+		}
+		return &Error{Code: Code(rc), Message: C.GoString(C.sse_client_last_error(c.h)), Err: c.lastErr}, true
+	}
+	items := batchItems(c.batch)
+	c.texts = c.cv.texts(items, c.texts[:0])
+	for i := range items {
+		it := &items[i]
+		var item Item
+		switch it.kind {
+		case C.SSE_KIND_MESSAGE:
+			ev := c.cv.message(it, c.texts[i])
+			if onItem == nil {
+				if !onEvent(ev) {
+					return nil, false
+				}
+				continue
+			}
+			item = Item{Kind: KindMessage, Event: ev}
+		case C.SSE_KIND_COMMENT:
+			if onItem == nil {
+				continue
+			}
+			item = Item{Kind: KindComment, Comment: c.texts[i]}
+		default:
+			item = lifecycle(it)
+			if item.Kind == KindError {
+				if item.Fatal {
+					c.fatal = item.Err
+					if e, ok := c.fatal.(*Error); ok && e.Code == CodeRetriesExhausted {
+						e.Err = c.lastErr
+					}
+				} else {
+					c.lastErr = item.Err
+				}
+			}
+			if onItem == nil {
+				continue
+			}
+		}
+		if !onItem(item) {
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 func (c *Client) sendEvent(ev Event) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -511,16 +512,77 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
-func TestEventsAndItemsExclusive(t *testing.T) {
+func TestReadModesExclusive(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s did not panic", name)
+			}
+		}()
+		f()
+	}
 	c := connect(t, "/ticker?count=1", sse.WithMaxRetries(0))
 	c.Events()
 	c.Events() // the same mode again is fine
-	defer func() {
-		if recover() == nil {
-			t.Error("Items after Events did not panic")
+	mustPanic("Items after Events", func() { c.Items() })
+	mustPanic("Next after Events", func() { c.Next() })
+	c2 := connect(t, "/ticker?count=1", sse.WithMaxRetries(0))
+	if _, err := c2.Next(); err != nil {
+		t.Fatal(err)
+	}
+	mustPanic("Events after Next", func() { c2.Events() })
+}
+
+func TestNext(t *testing.T) {
+	c := connect(t, "/ticker?count=600&event=e", sse.WithMaxRetries(0), sse.WithBatchSize(7))
+	for i := 1; i <= 600; i++ {
+		ev, err := c.Next()
+		if err != nil || ev.ID != fmt.Sprint(i) || ev.Type != "e" || ev.Data != fmt.Sprintf("tick %d", i) {
+			t.Fatalf("Next() #%d = %+v, %v", i, ev, err)
 		}
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := c.Next(); err != io.EOF {
+			t.Fatalf("Next() at the end = %v", err)
+		}
+	}
+	if c.Err() != nil {
+		t.Errorf("Err() = %v", c.Err())
+	}
+	<-c.Done()
+}
+
+func TestNextErrors(t *testing.T) {
+	c := connect(t, "/status/401", fast)
+	_, err := c.Next()
+	var se *sse.HTTPStatusError
+	if !errors.As(err, &se) || se.StatusCode != 401 {
+		t.Fatalf("Next() = %v", err)
+	}
+	if _, err2 := c.Next(); err2 != err {
+		t.Errorf("second Next() = %v", err2)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	c2, err := sse.Connect(ctx, baseURL+"/silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Next(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Next() after the deadline = %v", err)
+	}
+
+	c3 := connect(t, "/silent")
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		c3.Close()
 	}()
-	c.Items()
+	if _, err := c3.Next(); err != io.EOF {
+		t.Errorf("Next() after Close = %v", err)
+	}
 }
 
 func TestConcurrentClients(t *testing.T) {
@@ -601,7 +663,7 @@ func TestNoLeaks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch i % 4 {
+		switch i % 5 {
 		case 0: // close before reading
 			c.Close()
 		case 1: // read a little, then Close
@@ -615,6 +677,16 @@ func TestNoLeaks(t *testing.T) {
 		case 3: // cancel the context, never read, wait for Done
 			cancel()
 			<-c.Done()
+		case 4: // Next, then Close from another goroutine while Next waits
+			if _, err := c.Next(); err != nil {
+				t.Fatal(err)
+			}
+			go c.Close()
+			for {
+				if _, err := c.Next(); err != nil {
+					break
+				}
+			}
 		}
 		cancel()
 	}

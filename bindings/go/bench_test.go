@@ -1,0 +1,77 @@
+package sse_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"libsse.dev/sse"
+)
+
+// BenchmarkFast streams b.N events from the demo server's /fast endpoint
+// (data of 32 or 1024 bytes) through Connect, read with Next or Events:
+//
+//	go test -run '^$' -bench Fast -benchtime 2000000x
+func BenchmarkFast(b *testing.B) {
+	for _, read := range []string{"Next", "Events"} {
+		for _, size := range []int{32, 1024} {
+			b.Run(fmt.Sprintf("%s/size=%d", read, size), func(b *testing.B) {
+				benchFast(b, read, size)
+			})
+		}
+	}
+}
+
+func benchFast(b *testing.B, read string, size int) {
+	start := time.Now()
+	c, err := sse.Connect(context.Background(), fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size), sse.WithMaxRetries(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.SetBytes(int64(size))
+	n := 0
+	check := func(ev sse.Event) {
+		if len(ev.Data) != size {
+			b.Fatalf("data of %d bytes", len(ev.Data))
+		}
+		n++
+	}
+	if read == "Next" {
+		for {
+			ev, err := c.Next()
+			if err != nil {
+				break
+			}
+			check(ev)
+		}
+	} else {
+		for ev := range c.Events() {
+			check(ev)
+		}
+	}
+	b.StopTimer()
+	if n != b.N || c.Err() != nil {
+		b.Fatalf("%d of %d events, Err() = %v", n, b.N, c.Err())
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkParser feeds 64 KiB blocks of small events to a Parser.
+func BenchmarkParser(b *testing.B) {
+	block := []byte(strings.Repeat("data: {\"token\":\"abcdefghijklmnopqrst\"}\n\n", 64*1024/42))
+	perBlock := strings.Count(string(block), "\n\n")
+	p := sse.NewParser()
+	defer p.Close()
+	b.SetBytes(int64(len(block)))
+	start := time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if evs := p.Feed(block); len(evs) != perBlock {
+			b.Fatalf("%d events", len(evs))
+		}
+	}
+	b.ReportMetric(float64(b.N*perBlock)/time.Since(start).Seconds(), "events/s")
+}
