@@ -92,6 +92,10 @@ pub struct Parser {
     event_type: Vec<u8>,
     id_buffer: String,
     last_event_id: String,
+    /// An `id` field changed `id_buffer` since the last dispatch. When it
+    /// is false, `id_buffer == last_event_id`, so a dispatch has nothing
+    /// to commit (no per-event string comparison).
+    id_changed: bool,
     retry: Option<u64>,
     work: u64,
 }
@@ -133,6 +137,7 @@ impl Parser {
             event_type: Vec::new(),
             id_buffer: String::new(),
             last_event_id: String::new(),
+            id_changed: false,
             retry: None,
             work: 0,
         }
@@ -187,6 +192,7 @@ impl Parser {
         self.data_len = 0;
         self.event_type.clear();
         self.id_buffer.clone_from(&self.last_event_id);
+        self.id_changed = false;
     }
 
     /// Ends the stream: an unterminated line or event is discarded (never
@@ -387,6 +393,7 @@ impl Parser {
             b"id" if memchr(0, value).is_none() => {
                 self.id_buffer.clear();
                 self.id_buffer.push_str(&String::from_utf8_lossy(value));
+                self.id_changed = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 let millis = value.iter().fold(0u64, |acc, digit| {
@@ -408,9 +415,11 @@ impl Parser {
         if self.discarding_event {
             self.discarding_event = false;
             self.id_buffer.clone_from(&self.last_event_id);
+            self.id_changed = false;
             return;
         }
-        if self.last_event_id != self.id_buffer {
+        if self.id_changed {
+            self.id_changed = false;
             self.last_event_id.clone_from(&self.id_buffer);
         }
         if self.data_len == 0 {
