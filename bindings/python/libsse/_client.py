@@ -8,6 +8,7 @@ import select
 import threading
 import time
 import weakref
+from itertools import chain
 from typing import (
     Any,
     AsyncIterator,
@@ -361,36 +362,34 @@ class Client(_Stream):
         """The message events. Ends when the stream ends; raises the
         :class:`SSEError` that ended it (e.g. :class:`HTTPStatusError`).
         Breaking out loses nothing: the next loop continues where it stopped."""
-        while True:
-            it = self._it
-            if it is not None:
-                yield from it
-                self._it = None
-            if self._other is not None:
-                other = self._take_other(True)
-                if other is not None:
-                    yield other  # type: ignore[misc]
-                continue
-            if not self._fill(True):
-                break
-        if self._end_error is not None:
-            raise self._end_error
+        # chain.from_iterable runs the per-event steps in C: the generator
+        # below resumes once per batch, not once per event.
+        return chain.from_iterable(self._runs(True))
 
     def all(self) -> Iterator[Item]:
         """Every item: :class:`Open`, :class:`Event`, :class:`Comment`,
         :class:`Error`, :class:`Reconnecting`, and a final :class:`Closed`
         (unless :meth:`close` was called). Errors are items here, never
         raised."""
+        return chain.from_iterable(self._runs(False))
+
+    def _runs(self, events_only: bool) -> Iterator[Iterator[Any]]:
+        """Runs of items: the events of a batch (one shared iterator, so a
+        loop broken off resumes where it stopped), or one other item."""
         while True:
             it = self._it
             if it is not None:
-                yield from it
-                self._it = None
+                yield it
+                self._it = None  # exhausted: chain asked for the next run
             if self._other is not None:
-                yield self._take_other(False)  # type: ignore[misc]
+                other = self._take_other(events_only)
+                if other is not None:
+                    yield iter((other,))
                 continue
-            if not self._fill(False):
-                return
+            if not self._fill(events_only):
+                break
+        if events_only and self._end_error is not None:
+            raise self._end_error
 
     def next(self, timeout: Optional[float] = None) -> Optional[Item]:
         """The next item of any kind, waiting up to ``timeout`` seconds
