@@ -369,9 +369,7 @@ impl Parser {
         }
         let (name, value_start) = match memchr(b':', line) {
             Some(0) => {
-                on_item(ParsedItem::Comment(String::from_utf8_lossy(strip_space(
-                    &line[1..],
-                ))));
+                on_item(ParsedItem::Comment(utf8(strip_space(&line[1..]))));
                 return None;
             }
             Some(colon) => {
@@ -392,7 +390,7 @@ impl Parser {
             }
             b"id" if memchr(0, value).is_none() => {
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&String::from_utf8_lossy(value));
+                self.id_buffer.push_str(&utf8(value));
                 self.id_changed = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
@@ -430,16 +428,26 @@ impl Parser {
         let event_type = if self.event_type.is_empty() {
             Cow::Borrowed("message")
         } else {
-            String::from_utf8_lossy(&self.event_type)
+            utf8(&self.event_type)
         };
         on_item(ParsedItem::Event(EventRef {
             event_type,
-            data: String::from_utf8_lossy(&self.buf[..self.data_len - 1]), // no final LF
+            data: utf8(&self.buf[..self.data_len - 1]), // no final LF
             last_event_id: &self.last_event_id,
         }));
         self.buf.clear();
         self.data_len = 0;
         self.event_type.clear();
+    }
+}
+
+/// UTF-8 decoding, invalid sequences replaced by U+FFFD. The fast
+/// validator first: `from_utf8_lossy` walks `Utf8Chunks`, a byte-at-a-time
+/// loop, even on valid input.
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
