@@ -84,7 +84,7 @@ fuzz:
 
 # ------------------------------------------------------------------ demo
 
-demo: deps-c $(BUILD)/ssecat $(SERVER)
+demo: $(BUILD)/ssecat $(SERVER)
 	@./scripts/demo.sh $(BUILD)/ssecat $(SERVER)
 
 # --------------------------------------------------------------- C tests

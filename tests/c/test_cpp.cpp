@@ -53,6 +53,8 @@ static void test_range_for() {
         }
     }
     CHECK(client.ended());
+    // finished() follows the end once the client's thread has exited.
+    for (int i = 0; i < harness_ms(1000) && !client.finished(); i++) std::this_thread::sleep_for(1ms);
     CHECK(client.finished());
     CHECK_INT(data.size(), 4);
     CHECK_INT(opens, 1);
