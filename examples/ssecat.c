@@ -57,7 +57,7 @@ static const char USAGE[] =
     "      --retry-ms N            initial reconnection delay (default 1000)\n"
     "      --max-retry-ms N        cap of the growing delay (default 30000)\n"
     "      --max-retries N         0: never reconnect; N: give up after N\n"
-    "                              reconnection attempts in a row (default: never give up)\n"
+    "                              reconnection attempts in a row; -1: never give up (default)\n"
     "      --connect-timeout-ms N  connect timeout (default 10000)\n"
     "      --read-timeout-ms N     reconnect after N ms without a byte (0: never)\n"
     "      --max-event-bytes N     maximum size of a line or an event\n"
@@ -70,7 +70,8 @@ static const char USAGE[] =
     "      --version               libsse's version\n"
     "\n"
     "Exit status: 0 stream ended normally (204, --max-events, end of stream\n"
-    "with --max-retries 0); 1 fatal error; 2 bad usage; 128+N on signal N.\n";
+    "with --max-retries 0); 1 fatal error (or stdout closed); 2 bad usage;\n"
+    "128+N after signal N (SIGINT, SIGTERM).\n";
 
 /* ------------------------------------------------------------------ options */
 
@@ -536,8 +537,11 @@ static run_end run(sse_client *client, const options *opts) {
                 print_human(stdout, ev);
             }
             if (fflush(stdout) != 0 || ferror(stdout)) {
-                if (errno != EPIPE) perror("ssecat: stdout");
+                int error = errno;
                 sse_event_free(ev);
+                if (signal_caught) return RUN_SIGNAL; /* a write cut short by the signal */
+                /* A reader that went away (`ssecat URL | head`) is no news. */
+                if (error != EPIPE) fprintf(stderr, "ssecat: stdout: %s\n", strerror(error));
                 return RUN_OUTPUT;
             }
         } else if (kind == SSE_KIND_ERROR && !sse_event_is_fatal(ev)) {
