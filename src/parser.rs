@@ -3,10 +3,14 @@
 //!
 //! The parser does no I/O: feed it bytes with arbitrary chunk boundaries
 //! and it lends each complete item to a callback. Lines that lie whole in
-//! the input are interpreted in place; only a line that straddles two
-//! chunks is copied, once, into a reused buffer. Every byte is scanned a
-//! bounded number of times, so the cost is linear in the input whatever
-//! the chunking.
+//! the input are interpreted in place, and an event whose data is one such
+//! line is lent straight from the input (the common case: no copy at all).
+//! Otherwise data values are copied, once, into a reused buffer: a data
+//! line that straddles chunks streams its value there as it arrives, and
+//! any other straddling line is held there until it ends. Text lent from
+//! the input is validated as UTF-8 a block at a time, not per item. Every
+//! byte is scanned a bounded number of times, so the cost is linear in the
+//! input whatever the chunking.
 
 use std::borrow::Cow;
 
@@ -96,6 +100,17 @@ pub struct Parser {
     /// is false, `id_buffer == last_event_id`, so a dispatch has nothing
     /// to commit (no per-event string comparison).
     id_changed: bool,
+    /// The event's data is one line lying whole in the current input: the
+    /// range of its value there, lent without a copy. Set only inside
+    /// `feed_lines`, which copies it into `buf` (`own_lent`) before it
+    /// returns if the event is still open.
+    lent: Option<(usize, usize)>,
+    /// A `data:` line straddles inputs: `buf[data_len..]` holds its value
+    /// so far (without the field name), the rest is appended as it comes.
+    data_line_open: bool,
+    /// The length of the open data line so far, field name included (the
+    /// limit counts whole lines).
+    open_line_len: usize,
     retry: Option<u64>,
     work: u64,
 }
@@ -138,6 +153,9 @@ impl Parser {
             id_buffer: String::new(),
             last_event_id: String::new(),
             id_changed: false,
+            lent: None,
+            data_line_open: false,
+            open_line_len: 0,
             retry: None,
             work: 0,
         }
@@ -193,6 +211,9 @@ impl Parser {
         self.event_type.clear();
         self.id_buffer.clone_from(&self.last_event_id);
         self.id_changed = false;
+        self.lent = None;
+        self.data_line_open = false;
+        self.open_line_len = 0;
     }
 
     /// Ends the stream: an unterminated line or event is discarded (never
@@ -219,6 +240,12 @@ impl Parser {
     where
         F: FnMut(ParsedItem<'_>),
     {
+        if self.at_stream_start && self.bom_len == 0 && input.len() >= BOM.len() {
+            // The common case: the first input holds the whole BOM or not.
+            // Parsed in place, so that its first line can be lent.
+            self.at_stream_start = false;
+            input = input.strip_prefix(BOM).unwrap_or(input);
+        }
         if self.at_stream_start {
             let take = (BOM.len() - self.bom_len).min(input.len());
             self.bom_prefix[self.bom_len..self.bom_len + take].copy_from_slice(&input[..take]);
@@ -249,44 +276,105 @@ impl Parser {
                 pos = 1;
             }
         }
+        if pos < input.len() && self.in_line() {
+            // The input starts by continuing a line begun in an earlier one.
+            let rest = &input[pos..];
+            let Some(offset) = memchr2(b'\n', b'\r', rest) else {
+                self.work += rest.len() as u64;
+                self.continue_line(rest);
+                return;
+            };
+            self.work += offset as u64 + 1;
+            pos = self.after_line_end(input, pos + offset);
+            self.end_continued_line(&rest[..offset], on_item);
+        }
+        // From here on every line starts in `input`.
+        let mut window = Utf8Window::default();
         while pos < input.len() {
             let rest = &input[pos..];
             let Some(offset) = memchr2(b'\n', b'\r', rest) else {
                 self.work += rest.len() as u64;
-                self.keep_partial_line(rest);
+                self.own_lent(input);
+                self.continue_line(rest);
                 return;
             };
             self.work += offset as u64 + 1;
-            let mut next = pos + offset + 1;
-            if rest[offset] == b'\r' {
-                match rest.get(offset + 1) {
-                    Some(b'\n') => next += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
-                }
-            }
-            pos = next;
-            self.end_line(&rest[..offset], on_item);
+            let (start, end) = (pos, pos + offset);
+            pos = self.after_line_end(input, end);
+            self.whole_line(input, start, end, &mut window, on_item);
         }
+        // Data lent from `input` must outlive it if its event is still open.
+        self.own_lent(input);
     }
 
-    /// Keeps the start of a line that the chunk does not finish.
-    fn keep_partial_line(&mut self, rest: &[u8]) {
+    /// Where the line ending at `input[end]` (CR or LF) is followed by the
+    /// next line; notes a CR that ends the input (an LF may follow).
+    fn after_line_end(&mut self, input: &[u8], end: usize) -> usize {
+        let mut next = end + 1;
+        if input[end] == b'\r' {
+            match input.get(next) {
+                Some(b'\n') => next += 1,
+                Some(_) => {}
+                None => self.pending_cr = true,
+            }
+        }
+        next
+    }
+
+    /// A line begun in an earlier input is still open.
+    fn in_line(&self) -> bool {
+        self.buf.len() > self.data_len || self.data_line_open || self.discarding_line
+    }
+
+    /// The bytes of the event's data so far, each line with its LF,
+    /// counting a lent line (the limit counts them alike).
+    fn held(&self) -> usize {
+        self.buf.len() + self.lent.map_or(0, |(start, end)| end - start + 1)
+    }
+
+    /// Bytes of a line that the input does not finish (a new line, or
+    /// more of an open one).
+    fn continue_line(&mut self, more: &[u8]) {
         if self.discarding_line {
             return;
         }
-        if self.buf.len() + rest.len() > self.max_size {
+        if self.data_line_open {
+            self.open_line_len += more.len();
+            if self.data_len + self.open_line_len > self.max_size {
+                self.data_line_open = false;
+                self.reject_event();
+                self.discarding_line = true;
+                return;
+            }
+            self.reserve(more.len());
+            self.work += more.len() as u64;
+            self.buf.extend_from_slice(more);
+            return;
+        }
+        if self.buf.len() + more.len() > self.max_size {
             self.reject_event();
             self.discarding_line = true;
             return;
         }
-        self.reserve(rest.len());
-        self.work += rest.len() as u64;
-        self.buf.extend_from_slice(rest);
+        if let Some(skip) = self.data_value_start(more) {
+            // A data line: from now on its value goes straight to the
+            // data, without the field name (dropped from `buf`).
+            self.open_line_len = self.buf.len() - self.data_len + more.len();
+            self.buf.truncate(self.data_len);
+            self.data_line_open = true;
+            let value = &more[skip..];
+            self.reserve(value.len());
+            self.work += value.len() as u64;
+            self.buf.extend_from_slice(value);
+            return;
+        }
+        self.reserve(more.len());
+        self.work += more.len() as u64;
+        self.buf.extend_from_slice(more);
     }
 
-    /// A line end was found; `tail` is the part of the line in this chunk.
-    fn end_line<F>(&mut self, tail: &[u8], on_item: &mut F)
+    /// The open line of an earlier input ends with `tail`.
+    fn end_continued_line<F>(&mut self, tail: &[u8], on_item: &mut F)
     where
         F: FnMut(ParsedItem<'_>),
     {
@@ -294,39 +382,102 @@ impl Parser {
             self.discarding_line = false;
             return;
         }
+        if self.data_line_open {
+            self.data_line_open = false;
+            if self.data_len + self.open_line_len + tail.len() > self.max_size {
+                self.reject_event();
+                return;
+            }
+            self.append_data(tail);
+            return;
+        }
         if self.buf.len() + tail.len() > self.max_size {
             self.reject_event();
             return;
         }
-        if self.buf.len() == self.data_len {
-            // The whole line lies in this chunk: interpret it in place.
-            if let Some(value) = self.process_line(tail, on_item) {
-                self.reserve(tail.len() - value + 1);
-                self.work += (tail.len() - value) as u64;
-                self.buf.extend_from_slice(&tail[value..]);
-                self.buf.push(b'\n');
-                self.data_len = self.buf.len();
-            }
+        if let Some(skip) = self.data_value_start(tail) {
+            self.buf.truncate(self.data_len);
+            self.append_data(&tail[skip..]);
             return;
         }
-        // The line started in an earlier chunk: complete it in the buffer.
+        // Complete the line in the buffer and interpret it there.
         self.reserve(tail.len());
         self.work += tail.len() as u64;
         self.buf.extend_from_slice(tail);
         let buf = std::mem::take(&mut self.buf);
-        let data_value = self.process_line(&buf[self.data_len..], on_item);
+        debug_assert!(buf.len() > self.data_len, "a partial line is never blank");
+        let mut window = Utf8Window::default();
+        let data_value =
+            self.process_line(&buf, self.data_len, buf.len(), &mut window, false, on_item);
         self.buf = buf;
         match data_value {
-            Some(value) => {
-                // A data line: move its value down over the field name.
-                let from = self.data_len + value;
+            Some(from) => {
+                // A short data line (`data` or `data:`, decided only at its
+                // end): move its value down over the field name.
+                let cut = from - self.data_len;
                 self.work += (self.buf.len() - from) as u64;
                 self.buf.copy_within(from.., self.data_len);
-                self.buf.truncate(self.buf.len() - value);
-                self.buf.push(b'\n'); // fits: `value` >= 4 bytes were cut
+                self.buf.truncate(self.buf.len() - cut);
+                self.buf.push(b'\n'); // fits: `cut` >= 4 bytes were cut
                 self.data_len = self.buf.len();
             }
             None => self.buf.truncate(self.data_len),
+        }
+    }
+
+    /// If the open line (`buf[data_len..]`, fewer than 6 bytes) followed
+    /// by `more` is seen to be a `data:` line of an event being kept (its
+    /// first 6 bytes decide it, the optional space included), where its
+    /// value starts in `more`.
+    fn data_value_start(&self, more: &[u8]) -> Option<usize> {
+        let partial = &self.buf[self.data_len..];
+        let have = partial.len();
+        if self.discarding_event || have >= 6 || have + more.len() < 6 {
+            return None;
+        }
+        let mut head = [0; 6];
+        head[..have].copy_from_slice(partial);
+        head[have..].copy_from_slice(&more[..6 - have]);
+        if head[..5] != *DATA_PREFIX {
+            return None;
+        }
+        Some(5 + usize::from(head[5] == b' ') - have)
+    }
+
+    /// A line lying whole in `input`: interpreted in place.
+    fn whole_line<'a, F>(
+        &mut self,
+        input: &'a [u8],
+        start: usize,
+        end: usize,
+        window: &mut Utf8Window<'a>,
+        on_item: &mut F,
+    ) where
+        F: FnMut(ParsedItem<'_>),
+    {
+        if self.held() + (end - start) > self.max_size {
+            self.reject_event();
+            return;
+        }
+        if let Some(value) = self.process_line(input, start, end, window, true, on_item) {
+            self.own_lent(input);
+            self.append_data(&input[value..end]);
+        }
+    }
+
+    /// Appends a data line's value and its LF to the event's data.
+    fn append_data(&mut self, value: &[u8]) {
+        self.reserve(value.len() + 1);
+        self.work += value.len() as u64;
+        self.buf.extend_from_slice(value);
+        self.buf.push(b'\n');
+        self.data_len = self.buf.len();
+    }
+
+    /// Copies lent data into `buf`, as if it had been appended.
+    fn own_lent(&mut self, input: &[u8]) {
+        if let Some((start, end)) = self.lent.take() {
+            self.append_data(&input[start..end]);
         }
     }
 
@@ -352,38 +503,57 @@ impl Parser {
         });
         self.buf = Vec::new();
         self.data_len = 0;
+        self.lent = None;
+        self.data_line_open = false;
         self.event_type.clear();
         self.discarding_event = true;
     }
 
-    /// Interprets one complete, non-oversized line. For a `data` line of
-    /// an event being kept, returns where its value starts in `line`; the
-    /// caller appends it to the data.
-    fn process_line<F>(&mut self, line: &[u8], on_item: &mut F) -> Option<usize>
+    /// Interprets the complete, non-oversized line `input[start..end]`.
+    /// For a `data` line of an event being kept, either lends its value
+    /// (`lend`: `input` is the caller's input and the event has no data
+    /// yet) or returns where the value starts; the caller appends it.
+    fn process_line<'a, F>(
+        &mut self,
+        input: &'a [u8],
+        start: usize,
+        end: usize,
+        window: &mut Utf8Window<'a>,
+        lend: bool,
+        on_item: &mut F,
+    ) -> Option<usize>
     where
         F: FnMut(ParsedItem<'_>),
     {
+        let line = &input[start..end];
         if line.is_empty() {
-            self.dispatch(on_item);
+            self.dispatch(input, window, on_item);
             return None;
         }
-        let (name, value_start) = match memchr(b':', line) {
+        let (name, mut value_start) = match memchr(b':', line) {
             Some(0) => {
-                on_item(ParsedItem::Comment(utf8(strip_space(&line[1..]))));
+                let text_start = start + 1 + usize::from(line.get(1) == Some(&b' '));
+                on_item(ParsedItem::Comment(text(input, text_start, end, window)));
                 return None;
             }
-            Some(colon) => {
-                let skip = usize::from(line.get(colon + 1) == Some(&b' '));
-                (&line[..colon], colon + 1 + skip)
-            }
-            None => (line, line.len()),
+            Some(colon) => (&line[..colon], start + colon + 1),
+            None => (line, end),
         };
         if self.discarding_event {
             return None;
         }
-        let value = &line[value_start..];
+        if value_start < end && input[value_start] == b' ' {
+            value_start += 1;
+        }
+        let value = &input[value_start..end];
         match name {
-            b"data" => return Some(value_start),
+            b"data" => {
+                if lend && self.data_len == 0 && self.lent.is_none() {
+                    self.lent = Some((value_start, end));
+                    return None;
+                }
+                return Some(value_start);
+            }
             b"event" => {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
@@ -406,7 +576,7 @@ impl Parser {
         None
     }
 
-    fn dispatch<F>(&mut self, on_item: &mut F)
+    fn dispatch<'a, F>(&mut self, input: &'a [u8], window: &mut Utf8Window<'a>, on_item: &mut F)
     where
         F: FnMut(ParsedItem<'_>),
     {
@@ -420,11 +590,15 @@ impl Parser {
             self.id_changed = false;
             self.last_event_id.clone_from(&self.id_buffer);
         }
-        if self.data_len == 0 {
+        // A blank line is never a partial line: `buf` holds only the data.
+        let data = if let Some((start, end)) = self.lent.take() {
+            text(input, start, end, window)
+        } else if self.data_len == 0 {
             self.event_type.clear();
             return;
-        }
-        // A blank line is never a partial line: `buf` holds only the data.
+        } else {
+            utf8(&self.buf[..self.data_len - 1]) // no final LF
+        };
         let event_type = if self.event_type.is_empty() {
             Cow::Borrowed("message")
         } else {
@@ -432,12 +606,66 @@ impl Parser {
         };
         on_item(ParsedItem::Event(EventRef {
             event_type,
-            data: utf8(&self.buf[..self.data_len - 1]), // no final LF
+            data,
             last_event_id: &self.last_event_id,
         }));
         self.buf.clear();
         self.data_len = 0;
         self.event_type.clear();
+    }
+}
+
+const DATA_PREFIX: &[u8; 5] = b"data:";
+
+/// A stretch of the current input known to be valid UTF-8 (from `start`),
+/// so that the text lent from the input is validated a block at a time,
+/// not per event.
+#[derive(Default)]
+struct Utf8Window<'a> {
+    start: usize,
+    text: &'a str,
+}
+
+/// Validation block: large enough to amortize the call, small enough to
+/// stay in cache between the line scan and the parse.
+const UTF8_BLOCK: usize = 64 * 1024;
+
+impl<'a> Utf8Window<'a> {
+    /// `input[start..end]`, if it lies in the window on char boundaries.
+    fn get(&self, start: usize, end: usize) -> Option<&'a str> {
+        let from = start.checked_sub(self.start)?;
+        self.text.get(from..end - self.start)
+    }
+
+    /// Validates from `start` to at least `end` (a block ahead, or up to
+    /// the first invalid sequence).
+    #[inline(never)]
+    fn validate(&mut self, input: &'a [u8], start: usize, end: usize) {
+        let stop = end.max(start.saturating_add(UTF8_BLOCK)).min(input.len());
+        let block = &input[start..stop];
+        let text = match std::str::from_utf8(block) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&block[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        *self = Utf8Window { start, text };
+    }
+}
+
+/// `input[start..end]` as text (lossy), from the validated window when it
+/// covers the range.
+fn text<'a>(
+    input: &'a [u8],
+    start: usize,
+    end: usize,
+    window: &mut Utf8Window<'a>,
+) -> Cow<'a, str> {
+    if let Some(text) = window.get(start, end) {
+        return Cow::Borrowed(text);
+    }
+    window.validate(input, start, end);
+    match window.get(start, end) {
+        Some(text) => Cow::Borrowed(text),
+        None => utf8(&input[start..end]),
     }
 }
 
@@ -449,11 +677,6 @@ fn utf8(bytes: &[u8]) -> Cow<'_, str> {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
     }
-}
-
-/// Drops one leading U+0020 SPACE, as the spec does for field values.
-fn strip_space(value: &[u8]) -> &[u8] {
-    value.strip_prefix(b" ").unwrap_or(value)
 }
 
 #[cfg(test)]
@@ -612,6 +835,72 @@ mod tests {
         // Alone, the same comment fits.
         let out = parse_chunks(&[b": 12345\n"]);
         assert_eq!(out, vec![Owned::Comment("12345".into())]);
+    }
+
+    #[test]
+    fn a_one_line_event_is_lent_from_the_input() {
+        let mut parser = Parser::new();
+        let input = b"data: hello\n\n: c\n";
+        let mut seen = 0;
+        parser
+            .feed(input, |item| match item {
+                ParsedItem::Event(e) => {
+                    assert!(matches!(e.data, Cow::Borrowed("hello")));
+                    seen += 1;
+                }
+                ParsedItem::Comment(c) => assert!(matches!(c, Cow::Borrowed("c"))),
+                ParsedItem::Retry(_) => unreachable!(),
+            })
+            .unwrap();
+        assert_eq!(seen, 1);
+        // Scanned once, copied never.
+        assert_eq!(parser.work(), input.len() as u64);
+        assert_eq!(parser.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn lent_data_of_an_event_left_open_is_kept() {
+        let out = parse_chunks(&[b"data: a\n", b"data: b\n\n"]);
+        assert_eq!(out, vec![msg("a\nb", "")]);
+        let out = parse_chunks(&[b"data: a\r", b"\n", b"\n"]);
+        assert_eq!(out, vec![msg("a", "")]);
+        let out = parse_chunks(&[b"data: a\ndata: b\nid: 1\n", b"data: c", b"\n\n"]);
+        assert_eq!(out, vec![msg("a\nb\nc", "1")]);
+    }
+
+    #[test]
+    fn data_lines_straddling_inputs() {
+        let cases: &[(&[&[u8]], &str)] = &[
+            (&[b"data: 01234", b"56789", b"\n\n"], "0123456789"),
+            (&[b"da", b"ta", b":", b" x", b"y\n\n"], "xy"),
+            (&[b"data:", b" x\n\n"], "x"),
+            (&[b"data:", b"  x\n\n"], " x"),
+            (&[b"data:", b"x\n\n"], "x"),
+            (&[b"data:", b" \n\n"], ""),
+            (&[b"data:", b"\n\n"], ""),
+            (&[b"dat", b"a\n\n"], ""),
+            (&[b"data: a\ndata: b", b"c\ndat", b"a:d\n\n"], "a\nbc\nd"),
+        ];
+        for (chunks, data) in cases {
+            assert_eq!(parse_chunks(chunks), vec![msg(data, "")], "{chunks:?}");
+        }
+        // Not a data line: only its first 6 bytes could tell.
+        assert_eq!(parse_chunks(&[b"datas", b": x\n\n"]), vec![]);
+        assert_eq!(parse_chunks(&[b"data", b"s: x\n\n"]), vec![]);
+    }
+
+    #[test]
+    fn a_straddling_data_line_is_copied_once() {
+        let mut input = b"data: ".to_vec();
+        input.extend_from_slice(&[b'x'; 1000]);
+        input.extend_from_slice(b"\n\n");
+        let mut parser = Parser::new();
+        for chunk in input.chunks(1) {
+            parser.feed(chunk, |_| {}).unwrap();
+        }
+        // Every byte scanned once, the value copied once, plus the field
+        // name held until the line is known to be a data line.
+        assert!(parser.work() <= 2 * input.len() as u64);
     }
 
     #[test]
