@@ -22,7 +22,8 @@
 #define SSE_VERSION_PATCH 0
 #define SSE_VERSION_STRING "0.1.0"
 
-// Default maximum size of one line and of one event's data: 16 MiB.
+// Default maximum size in bytes of one line and of one event's data
+// (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((16 * 1024) * 1024)
 
 // Result of every fallible libsse call. Numbers are stable and never reused.
@@ -183,13 +184,16 @@ enum sse_status sse_next_events(struct sse_client *client, struct sse_event **ev
 // when the callback is replaced or the client freed. A NULL `callback`
 // removes the current one (items then queue again).
 //
-// Must not be called from inside a callback. Returns `SSE_OK` or
-// `SSE_ERR_ARGUMENT` (NULL client, or called from the callback).
+// Refused from inside a callback. A callback may close the client (the
+// hand-over then stops) or free it (freed when this call returns).
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL client, or called from
+// inside a callback).
 enum sse_status sse_client_set_callback(struct sse_client *client, sse_callback callback, void *userdata, sse_userdata_free userdata_free);
 
 // A file descriptor that is readable while items are queued or the stream
 // has ended, for poll/epoll/libuv/asyncio: wait for it, then call
-// `sse_next_event` with timeout 0 until `SSE_TIMEOUT`. Owned by the
+// `sse_next_event` with timeout 0 until `SSE_TIMEOUT` (which also clears
+// a rare spurious readiness; a wake-up is never lost). Owned by the
 // client (do not close or read it). Returns -1 if `client` is NULL or
 // the descriptor cannot be created.
 int32_t sse_client_fd(const struct sse_client *client);
@@ -242,20 +246,23 @@ const char *sse_config_last_error(const struct sse_config *config);
 
 // Replaces the URL.
 //
-// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-// invalid (the config's last error says why; the setting is unchanged).
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+// UTF-8 (the setting is then unchanged). The value itself is checked by
+// `sse_config_validate` and `sse_client_start`.
 enum sse_status sse_config_set_url(struct sse_config *config, const char *value);
 
 // Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
 //
-// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-// invalid (the config's last error says why; the setting is unchanged).
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+// UTF-8 (the setting is then unchanged). The value itself is checked by
+// `sse_config_validate` and `sse_client_start`.
 enum sse_status sse_config_set_method(struct sse_config *config, const char *value);
 
 // Sets the Last-Event-ID sent on the first connection.
 //
-// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-// invalid (the config's last error says why; the setting is unchanged).
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+// UTF-8 (the setting is then unchanged). The value itself is checked by
+// `sse_config_validate` and `sse_client_start`.
 enum sse_status sse_config_set_last_event_id(struct sse_config *config, const char *value);
 
 // Adds a request header (repeatable). The name must be an HTTP token and
@@ -406,6 +413,12 @@ const char *sse_event_type(const struct sse_event *event);
 // receives the exact length; the string is also NUL-terminated. Valid
 // until `sse_event_free`.
 const char *sse_event_data(const struct sse_event *event, uintptr_t *len);
+
+// The length in bytes of `sse_event_type` (a type may contain NUL).
+uintptr_t sse_event_type_len(const struct sse_event *event);
+
+// The length in bytes of `sse_event_id` (an id never contains NUL).
+uintptr_t sse_event_id_len(const struct sse_event *event);
 
 // The last event id in force for a message ("" if none or not a
 // message). Valid until `sse_event_free`.

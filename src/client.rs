@@ -51,6 +51,8 @@ struct Shared {
     notifier: OnceLock<Notifier>,
     has_callback: AtomicBool,
     callback: Mutex<Option<ItemCallback>>,
+    /// Set once the worker has queued its last item and let go of the queue.
+    ended: AtomicBool,
     /// The user's end of the item queue.
     queue: QueueReceiver,
     worker: OnceLock<ThreadId>,
@@ -75,7 +77,7 @@ impl Shared {
     fn drain_to_callback(&self) {
         let mut slot = lock(&self.callback);
         if let Some(callback) = slot.as_mut() {
-            self.queue.drain(callback);
+            self.queue.drain(callback, || !self.closing());
         }
     }
 }
@@ -106,6 +108,7 @@ impl Client {
             notifier: OnceLock::new(),
             has_callback: AtomicBool::new(false),
             callback: Mutex::new(None),
+            ended: AtomicBool::new(false),
             queue: items,
             worker: OnceLock::new(),
         });
@@ -128,6 +131,7 @@ impl Client {
             .stack_size(WORKER_STACK_BYTES)
             .spawn(move || {
                 let _finished = finished_tx; // dropped when the thread ends
+                block_signals();
                 worker.run();
             })
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot spawn thread: {e}")))?;
@@ -192,7 +196,7 @@ impl Client {
     }
 
     fn thread_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
+        self.shared.ended.load(Ordering::SeqCst)
     }
 
     /// A file descriptor readable while items are queued or the stream has
@@ -216,11 +220,13 @@ impl Client {
 
     /// From now on, hands every item to `callback` on the background thread
     /// instead of the queue. Items queued before the call are handed to it
-    /// during this call, on the calling thread. Replaces a previous callback.
+    /// during this call, on the calling thread (until the client is
+    /// closed). Replaces a previous callback. Must not be called from
+    /// inside a callback.
     pub fn set_callback(&self, callback: ItemCallback) {
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
-        self.shared.queue.drain(callback);
+        self.shared.queue.drain(callback, || !self.shared.closing());
         self.shared.has_callback.store(true, Ordering::Release);
     }
 
@@ -329,7 +335,12 @@ impl Worker {
             )),
         };
         let _ = catch_unwind(AssertUnwindSafe(|| self.finish(ending)));
-        if let Some(notifier) = self.shared.notifier.get() {
+        // Let go of the queue first: a consumer woken by the final signal
+        // must find the end (disconnected), not an empty queue.
+        let Worker { items, shared, .. } = self;
+        drop(items);
+        shared.ended.store(true, Ordering::SeqCst);
+        if let Some(notifier) = shared.notifier.get() {
             notifier.force_signal();
         }
     }
@@ -607,6 +618,18 @@ impl Worker {
             self.shared.drain_to_callback();
         }
         sent.is_ok() && !self.shared.closing()
+    }
+}
+
+/// Keeps process signals (Ctrl-C, SIGTERM) off this thread, so they reach
+/// the application's threads, which can act on them.
+fn block_signals() {
+    // SAFETY: sigfillset initialises the set; pthread_sigmask only changes
+    // this thread's mask.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
     }
 }
 

@@ -106,7 +106,9 @@ impl QueueSender {
         }
         self.state.sender_waiting.store(false, Ordering::SeqCst);
         self.state.queued.fetch_add(count, Ordering::SeqCst);
-        self.batches.send(batch).map_err(|_| SendError::Disconnected)
+        self.batches
+            .send(batch)
+            .map_err(|_| SendError::Disconnected)
     }
 
     fn has_room(&self, count: usize) -> bool {
@@ -174,14 +176,20 @@ impl QueueReceiver {
         count
     }
 
-    /// Hands every waiting item to `sink`, in order.
-    pub fn drain(&self, mut sink: impl FnMut(Item)) {
+    /// Hands every waiting item to `sink`, in order, while `keep_going`
+    /// says so (items taken after it says no are dropped).
+    pub fn drain(&self, mut sink: impl FnMut(Item), keep_going: impl Fn() -> bool) {
         loop {
             let mut batch = Vec::new();
             if self.try_take(&mut batch, usize::MAX) == 0 {
                 return;
             }
-            batch.into_iter().for_each(&mut sink);
+            for item in batch {
+                if !keep_going() {
+                    return;
+                }
+                sink(item);
+            }
         }
     }
 
@@ -192,7 +200,8 @@ impl QueueReceiver {
             return;
         }
         let left = self.state.queued.fetch_sub(count, Ordering::SeqCst) - count;
-        if left <= self.state.capacity / 2 && self.state.sender_waiting.swap(false, Ordering::SeqCst)
+        if left <= self.state.capacity / 2
+            && self.state.sender_waiting.swap(false, Ordering::SeqCst)
         {
             let _ = self.space.try_send(());
         }
@@ -212,8 +221,10 @@ mod tests {
     fn items_arrive_in_order_across_batches() {
         let (tx, rx) = queue(100);
         let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true).unwrap();
-        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true).unwrap();
+        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true)
+            .unwrap();
+        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true)
+            .unwrap();
         assert_eq!(rx.len(), 5);
         let mut out = Vec::new();
         assert_eq!(rx.try_take(&mut out, 2), 2);

@@ -1,5 +1,6 @@
 //! `sse_client`: one stream and its background thread.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -25,6 +26,14 @@ impl sse_client {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = c_string(&error.message);
         error.kind.into()
     }
+}
+
+thread_local! {
+    /// The client whose queued items this thread is handing to a new
+    /// callback inside `sse_client_set_callback` (null: none).
+    static HANDOVER: Cell<*const sse_client> = const { Cell::new(std::ptr::null()) };
+    /// `sse_client_free` was called on that client from the callback.
+    static FREE_AFTER_HANDOVER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Receives one item on the client's background thread. `event` is
@@ -179,8 +188,10 @@ pub unsafe extern "C" fn sse_next_events(
 /// when the callback is replaced or the client freed. A NULL `callback`
 /// removes the current one (items then queue again).
 ///
-/// Must not be called from inside a callback. Returns `SSE_OK` or
-/// `SSE_ERR_ARGUMENT` (NULL client, or called from the callback).
+/// Refused from inside a callback. A callback may close the client (the
+/// hand-over then stops) or free it (freed when this call returns).
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL client, or called from
+/// inside a callback).
 #[no_mangle]
 pub unsafe extern "C" fn sse_client_set_callback(
     client: *mut sse_client,
@@ -190,7 +201,7 @@ pub unsafe extern "C" fn sse_client_set_callback(
 ) -> sse_status {
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
         let handle = try_ref!(client);
-        if handle.client.on_worker_thread() {
+        if handle.client.on_worker_thread() || !HANDOVER.get().is_null() {
             return handle.fail(&Error::argument(
                 "sse_client_set_callback cannot be called from inside a callback",
             ));
@@ -202,9 +213,16 @@ pub unsafe extern "C" fn sse_client_set_callback(
                 userdata,
                 userdata_free,
             };
+            // Queued items reach the callback on this thread; a free from
+            // inside it is deferred until the hand-over is over.
+            HANDOVER.set(client);
             handle
                 .client
                 .set_callback(Box::new(move |item| registered.call(item)));
+            HANDOVER.set(std::ptr::null());
+            if FREE_AFTER_HANDOVER.replace(false) {
+                drop(unsafe { Box::from_raw(client) });
+            }
         } else if let Some(free) = userdata_free {
             unsafe { free(userdata) };
         }
@@ -214,7 +232,8 @@ pub unsafe extern "C" fn sse_client_set_callback(
 
 /// A file descriptor that is readable while items are queued or the stream
 /// has ended, for poll/epoll/libuv/asyncio: wait for it, then call
-/// `sse_next_event` with timeout 0 until `SSE_TIMEOUT`. Owned by the
+/// `sse_next_event` with timeout 0 until `SSE_TIMEOUT` (which also clears
+/// a rare spurious readiness; a wake-up is never lost). Owned by the
 /// client (do not close or read it). Returns -1 if `client` is NULL or
 /// the descriptor cannot be created.
 #[no_mangle]
@@ -264,9 +283,14 @@ pub unsafe extern "C" fn sse_client_close(client: *mut sse_client) -> sse_status
 #[no_mangle]
 pub unsafe extern "C" fn sse_client_free(client: *mut sse_client) {
     ffi_guard!((), {
-        if !client.is_null() {
-            drop(unsafe { Box::from_raw(client) });
+        if client.is_null() {
+            return;
         }
+        if HANDOVER.get() == client.cast_const() {
+            FREE_AFTER_HANDOVER.set(true);
+            return;
+        }
+        drop(unsafe { Box::from_raw(client) });
     })
 }
 

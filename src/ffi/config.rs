@@ -130,8 +130,9 @@ unsafe fn set_millis(
 
 /// Replaces the URL.
 ///
-/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-/// invalid (the config's last error says why; the setting is unchanged).
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+/// UTF-8 (the setting is then unchanged). The value itself is checked by
+/// `sse_config_validate` and `sse_client_start`.
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_set_url(
     config: *mut sse_config,
@@ -142,8 +143,9 @@ pub unsafe extern "C" fn sse_config_set_url(
 
 /// Sets the HTTP method (default "GET"), e.g. "POST" or "REPORT".
 ///
-/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-/// invalid (the config's last error says why; the setting is unchanged).
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+/// UTF-8 (the setting is then unchanged). The value itself is checked by
+/// `sse_config_validate` and `sse_client_start`.
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_set_method(
     config: *mut sse_config,
@@ -154,8 +156,9 @@ pub unsafe extern "C" fn sse_config_set_method(
 
 /// Sets the Last-Event-ID sent on the first connection.
 ///
-/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or
-/// invalid (the config's last error says why; the setting is unchanged).
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when an argument is NULL or not
+/// UTF-8 (the setting is then unchanged). The value itself is checked by
+/// `sse_config_validate` and `sse_client_start`.
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_set_last_event_id(
     config: *mut sse_config,

@@ -148,6 +148,28 @@ pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize
     })
 }
 
+/// The length in bytes of `sse_event_type` (a type may contain NUL).
+#[no_mangle]
+pub unsafe extern "C" fn sse_event_type_len(event: *const sse_event) -> usize {
+    ffi_guard!(0, {
+        match unsafe { event_ref(event) }.map(|e| &e.item) {
+            Some(Item::Message(m)) => m.event_type.len(),
+            _ => 0,
+        }
+    })
+}
+
+/// The length in bytes of `sse_event_id` (an id never contains NUL).
+#[no_mangle]
+pub unsafe extern "C" fn sse_event_id_len(event: *const sse_event) -> usize {
+    ffi_guard!(0, {
+        match unsafe { event_ref(event) }.map(|e| &e.item) {
+            Some(Item::Message(m)) => m.last_event_id.len(),
+            _ => 0,
+        }
+    })
+}
+
 /// The last event id in force for a message ("" if none or not a
 /// message). Valid until `sse_event_free`.
 #[no_mangle]
@@ -299,8 +321,7 @@ pub unsafe extern "C" fn sse_event_header_value(
         else {
             return std::ptr::null();
         };
-        crate::transport::header(event.headers(), name)
-            .map_or(std::ptr::null(), c_str)
+        crate::transport::header(event.headers(), name).map_or(std::ptr::null(), c_str)
     })
 }
 

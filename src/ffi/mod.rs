@@ -112,6 +112,12 @@ pub(crate) fn c_str(text: &str) -> *const c_char {
     }
 }
 
+/// Default maximum size in bytes of one line and of one event's data
+/// (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
+pub const SSE_DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+const _: () = assert!(SSE_DEFAULT_MAX_EVENT_BYTES == crate::parser::DEFAULT_MAX_EVENT_SIZE);
+
 /// The library version, e.g. "0.1.0". Static; never freed.
 #[no_mangle]
 pub extern "C" fn sse_version() -> *const c_char {
