@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func BenchmarkFast(b *testing.B) {
 }
 
 func benchFast(b *testing.B, read string, size int) {
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	c, err := sse.Connect(context.Background(), fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size), sse.WithMaxRetries(0))
 	if err != nil {
 		b.Fatal(err)
@@ -57,6 +58,7 @@ func benchFast(b *testing.B, read string, size int) {
 		b.Fatalf("%d of %d events, Err() = %v", n, b.N, c.Err())
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 }
 
 // BenchmarkParser feeds 64 KiB blocks of small events to a Parser.
@@ -74,4 +76,14 @@ func BenchmarkParser(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*perBlock)/time.Since(start).Seconds(), "events/s")
+}
+
+// cpuTime returns the CPU time (user + system) the process used so far:
+// on a shared machine, CPU time per event is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -43,18 +44,20 @@ type Client struct {
 	batch   *C.gosse_batch // guarded by pullMu (or owned by the pump)
 	cv      converter
 	texts   []string
-	pending []Event // Next: converted events not yet returned
-	next    int     // Next: index of the next pending event
+	pending []Event // Next: converted events not yet returned (owned by Next's caller)
+	next    int     // Next: index of the next pending event (owned by Next's caller)
 	lastErr error   // the last non-fatal failure seen
 	fatal   error   // the fatal failure reported by an error item
+	ended   bool    // C reported the end of the stream
 
 	events chan Event
 	items  chan Item
 	buffer int
 
 	modeMu  sync.Mutex
-	mode    mode // guarded by modeMu; read freely by the pump once set
-	stopped bool // guarded by modeMu
+	mode    mode         // guarded by modeMu; read freely by the pump once set
+	modeNow atomic.Int32 // mode, for the lock-free check of Next
+	stopped bool         // guarded by modeMu
 
 	stopOnce   sync.Once
 	done       chan struct{} // closed by Close or context cancellation
@@ -142,6 +145,7 @@ func (c *Client) choose(m mode) {
 		return
 	case modeNone:
 		c.mode = m
+		c.modeNow.Store(int32(m))
 		if (m == modeEvents || m == modeItems) && !c.stopped {
 			go c.pump()
 		}
@@ -176,7 +180,16 @@ func (c *Client) Items() <-chan Item {
 // Next must not be called from several goroutines at once; calling
 // Events or Items on the same client panics.
 func (c *Client) Next() (Event, error) {
-	c.choose(modeNext)
+	// Fast path: pending and next belong to the goroutine calling Next
+	// (finish never touches them), so no lock is needed here.
+	if c.next < len(c.pending) {
+		ev := c.pending[c.next]
+		c.next++
+		return ev, nil
+	}
+	if c.modeNow.Load() != int32(modeNext) {
+		c.choose(modeNext)
+	}
 	c.pullMu.Lock()
 	defer c.pullMu.Unlock()
 	for c.next >= len(c.pending) {
@@ -189,10 +202,7 @@ func (c *Client) Next() (Event, error) {
 		}
 		c.pending = c.pending[:0]
 		c.next = 0
-		if final, ended := c.pull(func(ev Event) bool {
-			c.pending = append(c.pending, ev)
-			return true
-		}, nil); ended {
+		if final, ended := c.pull(nil, nil); ended {
 			c.finish(final)
 		}
 	}
@@ -283,13 +293,17 @@ func (c *Client) stop(ctxErr error) {
 func (c *Client) finish(final error) {
 	c.finishOnce.Do(func() {
 		c.LastEventID() // keep the last id past the free
+		if !c.ended {
+			// Stopped early: let libsse's thread finish before the free
+			// (see gosse_client_drain).
+			C.gosse_client_drain(c.h, c.batch, 2000)
+		}
 		c.mu.Lock()
 		C.gosse_batch_free(c.batch)
 		c.batch = nil
 		C.sse_client_free(c.h) // joins libsse's thread
 		c.h = nil
 		c.mu.Unlock()
-		c.pending = nil
 
 		c.errMu.Lock()
 		if c.ctxErr != nil {
@@ -332,12 +346,13 @@ func (c *Client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (erro
 }
 
 // pull takes one batch out of C (waiting for it) and hands its messages
-// to onEvent, or every item to onItem. It returns ended = true and the
-// final error when the stream is over. A false from a handler stops the
-// delivery of the batch.
+// to onEvent, or every item to onItem, or (both nil) appends its messages
+// to pending. It returns ended = true and the final error when the stream
+// is over. A false from a handler stops the delivery of the batch.
 func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final error, ended bool) {
 	rc := C.gosse_client_pull(c.h, c.batch, -1)
 	if rc != C.SSE_OK {
+		c.ended = true
 		if rc == C.SSE_CLOSED {
 			return nil, true
 		}
@@ -355,6 +370,10 @@ func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final e
 		case C.SSE_KIND_MESSAGE:
 			ev := c.cv.message(it, c.texts[i])
 			if onItem == nil {
+				if onEvent == nil {
+					c.pending = append(c.pending, ev)
+					continue
+				}
 				if !onEvent(ev) {
 					return nil, false
 				}

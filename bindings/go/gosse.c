@@ -1,4 +1,5 @@
 #include <string.h>
+#include <time.h>
 #include "gosse.h"
 #include "_cgo_export.h"
 
@@ -73,6 +74,27 @@ enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t 
 	b->n = n;
 	fill(b);
 	return SSE_OK;
+}
+
+static int64_t now_ms(void) {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+enum sse_status gosse_client_drain(struct sse_client *c, gosse_batch *b, int32_t max_ms) {
+	int64_t deadline = now_ms() + max_ms;
+	enum sse_status st;
+	for (;;) {
+		gosse_batch_release(b);
+		uintptr_t n = 0;
+		st = sse_next_events(c, b->evs, b->cap, 50, &n);
+		b->n = n;
+		if (st != SSE_OK && st != SSE_TIMEOUT) break;
+		if (now_ms() >= deadline) break;
+	}
+	gosse_batch_release(b);
+	return st;
 }
 
 void gosse_parser_feed_take(struct sse_parser *p, const uint8_t *bytes, size_t len,

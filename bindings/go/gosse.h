@@ -49,6 +49,13 @@ void gosse_batch_free(gosse_batch *b);
 /* Releases the previous batch, then sse_next_events into `b`. */
 enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms);
 
+/* After sse_client_close: takes and frees queued items until the stream
+ * reports its end or `max_ms` passed. Works around a libsse bug: a worker
+ * blocked on a full queue when the client is closed waits for room to
+ * queue its final "closed" item, so sse_client_free would wait 2 s and
+ * then leave the thread parked for ever. Returns the last status. */
+enum sse_status gosse_client_drain(struct sse_client *c, gosse_batch *b, int32_t max_ms);
+
 /* Releases the previous batch, feeds `len` bytes (when `len` > 0), then
  * takes up to b->cap parsed items into `b`. `*feed_status` receives the
  * status of the feed (SSE_OK when nothing was fed). */

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,8 +37,9 @@ func TestMain(m *testing.M) {
 
 var sizes = []int{32, 256, 4096}
 
-func report(b *testing.B, n int, start time.Time) {
+func report(b *testing.B, n int, start time.Time, cpu time.Duration) {
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/event")
 }
 
 // libsse: Connect + range over Events.
@@ -46,7 +48,7 @@ func BenchmarkLibsseEvents(b *testing.B) {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			url := fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size)
 			b.SetBytes(int64(size))
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			c, err := sse.Connect(context.Background(), url, sse.WithMaxRetries(0))
 			if err != nil {
 				b.Fatal(err)
@@ -59,7 +61,7 @@ func BenchmarkLibsseEvents(b *testing.B) {
 				n++
 			}
 			b.StopTimer()
-			report(b, n, start)
+			report(b, n, start, cpu)
 			if n != b.N || c.Err() != nil {
 				b.Fatalf("%d/%d events, %v", n, b.N, c.Err())
 			}
@@ -73,7 +75,7 @@ func BenchmarkLibsseNext(b *testing.B) {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			url := fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size)
 			b.SetBytes(int64(size))
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			c, err := sse.Connect(context.Background(), url, sse.WithMaxRetries(0))
 			if err != nil {
 				b.Fatal(err)
@@ -90,7 +92,7 @@ func BenchmarkLibsseNext(b *testing.B) {
 				n++
 			}
 			b.StopTimer()
-			report(b, n, start)
+			report(b, n, start, cpu)
 			if n != b.N || c.Err() != nil {
 				b.Fatalf("%d/%d events, %v", n, b.N, c.Err())
 			}
@@ -104,7 +106,7 @@ func BenchmarkLibsseDecoder(b *testing.B) {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			url := fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size)
 			b.SetBytes(int64(size))
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			resp, err := http.Get(url)
 			if err != nil {
 				b.Fatal(err)
@@ -123,7 +125,7 @@ func BenchmarkLibsseDecoder(b *testing.B) {
 				n++
 			}
 			b.StopTimer()
-			report(b, n, start)
+			report(b, n, start, cpu)
 			if n != b.N {
 				b.Fatalf("%d/%d events", n, b.N)
 			}
@@ -138,7 +140,7 @@ func BenchmarkGoSSEClient(b *testing.B) {
 			url := fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size)
 			b.SetBytes(int64(size))
 			client := &gosse.Client{Backoff: gosse.Backoff{MaxRetries: -1}}
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			req, err := http.NewRequest(http.MethodGet, url, nil)
 			if err != nil {
 				b.Fatal(err)
@@ -153,7 +155,7 @@ func BenchmarkGoSSEClient(b *testing.B) {
 			})
 			err = conn.Connect()
 			b.StopTimer()
-			report(b, n, start)
+			report(b, n, start, cpu)
 			var ce *gosse.ConnectionError
 			if n != b.N || (err != nil && !errors.As(err, &ce)) {
 				b.Fatalf("%d/%d events, %v", n, b.N, err)
@@ -168,7 +170,7 @@ func BenchmarkGoSSERead(b *testing.B) {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			url := fmt.Sprintf("%s/fast?count=%d&size=%d", baseURL, b.N, size)
 			b.SetBytes(int64(size))
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			resp, err := http.Get(url)
 			if err != nil {
 				b.Fatal(err)
@@ -185,10 +187,20 @@ func BenchmarkGoSSERead(b *testing.B) {
 				n++
 			}
 			b.StopTimer()
-			report(b, n, start)
+			report(b, n, start, cpu)
 			if n != b.N {
 				b.Fatalf("%d/%d events", n, b.N)
 			}
 		})
 	}
+}
+
+// cpuTime returns the CPU time (user + system) the process used so far:
+// on a shared machine, CPU time per event is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
