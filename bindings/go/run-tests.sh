@@ -4,7 +4,8 @@
 #      `cargo build --release` when they are missing or older than the sources;
 #   2. installs Go from the distribution (apt-get install golang-go, Go 1.19
 #      on Debian 12) when `go` is missing;
-#   3. runs `go vet ./...` and `go test -race ./...` in bindings/go.
+#   3. runs `go vet ./...` and `go test -race ./...` in bindings/go, then
+#      vets and builds the example in examples/go.
 # Exits non-zero on the first failure. Extra arguments go to `go test`
 # (e.g. `-run Vectors -v`).
 set -euo pipefail
@@ -68,4 +69,8 @@ say "go vet ./..."
 go vet ./...
 say "go test -race ./..."
 go test -race -count=1 "$@" ./...
+if [ -f "$root/examples/go/go.mod" ]; then
+  say "examples/go: go vet, go build"
+  (cd "$root/examples/go" && go vet ./... && go build -o /dev/null .)
+fi
 say "ok"
