@@ -1,4 +1,3 @@
-#include <string.h>
 #include <time.h>
 #include "gosse.h"
 #include "_cgo_export.h"
@@ -49,9 +48,9 @@ static void fill(gosse_batch *b) {
 		switch (it->kind) {
 		case SSE_KIND_MESSAGE:
 			it->type = sse_event_type(e);
-			it->type_len = strlen(it->type);
+			it->type_len = sse_event_type_len(e); /* a type may hold NUL */
 			it->id = sse_event_id(e);
-			it->id_len = strlen(it->id);
+			it->id_len = sse_event_id_len(e);
 			/* fallthrough */
 		case SSE_KIND_COMMENT:
 		case SSE_KIND_ERROR: {

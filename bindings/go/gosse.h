@@ -7,19 +7,6 @@
 #include <stdlib.h>
 #include "sse.h"
 
-/* Exported by libsse but missing from include/sse.h: cbindgen does not
- * expand the macros (string_setter!/millis_setter!) that define them in
- * src/ffi/config.rs. Identical redeclarations are harmless once the
- * header lists them. */
-enum sse_status sse_config_set_url(struct sse_config *config, const char *value);
-enum sse_status sse_config_set_method(struct sse_config *config, const char *value);
-enum sse_status sse_config_set_last_event_id(struct sse_config *config, const char *value);
-enum sse_status sse_config_set_connect_timeout_ms(struct sse_config *config, uint64_t millis);
-enum sse_status sse_config_set_retry_initial_ms(struct sse_config *config, uint64_t millis);
-enum sse_status sse_config_set_retry_max_ms(struct sse_config *config, uint64_t millis);
-enum sse_status sse_config_set_retry_min_ms(struct sse_config *config, uint64_t millis);
-enum sse_status sse_config_set_retry_reset_ms(struct sse_config *config, uint64_t millis);
-
 /* The strings of one item, borrowed from `ev` (valid until it is freed). */
 typedef struct gosse_item {
 	struct sse_event *ev;

@@ -34,6 +34,15 @@ func TestParserFeed(t *testing.T) {
 	}
 }
 
+func TestParserNULInType(t *testing.T) {
+	p := sse.NewParser()
+	defer p.Close()
+	evs := p.Feed([]byte("event: a\x00b\ndata: x\x00y\n\n"))
+	if len(evs) != 1 || evs[0].Type != "a\x00b" || evs[0].Data != "x\x00y" {
+		t.Fatalf("events = %q", evs)
+	}
+}
+
 func TestParserItemsAndLimit(t *testing.T) {
 	p := sse.NewParserLimit(16)
 	defer p.Close()
