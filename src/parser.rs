@@ -279,7 +279,7 @@ impl Parser {
         if pos < input.len() && self.in_line() {
             // The input starts by continuing a line begun in an earlier one.
             let rest = &input[pos..];
-            let Some(offset) = memchr2(b'\n', b'\r', rest) else {
+            let Some(offset) = find_line_end(rest) else {
                 self.work += rest.len() as u64;
                 self.continue_line(rest);
                 return;
@@ -291,8 +291,15 @@ impl Parser {
         // From here on every line starts in `input`.
         let mut window = Utf8Window::default();
         while pos < input.len() {
+            if input[pos] == b'\n' {
+                // A blank line right after a line end: dispatch, no search.
+                self.work += 1;
+                pos += 1;
+                self.dispatch(input, &mut window, on_item);
+                continue;
+            }
             let rest = &input[pos..];
-            let Some(offset) = memchr2(b'\n', b'\r', rest) else {
+            let Some(offset) = find_line_end(rest) else {
                 self.work += rest.len() as u64;
                 self.own_lent(input);
                 self.continue_line(rest);
@@ -530,14 +537,18 @@ impl Parser {
             self.dispatch(input, window, on_item);
             return None;
         }
-        let (name, mut value_start) = match memchr(b':', line) {
-            Some(0) => {
-                let text_start = start + 1 + usize::from(line.get(1) == Some(&b' '));
-                on_item(ParsedItem::Comment(text(input, text_start, end, window)));
-                return None;
+        let (name, mut value_start) = if line.starts_with(DATA_PREFIX) {
+            (&DATA_PREFIX[..4], start + DATA_PREFIX.len())
+        } else {
+            match memchr(b':', line) {
+                Some(0) => {
+                    let text_start = start + 1 + usize::from(line.get(1) == Some(&b' '));
+                    on_item(ParsedItem::Comment(text(input, text_start, end, window)));
+                    return None;
+                }
+                Some(colon) => (&line[..colon], start + colon + 1),
+                None => (line, end),
             }
-            Some(colon) => (&line[..colon], start + colon + 1),
-            None => (line, end),
         };
         if self.discarding_event {
             return None;
@@ -616,6 +627,44 @@ impl Parser {
 }
 
 const DATA_PREFIX: &[u8; 5] = b"data:";
+
+/// The first CR or LF in `hay`. Most lines are short: the first 64 bytes
+/// are looked at 16 at a time with SSE2 (part of the x86_64 baseline)
+/// before calling `memchr2`, whose dispatch and set-up cost more than the
+/// search itself on a short line.
+#[inline(always)]
+fn find_line_end(hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        let mut i = 0;
+        // SAFETY: SSE2 is part of the x86_64 baseline, so its intrinsics
+        // are available on every x86_64 CPU; each load reads the 16 bytes
+        // `hay[i..i + 16]`, in bounds by the loop condition, and
+        // `_mm_loadu_si128` has no alignment requirement.
+        unsafe {
+            let lf = _mm_set1_epi8(b'\n' as i8);
+            let cr = _mm_set1_epi8(b'\r' as i8);
+            while i + 16 <= hay.len() && i < 64 {
+                let block = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
+                let hits = _mm_or_si128(_mm_cmpeq_epi8(block, lf), _mm_cmpeq_epi8(block, cr));
+                let mask = _mm_movemask_epi8(hits);
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+        memchr2(b'\n', b'\r', &hay[i..]).map(|at| i + at)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        memchr2(b'\n', b'\r', hay)
+    }
+}
 
 /// A stretch of the current input known to be valid UTF-8 (from `start`),
 /// so that the text lent from the input is validated a block at a time,
@@ -901,6 +950,26 @@ mod tests {
         // Every byte scanned once, the value copied once, plus the field
         // name held until the line is known to be a data line.
         assert!(parser.work() <= 2 * input.len() as u64);
+    }
+
+    #[test]
+    fn find_line_end_finds_the_first_cr_or_lf() {
+        for len in 0..200 {
+            let mut hay = vec![b'x'; len];
+            assert_eq!(find_line_end(&hay), None);
+            for at in (0..len).rev() {
+                for end in [b'\n', b'\r'] {
+                    hay[at] = end;
+                    assert_eq!(find_line_end(&hay), Some(at), "len {len}, at {at}");
+                    // Bytes that differ from CR or LF by one bit or one unit.
+                    hay[at] = end ^ 0x80;
+                    assert_eq!(find_line_end(&hay[..at + 1]), None);
+                    hay[at] = end + 1;
+                    assert_eq!(find_line_end(&hay[..at + 1]), None);
+                }
+                hay[at] = b'\n';
+            }
+        }
     }
 
     #[test]
