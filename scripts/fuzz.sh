@@ -5,7 +5,7 @@
 #   FUZZ_RUNS       executions (default 10000000)
 #   FUZZ_TARGET     target name (default parser)
 #   FUZZ_SANITIZER  address (default) or none (about twice as fast)
-#   FUZZ_MAX_LEN    largest input in bytes (default 8192)
+#   FUZZ_MAX_LEN    largest input in bytes (default 4096)
 #
 # Needs the nightly toolchain and cargo-fuzz; without either it prints why
 # and exits 0, so `make fuzz` is safe on a stable-only machine. The corpus
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 runs="${FUZZ_RUNS:-10000000}"
 target="${FUZZ_TARGET:-parser}"
 sanitizer="${FUZZ_SANITIZER:-address}"
-max_len="${FUZZ_MAX_LEN:-8192}"
+max_len="${FUZZ_MAX_LEN:-4096}"
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: skipped: no nightly toolchain (install: rustup toolchain install nightly)"
