@@ -6,4 +6,5 @@ package sse
 // directory and the library through the environment, e.g.
 //
 //	CGO_CFLAGS=-I/usr/local/include CGO_LDFLAGS="-L/usr/local/lib -lsse" go build -tags libsse_external
+
 import "C"
