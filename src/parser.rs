@@ -452,6 +452,7 @@ impl Parser {
     }
 
     /// A line lying whole in `input`: interpreted in place.
+    #[inline(always)]
     fn whole_line<'a, F>(
         &mut self,
         input: &'a [u8],
@@ -520,6 +521,7 @@ impl Parser {
     /// For a `data` line of an event being kept, either lends its value
     /// (`lend`: `input` is the caller's input and the event has no data
     /// yet) or returns where the value starts; the caller appends it.
+    #[inline(always)]
     fn process_line<'a, F>(
         &mut self,
         input: &'a [u8],
@@ -587,6 +589,7 @@ impl Parser {
         None
     }
 
+    #[inline(always)]
     fn dispatch<'a, F>(&mut self, input: &'a [u8], window: &mut Utf8Window<'a>, on_item: &mut F)
     where
         F: FnMut(ParsedItem<'_>),
@@ -681,6 +684,7 @@ const UTF8_BLOCK: usize = 64 * 1024;
 
 impl<'a> Utf8Window<'a> {
     /// `input[start..end]`, if it lies in the window on char boundaries.
+    #[inline(always)]
     fn get(&self, start: usize, end: usize) -> Option<&'a str> {
         let from = start.checked_sub(self.start)?;
         self.text.get(from..end - self.start)
@@ -702,6 +706,7 @@ impl<'a> Utf8Window<'a> {
 
 /// `input[start..end]` as text (lossy), from the validated window when it
 /// covers the range.
+#[inline(always)]
 fn text<'a>(
     input: &'a [u8],
     start: usize,
