@@ -25,6 +25,7 @@ const (
 	modeNext
 )
 
+// String names the read mode, for panic messages.
 func (m mode) String() string {
 	return [...]string{"none", "Events", "Items", "Next"}[m]
 }

@@ -24,7 +24,7 @@
 //	return client.Err()
 //
 // Errors are typed: a refused status is an [*HTTPStatusError] (with the
-// status code, headers and Retry-After), a wrong content type an
+// status code, headers and Retry-After), a wrong content type a
 // [*ContentTypeError], others an [*Error] with a [Code]; each matches its
 // sentinel ([ErrHTTPStatus], [ErrContentType], [ErrConnect], ...) with
 // errors.Is.
@@ -36,11 +36,13 @@
 //
 // # Performance
 //
-// Each client has one goroutine that blocks in C (so one OS thread per
-// client) and takes queued items in batches: crossing cgo once per batch,
-// and copying the small strings of one batch into a single allocation.
-// A consequence: a retained small Event keeps the memory of its batch
-// (at most a few hundred small events) alive.
+// Items are taken from libsse's queue in batches (sse_next_events):
+// crossing cgo once per batch, and copying the small strings of one batch
+// into a single allocation. A consequence: a retained small Event keeps
+// the memory of its batch (at most a few hundred small events) alive.
+// With Events or Items, one goroutine per client blocks in C (so one OS
+// thread per client) and hands events over through the channel; Next
+// blocks in C on the caller's goroutine and saves that hand-over.
 //
 // # Linking
 //

@@ -15,20 +15,20 @@ type Code int
 
 // The status codes of libsse.
 const (
-	CodeOK               Code = C.SSE_OK               // success
-	CodeTimeout          Code = C.SSE_TIMEOUT          // nothing arrived in time
-	CodeClosed           Code = C.SSE_CLOSED           // the stream ended for good
-	CodeArgument         Code = C.SSE_ERR_ARGUMENT     // an invalid argument or setting
-	CodeURL              Code = C.SSE_ERR_URL          // a malformed or non-http(s) URL
-	CodeConnect          Code = C.SSE_ERR_CONNECT      // name resolution or TCP connect failed
-	CodeTLS              Code = C.SSE_ERR_TLS          // TLS handshake or verification failed
-	CodeHTTPStatus       Code = C.SSE_ERR_HTTP_STATUS  // an unexpected HTTP status
-	CodeContentType      Code = C.SSE_ERR_CONTENT_TYPE // the content type is not text/event-stream
-	CodeIO               Code = C.SSE_ERR_IO           // the connection broke or sent invalid HTTP
-	CodeTooLarge         Code = C.SSE_ERR_TOO_LARGE    // a line or event exceeded the maximum size
-	CodeRetriesExhausted Code = C.SSE_ERR_RETRIES_EXHAUSTED
-	CodeInternal         Code = C.SSE_ERR_INTERNAL     // a bug in libsse
-	CodeReadTimeout      Code = C.SSE_ERR_READ_TIMEOUT // no byte arrived within the read timeout
+	CodeOK               Code = C.SSE_OK                    // success
+	CodeTimeout          Code = C.SSE_TIMEOUT               // nothing arrived in time
+	CodeClosed           Code = C.SSE_CLOSED                // the stream ended for good
+	CodeArgument         Code = C.SSE_ERR_ARGUMENT          // an invalid argument or setting
+	CodeURL              Code = C.SSE_ERR_URL               // a malformed or non-http(s) URL
+	CodeConnect          Code = C.SSE_ERR_CONNECT           // name resolution or TCP connect failed
+	CodeTLS              Code = C.SSE_ERR_TLS               // TLS handshake or verification failed
+	CodeHTTPStatus       Code = C.SSE_ERR_HTTP_STATUS       // an unexpected HTTP status
+	CodeContentType      Code = C.SSE_ERR_CONTENT_TYPE      // the content type is not text/event-stream
+	CodeIO               Code = C.SSE_ERR_IO                // the connection broke or sent invalid HTTP
+	CodeTooLarge         Code = C.SSE_ERR_TOO_LARGE         // a line or event exceeded the maximum size
+	CodeRetriesExhausted Code = C.SSE_ERR_RETRIES_EXHAUSTED // the retry limits were reached
+	CodeInternal         Code = C.SSE_ERR_INTERNAL          // a bug in libsse
+	CodeReadTimeout      Code = C.SSE_ERR_READ_TIMEOUT      // no byte arrived within the read timeout
 )
 
 var codeNames = map[Code]string{
@@ -59,17 +59,17 @@ func (c Code) String() string {
 // Sentinel errors, one per failure code. Every error of this package
 // matches the sentinel of its code with errors.Is.
 var (
-	ErrArgument         = errors.New("sse: invalid argument")
-	ErrURL              = errors.New("sse: invalid URL")
-	ErrConnect          = errors.New("sse: connection failed")
-	ErrTLS              = errors.New("sse: TLS failure")
-	ErrHTTPStatus       = errors.New("sse: unexpected HTTP status")
-	ErrContentType      = errors.New("sse: content type is not text/event-stream")
-	ErrIO               = errors.New("sse: I/O error")
-	ErrTooLarge         = errors.New("sse: event too large")
-	ErrRetriesExhausted = errors.New("sse: retries exhausted")
-	ErrInternal         = errors.New("sse: internal error")
-	ErrReadTimeout      = errors.New("sse: read timeout")
+	ErrArgument         = errors.New("sse: invalid argument")                      // CodeArgument: an invalid option
+	ErrURL              = errors.New("sse: invalid URL")                           // CodeURL
+	ErrConnect          = errors.New("sse: connection failed")                     // CodeConnect: DNS or TCP
+	ErrTLS              = errors.New("sse: TLS failure")                           // CodeTLS: handshake or certificate
+	ErrHTTPStatus       = errors.New("sse: unexpected HTTP status")                // CodeHTTPStatus (*HTTPStatusError)
+	ErrContentType      = errors.New("sse: content type is not text/event-stream") // CodeContentType (*ContentTypeError)
+	ErrIO               = errors.New("sse: I/O error")                             // CodeIO: the connection broke
+	ErrTooLarge         = errors.New("sse: event too large")                       // CodeTooLarge: past the maximum event size
+	ErrRetriesExhausted = errors.New("sse: retries exhausted")                     // CodeRetriesExhausted
+	ErrInternal         = errors.New("sse: internal error")                        // CodeInternal: a libsse bug
+	ErrReadTimeout      = errors.New("sse: read timeout")                          // CodeReadTimeout: no byte within the read timeout
 )
 
 func sentinel(c Code) error {

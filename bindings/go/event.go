@@ -81,7 +81,7 @@ func (r CloseReason) String() string {
 // Item is anything a client reports, in stream order. Which fields are
 // set depends on Kind.
 type Item struct {
-	Kind        Kind
+	Kind        Kind          // what the item is; says which fields below are set
 	Event       Event         // KindMessage: the event
 	Comment     string        // KindComment: the text after the colon (one leading space dropped)
 	StatusCode  int           // KindOpen; KindError when the server answered (else 0)
