@@ -177,7 +177,8 @@ func (c *Client) Items() <-chan Item {
 // fastest way to read a client (no channel, no goroutine hand-off). When
 // the stream has ended it returns io.EOF after a clean end or Close,
 // ctx.Err() after the context was cancelled, or the fatal failure (as
-// Err). Close, Interrupt and context cancellation work while Next waits.
+// Err). Close, Interrupt and context cancellation work while Next waits;
+// after them, Next may still return the rest of a batch it already took.
 // Next must not be called from several goroutines at once; calling
 // Events or Items on the same client panics.
 func (c *Client) Next() (Event, error) {
