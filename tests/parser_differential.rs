@@ -39,6 +39,8 @@ struct Outcome {
 /// Interprets whole streams, one after the other as successive
 /// connections: the last event id and the retry value carry over, and each
 /// stream may start with its own BOM.
+// The nested ifs follow the spec text step by step, on purpose.
+#[allow(clippy::collapsible_match)]
 fn reference(streams: &[Vec<u8>]) -> Outcome {
     let mut items = Vec::new();
     let mut last_event_id = String::new();
