@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks of libsse through its C ABI, against the bundled
+# loopback server (target/release/sse-demo-server):
+#   2. throughput (/fast): C pull, C batch pull, callback vs a raw TCP reader
+#   5. delivery latency (/stamp at 1,000 events/s): pull, callback, fd+poll
+#      vs a raw socket reader running at the same time; once normally, once
+#      with the server and the benchmark under chrt -f 10 (less noise)
+#   6. scale (/ticker, 1 event/s per stream): 100, 1,000, 10,000 clients
+#      in one process vs raw thread-per-socket and epoll readers
+#   7. close/interrupt latency on a silent stream (/silent)
+# Prints markdown tables and writes them to benches/e2e/RESULTS.md.
+#
+#   benches/e2e/run.sh            the full run (about 3-4 minutes)
+#   E2E_QUICK=1 benches/e2e/run.sh   a smoke run (small counts, ~1 minute)
+#   E2E_NO_BUILD=1                skip `cargo build --release` (use what is built)
+#   E2E_OUT=FILE                  write the results there instead
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+QUICK=${E2E_QUICK:-0}
+OUT=${E2E_OUT:-benches/e2e/RESULTS.md}
+BIN=build/e2e
+LIBDIR=$ROOT/target/release
+SERVER=$LIBDIR/sse-demo-server
+CC=${CC:-cc}
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude"
+LDFLAGS="-L$LIBDIR -lsse -Wl,-rpath,$LIBDIR -lpthread"
+START_S=$(date +%s)
+
+# Parameters (see each program's header comment).
+if [ "$QUICK" = 1 ]; then
+    TP_SMALL_COUNT=200000 TP_LARGE_COUNT=1024 TP_ROUNDS=2
+    LAT_COUNT=500 LAT_ROUNDS=1
+    SCALE_SIZES="100 1000" SCALE_SECONDS=3
+    CLOSE_SAMPLES=200 CLOSE_ROUNDS=1
+else
+    TP_SMALL_COUNT=1000000 TP_LARGE_COUNT=8192 TP_ROUNDS=5
+    LAT_COUNT=1500 LAT_ROUNDS=3
+    SCALE_SIZES="100 1000 10000" SCALE_SECONDS=10
+    CLOSE_SAMPLES=1000 CLOSE_ROUNDS=3
+fi
+SCALE_SERVERS=4 # the demo server runs a thread per connection: spread them
+WATCHDOG="timeout --kill-after=5 150" # no program may hang the run
+
+log() { printf '[e2e %3ds] %s\n' $(($(date +%s) - START_S)) "$*" >&2; }
+
+# ---------------------------------------------------------------- setup
+
+# 10,000 clients + their servers need well over the default 1,024 fds.
+ulimit -Hn 1048576 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [ "${E2E_NO_BUILD:-0}" != 1 ]; then
+    log "cargo build --release"
+    cargo build --release -q
+fi
+[ -x "$SERVER" ] && [ -f "$LIBDIR/libsse.so" ] || { echo "run cargo build --release first" >&2; exit 1; }
+
+mkdir -p "$BIN"
+for prog in e2e_throughput e2e_latency e2e_scale e2e_close; do
+    # shellcheck disable=SC2086
+    $CC $CFLAGS -o "$BIN/$prog" "benches/e2e/$prog.c" $LDFLAGS
+done
+log "built $BIN/{e2e_throughput,e2e_latency,e2e_scale,e2e_close}"
+
+TMP=$(mktemp -d)
+SERVER_PIDS=()
+cleanup() {
+    exec 7>&- 2>/dev/null || true # servers exit on stdin EOF
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# Every server reads this FIFO as stdin and exits at its EOF, i.e. when
+# this script's write end (fd 7) closes, even if the script is killed.
+mkfifo "$TMP/stdin"
+
+# start_server NAME [PREFIX...]: starts one server (under PREFIX, e.g.
+# chrt), sets $URL.
+start_server() {
+    local name=$1 out=$TMP/$1.url
+    shift
+    "$@" "$SERVER" --port 0 --exit-on-stdin-eof <"$TMP/stdin" >"$out" 2>"$TMP/$name.err" &
+    SERVER_PIDS+=($!)
+    [ -e /proc/self/fd/7 ] || exec 7>"$TMP/stdin"
+    for _ in $(seq 200); do
+        URL=$(head -n 1 "$out" 2>/dev/null || true)
+        [ -n "$URL" ] && return 0
+        sleep 0.05
+    done
+    echo "sse-demo-server did not start: $(cat "$TMP/$name.err")" >&2
+    exit 1
+}
+
+load_now() {
+    local la psi
+    la=$(cut -d' ' -f1-3 /proc/loadavg)
+    psi=$(sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/\1%/p' /proc/pressure/cpu 2>/dev/null || true)
+    echo "load average $la${psi:+, CPU pressure (some, avg10) $psi}"
+}
+
+# Other processes' CPU use over one second (what competes with us).
+busy_others() {
+    local a b
+    a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); printf "%.0f%%", 100*(y[1]-x[1])/(y[2]-x[2])}'
+}
+
+start_server main
+MAIN_URL=$URL
+log "server $MAIN_URL"
+
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+MACHINE="$(nproc) CPUs ($CPU_MODEL), kernel $(uname -r), $(awk '/MemTotal/{printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
+REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
+[ -n "$DIRTY" ] && REV="$REV + uncommitted changes in ${DIRTY% }"
+BUSY0=$(busy_others)
+
+R=$TMP/results.md
+{
+    echo "# libsse end-to-end benchmarks"
+    echo
+    QUICK_NOTE=""
+    [ "$QUICK" = 1 ] && QUICK_NOTE=" with E2E_QUICK=1 (smoke run: small counts)"
+    echo "Generated by \`benches/e2e/run.sh\`$QUICK_NOTE on $(date -u '+%Y-%m-%d %H:%M UTC'), libsse $REV."
+    echo
+    echo "- Machine: $MACHINE"
+    echo "- Command: \`benches/e2e/run.sh\` (from the repository root; also run by \`make bench\`); C programs built with \`$CC $CFLAGS\`, linked to target/release/libsse.so"
+    echo "- Server: target/release/sse-demo-server on 127.0.0.1 (one thread per connection)"
+    echo "- Load at start: $(load_now); whole-machine CPU busy over 1 s before the run: $BUSY0 (other engineers' builds and tests run concurrently; figures are noisy, so every libsse figure is compared with a reference measured in the same run)"
+    echo
+} >"$R"
+
+# ------------------------------------------------------------ 2. throughput
+log "2. throughput (/fast), $TP_ROUNDS rounds"
+{
+    echo "## 2. Throughput on loopback (/fast)"
+    echo
+    echo "One-shot stream (\`max_retries 0\`, \`messages_only\`) of COUNT identical events from \`/fast?count=COUNT&size=SIZE\` (chunked framing),"
+    echo "written by the server as fast as the socket takes them. Time from before \`socket()\`/\`sse_client_start\` to EOF/\`SSE_CLOSED\`;"
+    echo "MB/s counts the event-stream body (COUNT × (SIZE + 8) bytes), identical for every consumer. Each round runs all four consumers"
+    echo "one after the other in a rotating order; figures are medians over $TP_ROUNDS rounds, \"vs raw\" is the median of the"
+    echo "per-round ratios to the raw reader of the same round. Pull/batch call \`sse_event_data\` and \`sse_event_free\` per event;"
+    echo "the raw reader parses nothing (64 KiB read buffer). Load before: $(load_now)."
+    echo
+    echo "| data size | consumer | events | MB/s | events/s | vs raw | MB/s range |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    $WATCHDOG "$BIN/e2e_throughput" "$MAIN_URL" 40 "$TP_SMALL_COUNT" "$TP_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| 40 B | failed (exit $?), see the notes | | | | | |"
+    $WATCHDOG "$BIN/e2e_throughput" "$MAIN_URL" 65536 "$TP_LARGE_COUNT" "$TP_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| 64 KiB | failed (exit $?), see the notes | | | | | |"
+    echo
+    echo "Goal: ≥ 70% of the raw reader."
+    echo
+} >>"$R"
+
+# ------------------------------------------------------------- 5. latency
+# latency_table URL [PREFIX...]: the e2e_latency rows (run under PREFIX).
+latency_table() {
+    local url=$1
+    shift
+    echo "| framing | consumer | samples | p50 | p90 | p99 | max | Δp50 | p99 ÷ raw | paired p99 ratio |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "$@" $WATCHDOG "$BIN/e2e_latency" "$url" 1000 "$LAT_COUNT" "$LAT_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| failed (exit $?), see the notes | | | | | | | | | |"
+}
+log "5. latency (/stamp), $LAT_ROUNDS rounds"
+{
+    echo "## 5. Delivery latency (/stamp, 1,000 events/s)"
+    echo
+    echo "Latency = consumer's \`CLOCK_MONOTONIC\` when it holds the event − the server's \`CLOCK_MONOTONIC\` at write time (the event's data),"
+    echo "in µs. Each libsse run ($LAT_COUNT events, first 10 not counted) has a raw socket reader (\`read()\`, find the \`data:\` line)"
+    echo "on its own connection *at the same time*. \"Δp50\" = p50 − raw p50 and \"p99 ÷ raw\" = p99 / raw p99, where raw pools all"
+    echo "raw runs of that framing (the steadiest reference); \"paired\" = median over the $LAT_ROUNDS rounds of p99 / p99 of the raw reader that"
+    echo "ran beside it (in parentheses: pooled over those paired runs). pull: \`sse_next_event(-1)\` on the main thread;"
+    echo "callback: stamped inside the callback (libsse's thread); fd: \`poll()\` on \`sse_client_fd\`, then \`sse_next_event(0)\` until"
+    echo "\`SSE_TIMEOUT\`; libsse with \`messages_only\`, \`max_retries 0\`."
+    echo
+    echo "### 5a. Normal scheduling"
+    echo
+    echo "Load before: $(load_now)."
+    echo
+    latency_table "$MAIN_URL"
+    echo
+} >>"$R"
+if chrt -f 10 true 2>/dev/null; then
+    start_server rt chrt -f 10
+    RT_URL=$URL
+    log "5b. latency under chrt -f 10 ($RT_URL)"
+    {
+        echo "### 5b. Server and benchmark under \`chrt -f 10\` (SCHED_FIFO)"
+        echo
+        echo "The same, with a second server and the benchmark (libsse's threads inherit the policy) in the real-time class, so that"
+        echo "the other engineers' jobs on this 2-core machine cannot delay a wake-up: this shows libsse's own latency, the table"
+        echo "above shows what a normal process gets on a busy machine. Load before: $(load_now)."
+        echo
+        latency_table "$RT_URL" chrt -f 10
+        echo
+    } >>"$R"
+else
+    echo "### 5b. skipped: \`chrt -f 10\` is not permitted here" >>"$R"
+fi
+echo "Goal: p99 within 1.5× of the raw reader's. (Reference measured earlier on a quieter machine: raw socket p50 25 µs, p99 128 µs.)" >>"$R"
+echo >>"$R"
+
+# ---------------------------------------------------------- 7. close latency
+log "7. close/interrupt ($CLOSE_ROUNDS × $CLOSE_SAMPLES samples)"
+{
+    echo "## 7. Close and interrupt latency on a silent stream (/silent)"
+    echo
+    echo "Per sample a new client connects to \`/silent\` (200, then nothing: the client's thread is blocked in \`read()\`) and its"
+    echo "open item is taken; then the call is timed. $CLOSE_ROUNDS rounds of $CLOSE_SAMPLES samples, µs; last column: median (range) of"
+    echo "the per-round p99. Interrupt: one client, \`sse_client_interrupt\` repeatedly; the reference opens a new raw"
+    echo "connection the same way (close the old socket, connect, GET, read the head). Load before: $(load_now)."
+    echo
+    echo "| measurement | samples | p50 | p90 | p99 | max | p99 per round |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    $WATCHDOG "$BIN/e2e_close" "$MAIN_URL" "$CLOSE_SAMPLES" "$CLOSE_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| failed (exit $?), see the notes | | | | | | |"
+    echo
+    echo "Goal: p99 ≤ 1 ms (close → \`SSE_CLOSED\`)."
+    echo
+} >>"$R"
+
+# --------------------------------------------------------------- 6. scale
+log "6. scale: $SCALE_SIZES clients, $SCALE_SERVERS servers"
+SCALE_URLS=()
+for i in $(seq "$SCALE_SERVERS"); do
+    start_server "scale$i"
+    SCALE_URLS+=("$URL")
+done
+{
+    echo "## 6. Many clients in one process (/ticker?interval_ms=1000)"
+    echo
+    echo "N streams, one event per second each, spread over $SCALE_SERVERS server processes. libsse: one client per stream with a C"
+    echo "callback (no consumer thread). References in the same run: \`raw-threads\` = a plain socket and a thread (256 KiB"
+    echo "stack) per stream blocking in \`read()\` (the floor of a thread-per-stream design), \`raw-epoll\` = all sockets in one"
+    echo "epoll thread. Measured over ${SCALE_SECONDS} s after every stream got its first event (+1 s settling): CPU = utime+stime"
+    echo "(\`/proc/self/stat\`, and \`getrusage\` for finer resolution) / wall time, in % of one core; VmRSS/VmHWM/Threads from"
+    echo "\`/proc/self/status\` at the end; \"RSS/stream\" = (VmRSS − VmRSS before any client) / N; teardown = close + free all."
+    echo "Load before: $(load_now)."
+    echo
+    echo "| mode | streams | servers | connected | connect s | events (expected) | CPU % (stat) | CPU % (rusage) | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+} >>"$R"
+for n in $SCALE_SIZES; do
+    modes="libsse"
+    [ "$n" = 1000 ] && modes="raw-epoll raw-threads libsse"
+    [ "$n" = 10000 ] && modes="raw-epoll libsse"
+    for mode in $modes; do
+        log "   $mode $n"
+        if ! $WATCHDOG "$BIN/e2e_scale" "$mode" "$n" "$SCALE_SECONDS" "${SCALE_URLS[@]}" >>"$R" 2>>"$TMP/notes"; then
+            echo "| $mode | $n | $SCALE_SERVERS | failed: see the notes | | | | | | | | | |" >>"$R"
+        fi
+    done
+done
+{
+    echo
+    echo "Goal at 1,000 streams: RSS ≤ 40 MiB and CPU ≤ 1%."
+    echo
+} >>"$R"
+
+{
+    echo "## Notes"
+    echo
+    echo "- Load at the end: $(load_now). Duration: $(($(date +%s) - START_S)) s."
+    sed 's/^/- /' "$TMP/notes"
+} >>"$R"
+
+cp "$R" "$OUT"
+cat "$R"
+log "wrote $OUT"
