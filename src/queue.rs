@@ -138,6 +138,11 @@ impl QueueReceiver {
             return Ok(item);
         }
         let batch = match timeout {
+            // No waiting: try_recv, without the spin-and-yield of a wait.
+            Some(timeout) if timeout.is_zero() => self.batches.try_recv().map_err(|e| match e {
+                crossbeam_channel::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                crossbeam_channel::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })?,
             Some(timeout) => self.batches.recv_timeout(timeout)?,
             None => self
                 .batches

@@ -29,6 +29,19 @@ pub enum Opened {
     NoContent,
 }
 
+/// ureq's socket read buffer per connection.
+const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// ureq's request-writing buffer per connection.
+const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
+
+/// Whether the URL's host is an IP address (no name to resolve).
+fn host_is_ip_literal(url: &str) -> bool {
+    url.parse::<Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(|h| h.trim_matches(['[', ']']).to_owned()))
+        .is_some_and(|host| host.parse::<std::net::IpAddr>().is_ok())
+}
+
 /// Parses PEM text into certificates; fails when it holds none.
 pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>> {
     let mut certs = Vec::new();
@@ -57,12 +70,20 @@ impl Transport {
         if let Some(pem) = &config.ca_pem {
             tls = tls.root_certs(RootCerts::new_with_certs(&parse_ca_pem(pem)?));
         }
+        // A resolve timeout makes ureq look names up on a helper thread (a
+        // thread and a 2 MiB stack per connection): only worth it for names.
+        let resolve_timeout = (!host_is_ip_literal(&config.url)).then_some(config.connect_timeout);
         let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .allow_non_standard_methods(true)
             .timeout_connect(Some(config.connect_timeout))
-            .timeout_resolve(Some(config.connect_timeout))
+            .timeout_resolve(resolve_timeout)
+            // ureq's default buffers are 128 KiB each, resident per client;
+            // these keep thousands of idle clients small. Large events are
+            // read through our own growing buffer either way.
+            .input_buffer_size(INPUT_BUFFER_BYTES)
+            .output_buffer_size(OUTPUT_BUFFER_BYTES)
             .timeout_per_read(config.read_timeout)
             .user_agent(concat!("libsse/", env!("CARGO_PKG_VERSION")))
             .accept("text/event-stream")
