@@ -52,9 +52,16 @@ func NewParserLimit(maxEventBytes int) *Parser {
 // skipped; see FeedItems). b is not retained.
 func (p *Parser) Feed(b []byte) []Event {
 	var out []Event
-	p.feed(b, func(it *C.gosse_item, text string) {
-		if it.kind == C.SSE_KIND_MESSAGE {
-			out = append(out, p.cv.message(it, text))
+	p.feed(b, func(items []C.gosse_item, texts []string) {
+		if cap(out)-len(out) < len(items) {
+			grown := make([]Event, len(out), 2*len(out)+len(items))
+			copy(grown, out)
+			out = grown
+		}
+		for i := range items {
+			if items[i].kind == C.SSE_KIND_MESSAGE {
+				out = append(out, p.cv.message(&items[i], texts[i]))
+			}
 		}
 	})
 	return out
@@ -64,18 +71,22 @@ func (p *Parser) Feed(b []byte) []Event {
 // (KindComment) it completed, in order. b is not retained.
 func (p *Parser) FeedItems(b []byte) []Item {
 	var out []Item
-	p.feed(b, func(it *C.gosse_item, text string) {
-		switch it.kind {
-		case C.SSE_KIND_MESSAGE:
-			out = append(out, Item{Kind: KindMessage, Event: p.cv.message(it, text)})
-		case C.SSE_KIND_COMMENT:
-			out = append(out, Item{Kind: KindComment, Comment: text})
+	p.feed(b, func(items []C.gosse_item, texts []string) {
+		for i := range items {
+			switch items[i].kind {
+			case C.SSE_KIND_MESSAGE:
+				out = append(out, Item{Kind: KindMessage, Event: p.cv.message(&items[i], texts[i])})
+			case C.SSE_KIND_COMMENT:
+				out = append(out, Item{Kind: KindComment, Comment: texts[i]})
+			}
 		}
 	})
 	return out
 }
 
-func (p *Parser) feed(b []byte, emit func(*C.gosse_item, string)) {
+// feed feeds b to C and hands each batch of parsed items, with their
+// copied texts, to emit.
+func (p *Parser) feed(b []byte, emit func([]C.gosse_item, []string)) {
 	if p.p == nil {
 		panic("sse: Parser used after Close")
 	}
@@ -92,9 +103,9 @@ func (p *Parser) feed(b []byte, emit func(*C.gosse_item, string)) {
 		}
 		ptr, n = nil, 0 // fed once; then only take
 		items := batchItems(p.batch)
-		p.texts = p.cv.texts(items, p.texts[:0])
-		for i := range items {
-			emit(&items[i], p.texts[i])
+		if len(items) > 0 {
+			p.texts = p.cv.texts(items, p.texts[:0])
+			emit(items, p.texts)
 		}
 		if len(items) < int(p.batch.cap) {
 			break
