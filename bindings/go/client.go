@@ -53,7 +53,6 @@ type Client struct {
 
 	events chan Event
 	items  chan Item
-	buffer int
 
 	modeMu  sync.Mutex
 	mode    mode         // guarded by modeMu; read freely by the pump once set
@@ -120,7 +119,6 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		batch:  batch,
 		events: make(chan Event, s.buffer),
 		items:  make(chan Item, s.buffer),
-		buffer: s.buffer,
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
@@ -214,7 +212,8 @@ func (c *Client) Next() (Event, error) {
 }
 
 // Done returns a channel closed when the stream has ended and its
-// resources are released (after Events or Items is closed).
+// resources (libsse's thread included) are released, Err being set. It
+// closes just before the Events or Items channel does.
 func (c *Client) Done() <-chan struct{} { return c.exited }
 
 // Err returns why the stream ended, once the channel is closed: nil after
@@ -294,12 +293,12 @@ func (c *Client) stop(ctxErr error) {
 // closes the channels; once. The caller owns the batch (pump or pullMu).
 func (c *Client) finish(final error) {
 	c.finishOnce.Do(func() {
-		c.LastEventID() // keep the last id past the free
 		if !c.ended {
 			// Stopped early: let libsse's thread finish before the free
 			// (see gosse_client_drain).
 			C.gosse_client_drain(c.h, c.batch, 2000)
 		}
+		c.LastEventID() // keep the last id past the free
 		c.mu.Lock()
 		C.gosse_batch_free(c.batch)
 		c.batch = nil
