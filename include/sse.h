@@ -223,7 +223,9 @@ const char *sse_client_last_error(const struct sse_client *client);
 
 // The last event id received (or configured): what a reconnection sends
 // as Last-Event-ID. Owned by the client: valid until the next call of
-// this function on it or `sse_client_free`. NULL if `client` is NULL.
+// this function on it or `sse_client_free`, so callers on several threads
+// must serialise their calls (and copy the string). NULL if `client` is
+// NULL.
 const char *sse_client_last_event_id(struct sse_client *client);
 
 // Whether the stream ended for good and every item was taken.
@@ -469,7 +471,9 @@ void sse_event_free(struct sse_event *event);
 // more severe (an `sse_log_level`: `SSE_LOG_ERROR` 1 .. `SSE_LOG_DEBUG`
 // 4; other numbers are clamped into that range); NULL removes it.
 // `userdata` is passed to every call and must stay valid until the
-// callback is replaced or removed.
+// callback is replaced or removed: this call waits for running calls of
+// the previous callback to return. Must not be called from inside a log
+// callback.
 void sse_set_log_callback(sse_log_callback callback, void *userdata, int32_t max_level);
 
 // Creates a parser refusing lines or events larger than `max_event_bytes`

@@ -608,9 +608,13 @@ impl Worker {
         }
         // An interrupt while waiting does not drop the batch: its ids may
         // be committed already; it is noticed after this read.
-        let sent = self
-            .items
-            .send(batch, &self.control, |c| matches!(c, Control::Close));
+        let shared = &self.shared;
+        let sent = self.items.send(
+            batch,
+            &self.control,
+            |c| matches!(c, Control::Close),
+            || shared.closing(),
+        );
         if let Some(notifier) = self.shared.notifier.get() {
             notifier.signal();
         }

@@ -20,7 +20,9 @@ pub type LogHook = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
 static HOOK: RwLock<Option<(LogLevel, LogHook)>> = RwLock::new(None);
 
-/// Installs `hook` for messages at `level` or more severe (None removes it).
+/// Installs `hook` for messages at `level` or more severe (None removes it),
+/// waiting for calls of the previous hook to return. Must not be called
+/// from inside a hook.
 pub fn set_log_hook(hook: Option<LogHook>, level: LogLevel) {
     let mut slot = HOOK.write().unwrap_or_else(|e| e.into_inner());
     *slot = hook.map(|h| (level, h));
@@ -28,13 +30,14 @@ pub fn set_log_hook(hook: Option<LogHook>, level: LogLevel) {
 
 /// Sends a message to the hook if one listens at `level`; `message` is
 /// built only then.
+///
+/// The hook runs under a read lock, so once [`set_log_hook`] returns, the
+/// old hook (and whatever it points to) is no longer in use.
 pub fn log(level: LogLevel, message: impl FnOnce() -> String) {
-    let hook = {
-        let slot = HOOK.read().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some((max, hook)) if level <= *max => hook.clone(),
-            _ => return,
+    let slot = HOOK.read().unwrap_or_else(|e| e.into_inner());
+    if let Some((max, hook)) = slot.as_ref() {
+        if level <= *max {
+            hook(level, &message());
         }
-    };
-    hook(level, &message());
+    }
 }

@@ -74,19 +74,24 @@ pub enum SendError {
 }
 
 impl QueueSender {
-    /// Sends `batch`, first waiting for room; `wake` is polled whenever a
-    /// message arrives on `wakers` and returns true to abandon the send.
+    /// Sends `batch`, first waiting for room. The wait ends without sending
+    /// when `give_up()` holds (checked before each wait) or when `stop`
+    /// returns true for a message arriving on `wakers`.
     pub fn send<T>(
         &self,
         batch: Vec<Item>,
         wakers: &Receiver<T>,
         mut stop: impl FnMut(T) -> bool,
+        give_up: impl Fn() -> bool,
     ) -> Result<(), SendError> {
         let count = batch.len();
         if count == 0 {
             return Ok(());
         }
         while !self.has_room(count) {
+            if give_up() {
+                return Err(SendError::Stopped);
+            }
             self.state.sender_waiting.store(true, Ordering::SeqCst);
             if self.has_room(count) {
                 break; // the user took items meanwhile
@@ -226,9 +231,9 @@ mod tests {
     fn items_arrive_in_order_across_batches() {
         let (tx, rx) = queue(100);
         let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true)
+        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
             .unwrap();
-        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true)
+        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true, || false)
             .unwrap();
         assert_eq!(rx.len(), 5);
         let mut out = Vec::new();
@@ -246,7 +251,7 @@ mod tests {
         let sender = thread::spawn(move || {
             for round in 0..50 {
                 let batch = (0..4).map(|i| comment(round * 4 + i)).collect();
-                tx.send(batch, &wake_rx, |_| true).unwrap();
+                tx.send(batch, &wake_rx, |_| true, || false).unwrap();
             }
         });
         let mut seen = Vec::new();
@@ -265,10 +270,23 @@ mod tests {
         let (tx, _rx) = queue(1);
         let (wake_tx, wake_rx) = unbounded::<bool>();
         let (_unused, never) = unbounded::<bool>();
-        tx.send(vec![comment(0)], &never, |_| true).unwrap();
-        let sender = thread::spawn(move || tx.send(vec![comment(1)], &wake_rx, |stop| stop));
+        tx.send(vec![comment(0)], &never, |_| true, || false)
+            .unwrap();
+        let sender =
+            thread::spawn(move || tx.send(vec![comment(1)], &wake_rx, |stop| stop, || false));
         wake_tx.send(false).unwrap(); // ignored: keeps waiting
         wake_tx.send(true).unwrap();
         assert_eq!(sender.join().unwrap(), Err(SendError::Stopped));
+    }
+
+    #[test]
+    fn a_full_queue_never_blocks_a_sender_that_gives_up() {
+        let (tx, _rx) = queue(1);
+        let (_wake_tx, wake_rx) = unbounded::<()>();
+        tx.send(vec![comment(0)], &wake_rx, |_| true, || false)
+            .unwrap();
+        // Nobody pulls and no waker message comes: only give_up ends it.
+        let result = tx.send(vec![comment(1)], &wake_rx, |_| true, || true);
+        assert_eq!(result, Err(SendError::Stopped));
     }
 }

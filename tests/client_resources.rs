@@ -86,3 +86,24 @@ fn a_stalled_consumer_stops_the_reader_and_memory_stays_flat() {
     // Pulling again resumes the flow.
     assert_eq!(messages(&client, 1000).len(), 1000);
 }
+
+#[test]
+fn closing_with_a_full_queue_ends_the_thread_at_once() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start().unwrap();
+    let baseline = client_thread_count();
+    for _ in 0..20 {
+        let client =
+            start(config(&format!("{}/fast?count=0&size=100", server.url())).queue_capacity(8));
+        wait_until("a full queue", || client.queued() >= 8);
+        client.close(); // nobody pulls: the final item finds no room
+        let dropping = std::time::Instant::now();
+        drop(client);
+        assert!(
+            dropping.elapsed() < ms(1000),
+            "drop waited {:?}",
+            dropping.elapsed()
+        );
+    }
+    assert_eq!(client_thread_count(), baseline, "no worker left behind");
+}

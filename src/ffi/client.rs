@@ -313,7 +313,9 @@ pub unsafe extern "C" fn sse_client_last_error(client: *const sse_client) -> *co
 
 /// The last event id received (or configured): what a reconnection sends
 /// as Last-Event-ID. Owned by the client: valid until the next call of
-/// this function on it or `sse_client_free`. NULL if `client` is NULL.
+/// this function on it or `sse_client_free`, so callers on several threads
+/// must serialise their calls (and copy the string). NULL if `client` is
+/// NULL.
 #[no_mangle]
 pub unsafe extern "C" fn sse_client_last_event_id(client: *mut sse_client) -> *const c_char {
     ffi_guard!(std::ptr::null(), {

@@ -46,7 +46,9 @@ unsafe impl Sync for UserData {}
 /// more severe (an `sse_log_level`: `SSE_LOG_ERROR` 1 .. `SSE_LOG_DEBUG`
 /// 4; other numbers are clamped into that range); NULL removes it.
 /// `userdata` is passed to every call and must stay valid until the
-/// callback is replaced or removed.
+/// callback is replaced or removed: this call waits for running calls of
+/// the previous callback to return. Must not be called from inside a log
+/// callback.
 #[no_mangle]
 pub unsafe extern "C" fn sse_set_log_callback(
     callback: sse_log_callback,
