@@ -5,7 +5,7 @@
 //! Run with `make bench` (= `cargo run --release -p libsse-benches`).
 //! Options: `--quick` (smaller input, fewer rounds: a smoke test),
 //! `--rounds N` (default 11), `--only NAME[,NAME...]` (peers to run; the
-//! memchr pass, libsse and the proposed parser always run),
+//! memchr pass and libsse always run),
 //! `--markdown FILE` (also write the report there).
 //!
 //! Times are this thread's CPU time (see `CpuClock`), not wall time.
@@ -28,11 +28,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::{self, Stream};
-
-#[cfg(test)]
-mod differential;
-#[allow(dead_code)]
-mod proposed_parser;
 
 /// The size of one read, as a client reading a socket would see it.
 const CHUNK: usize = 16 * 1024;
@@ -225,23 +220,6 @@ fn run_libsse(input: &Input, feed: Feed) -> Tally {
     tally
 }
 
-/// The proposed parser (`proposed_parser.rs`), same API as libsse's.
-fn run_proposed(input: &Input, feed: Feed) -> Tally {
-    let mut tally = Tally::default();
-    let mut parser = proposed_parser::Parser::new();
-    for slice in slices(input, feed) {
-        parser
-            .feed(slice, |item| {
-                if let proposed_parser::ParsedItem::Event(event) = item {
-                    tally.event(event.data.as_bytes());
-                }
-            })
-            .expect("proposed parser error");
-    }
-    parser.finish();
-    tally
-}
-
 /// sse-stream: `SseByteStream` over a stream of `Bytes` ("use it to avoid
 /// converting each buffer into an HTTP body frame and back").
 fn run_sse_stream(input: &Input, feed: Feed) -> Tally {
@@ -363,12 +341,6 @@ fn contenders() -> Vec<Contender> {
             skip: never,
         },
         Contender {
-            name: "libsse (proposed)",
-            krate: None,
-            run: run_proposed,
-            skip: never,
-        },
-        Contender {
             name: "sse-stream",
             krate: Some("sse-stream"),
             run: run_sse_stream,
@@ -409,11 +381,10 @@ fn contenders() -> Vec<Contender> {
 
 const MEMCHR: usize = 0;
 const LIBSSE: usize = 1;
-const PROPOSED: usize = 2;
 
 /// Ours, not peers: excluded from "the fastest peer".
 fn is_ours(i: usize) -> bool {
-    i == MEMCHR || i == LIBSSE || i == PROPOSED
+    i == MEMCHR || i == LIBSSE
 }
 
 // ------------------------------------------------------------ measuring
@@ -751,7 +722,7 @@ fn events_per_s(events: u64, d: Duration) -> String {
     }
 }
 
-/// The verdicts for one of our parsers in one case: ratios of medians
+/// The verdicts for libsse (`ours`) in one case: ratios of medians
 /// (best times in brackets, less sensitive to a busy machine).
 fn verdicts(case: &Case, contenders: &[Contender], ours: usize) -> Option<String> {
     let mine = case.results[ours].as_ref().ok()?;
@@ -917,11 +888,9 @@ fn report(cases: &[Case], contenders: &[Contender], options: &Options, wall: Dur
             .into(),
     );
     line(String::new());
-    for ours in [LIBSSE, PROPOSED] {
-        for case in cases {
-            if let Some(v) = verdicts(case, contenders, ours) {
-                line(v);
-            }
+    for case in cases {
+        if let Some(v) = verdicts(case, contenders, LIBSSE) {
+            line(v);
         }
     }
     md
