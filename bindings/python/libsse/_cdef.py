@@ -112,6 +112,8 @@ enum sse_kind sse_event_kind(const struct sse_event *event);
 const char *sse_event_type(const struct sse_event *event);
 const char *sse_event_data(const struct sse_event *event, uintptr_t *len);
 const char *sse_event_id(const struct sse_event *event);
+uintptr_t sse_event_type_len(const struct sse_event *event);
+uintptr_t sse_event_id_len(const struct sse_event *event);
 uint16_t sse_event_http_status(const struct sse_event *event);
 enum sse_status sse_event_error_status(const struct sse_event *event);
 bool sse_event_is_fatal(const struct sse_event *event);
