@@ -89,8 +89,9 @@ pub struct Parser {
     error: Option<ParseError>,
     /// The current event's data (`buf[..data_len]`, each line followed by
     /// LF), then the start of a line that straddles chunks
-    /// (`buf[data_len..]`). One buffer for both, its capacity never above
-    /// `max_size`: that is the memory bound.
+    /// (`buf[data_len..]`; of a `data:` line, only its value so far). One
+    /// buffer for both, its capacity never above `max_size`: that is the
+    /// memory bound. (An event lent from the input is not copied here.)
     buf: Vec<u8>,
     data_len: usize,
     event_type: Vec<u8>,
@@ -232,6 +233,9 @@ impl Parser {
     where
         F: FnMut(ParsedItem<'_>),
     {
+        // Lent ranges never outlive a `feed` call; this one only matters if
+        // a callback panicked in the previous call and the caller went on.
+        self.lent = None;
         self.feed_stream(input, &mut on_item);
         self.error.take().map_or(Ok(()), Err)
     }
