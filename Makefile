@@ -151,11 +151,14 @@ test-header: deps-c
 test-install: deps-c
 	@./scripts/test-install.sh
 
+# The suites talk to 127.0.0.1 only: no proxy from the environment.
+NO_PROXY_ENV := env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u all_proxy
+
 test-python:
-	bash bindings/python/run-tests.sh
+	$(NO_PROXY_ENV) bash bindings/python/run-tests.sh
 
 test-go:
-	bash bindings/go/run-tests.sh
+	$(NO_PROXY_ENV) bash bindings/go/run-tests.sh
 
 # ----------------------------------------------------------- packaging
 

@@ -31,7 +31,7 @@ const INITIAL_READ_BYTES: usize = 4 * 1024;
 const MAX_READ_BYTES: usize = 64 * 1024;
 /// How long `Drop` waits for the thread before leaving it to finish alone
 /// (only a DNS lookup or TCP connect can take that long to notice).
-const JOIN_GRACE: Duration = Duration::from_secs(2);
+const JOIN_GRACE: Duration = Duration::from_millis(200);
 
 /// Wakes the worker out of a backoff wait or a blocked queue send.
 enum Control {
@@ -149,11 +149,19 @@ impl Client {
     /// the stream ended for good and every item was taken: the fatal error
     /// that ended it, or an error of kind [`ErrorKind::Closed`].
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
+        // After close(), queued items are still handed out, then the end
+        // comes at once, even if the thread is still stuck in a connect.
+        let timeout = if self.shared.closing() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         match self.shared.queue.recv(timeout) {
             Ok(item) => {
                 self.rearm_notifier();
                 Ok(Some(item))
             }
+            Err(RecvTimeoutError::Timeout) if self.shared.closing() => Err(Error::closed()),
             Err(RecvTimeoutError::Timeout) => {
                 self.rearm_notifier();
                 Ok(None)
@@ -602,7 +610,14 @@ impl Worker {
             self.shared.drain_to_callback();
             let mut slot = lock(&self.shared.callback);
             if let Some(callback) = slot.as_mut() {
-                batch.into_iter().for_each(callback);
+                // A close (or free) from inside the callback stops delivery
+                // at once, even in the middle of a batch.
+                for item in batch {
+                    if self.shared.closing() {
+                        return false;
+                    }
+                    callback(item);
+                }
                 return !self.shared.closing();
             }
         }

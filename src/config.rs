@@ -361,14 +361,20 @@ pub fn validate_header(name: &str, value: &str) -> Result<()> {
     validate_header_value(name, value)
 }
 
-/// Checks that a header value holds no CR, LF or NUL.
+/// Checks that a header value holds no control character (CR, LF, NUL
+/// and the others; a tab is allowed).
 pub fn validate_header_value(name: &str, value: &str) -> Result<()> {
-    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+    if !is_header_value(value) {
         return Err(Error::argument(format!(
-            "invalid value for header {name}: CR, LF and NUL are not allowed"
+            "invalid value for header {name}: control characters (CR, LF, NUL...) are not allowed"
         )));
     }
     Ok(())
+}
+
+/// Whether `value` can be sent as an HTTP header value.
+pub fn is_header_value(value: &str) -> bool {
+    !value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
 fn validate_timeout(what: &str, timeout: Duration) -> Result<()> {
@@ -474,6 +480,8 @@ mod tests {
             base().method("GE T"),
             base().method(""),
             base().last_event_id("a\rb"),
+            base().last_event_id("a\u{1}b"),
+            base().header("X-A", "bell\u{7}"),
         ];
         for b in bad {
             assert_eq!(build(b).unwrap_err(), ErrorKind::InvalidArgument);

@@ -118,7 +118,9 @@ impl Transport {
                     request = request.header(name, value);
                 }
             }
-            if !last_event_id.is_empty() {
+            // A server may set an id with control characters (valid SSE,
+            // not a valid header value): then resume without it.
+            if !last_event_id.is_empty() && crate::config::is_header_value(last_event_id) {
                 request = request.header("last-event-id", last_event_id);
             }
             let result = match (&config.body, send_body) {

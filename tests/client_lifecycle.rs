@@ -274,3 +274,25 @@ fn poll(pfd: &mut PollFd, timeout_ms: i32) -> i32 {
     // SAFETY: one valid pollfd.
     unsafe { c_poll(pfd, 1, timeout_ms) }
 }
+
+#[test]
+fn closing_inside_the_callback_stops_delivery_mid_batch() {
+    let server = Server::start().unwrap();
+    // Many small events arrive in one read: one batch of dozens of items.
+    let client = Arc::new(start(config(&format!(
+        "{}/fast?count=5000&size=10",
+        server.url()
+    ))));
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let (count, weak) = (delivered.clone(), Arc::downgrade(&client));
+    client.set_callback(Box::new(move |item| {
+        if matches!(item, Item::Message(_)) {
+            count.fetch_add(1, Ordering::SeqCst);
+            if let Some(client) = weak.upgrade() {
+                client.close();
+            }
+        }
+    }));
+    wait_until("the end", || client.is_finished());
+    assert_eq!(delivered.load(Ordering::SeqCst), 1, "nothing after close");
+}

@@ -291,3 +291,20 @@ fn stress_fault_many_seeds() {
         fault_run(20_000, 2_000, 1000 + seed);
     }
 }
+
+#[test]
+fn an_id_that_cannot_be_a_header_value_resumes_without_it() {
+    let server = Server::start().unwrap();
+    // "id: a\x01b" is a valid SSE id but not a valid HTTP header value.
+    let client = start(
+        config(&format!(
+            "{}/raw?b64=aWQ6IGEBYgpkYXRhOiB4Cgo%3D",
+            server.url()
+        ))
+        .retry(|r| r.max_attempts = Some(3)),
+    );
+    let got = messages(&client, 2);
+    assert_eq!(got[0].last_event_id, "a\u{1}b");
+    assert_eq!(data_of(&got), ["x", "x"], "reconnected, not failed");
+    assert_eq!(server.requests()[1].header("last-event-id"), None);
+}

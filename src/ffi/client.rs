@@ -287,6 +287,8 @@ pub unsafe extern "C" fn sse_client_free(client: *mut sse_client) {
             return;
         }
         if HANDOVER.get() == client.cast_const() {
+            // Stop the hand-over now; free once it has returned.
+            unsafe { &*client }.client.close();
             FREE_AFTER_HANDOVER.set(true);
             return;
         }
