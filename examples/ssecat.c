@@ -371,7 +371,7 @@ static void print_jsonl(FILE *out, const sse_event *ev) {
     switch (sse_event_kind(ev)) {
     case SSE_KIND_MESSAGE:
         fputs("{\"kind\":\"message\",\"event\":", out);
-        json_cstring(out, sse_event_type(ev));
+        json_string(out, sse_event_type(ev), sse_event_type_len(ev));
         fputs(",\"data\":", out);
         json_string(out, data, len);
         fputs(",\"id\":", out);

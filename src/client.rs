@@ -53,6 +53,8 @@ struct Shared {
     callback: Mutex<Option<ItemCallback>>,
     /// Set once the worker has queued its last item and let go of the queue.
     ended: AtomicBool,
+    /// The handle was dropped: no callback may run any more.
+    dropped: AtomicBool,
     /// The user's end of the item queue.
     queue: QueueReceiver,
     worker: OnceLock<ThreadId>,
@@ -109,6 +111,7 @@ impl Client {
             has_callback: AtomicBool::new(false),
             callback: Mutex::new(None),
             ended: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
             queue: items,
             worker: OnceLock::new(),
         });
@@ -150,9 +153,10 @@ impl Client {
     /// that ended it, or an error of kind [`ErrorKind::Closed`].
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
         // After close(), queued items are still handed out, then the end
-        // comes at once, even if the thread is still stuck in a connect.
+        // comes within the grace period even if the thread is stuck in a
+        // connect (normally the closed item arrives within microseconds).
         let timeout = if self.shared.closing() {
-            Some(Duration::ZERO)
+            Some(timeout.map_or(JOIN_GRACE, |t| t.min(JOIN_GRACE)))
         } else {
             timeout
         };
@@ -161,7 +165,11 @@ impl Client {
                 self.rearm_notifier();
                 Ok(Some(item))
             }
-            Err(RecvTimeoutError::Timeout) if self.shared.closing() => Err(Error::closed()),
+            Err(RecvTimeoutError::Timeout)
+                if self.shared.closing() && timeout.is_some_and(|t| t >= JOIN_GRACE) =>
+            {
+                Err(Error::closed())
+            }
             Err(RecvTimeoutError::Timeout) => {
                 self.rearm_notifier();
                 Ok(None)
@@ -285,6 +293,7 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
+        self.shared.dropped.store(true, Ordering::Release);
         self.close();
         if self.on_worker_thread() {
             return; // dropped from inside a callback: the thread ends alone
@@ -610,10 +619,14 @@ impl Worker {
             self.shared.drain_to_callback();
             let mut slot = lock(&self.shared.callback);
             if let Some(callback) = slot.as_mut() {
-                // A close (or free) from inside the callback stops delivery
-                // at once, even in the middle of a batch.
+                // A close from inside the callback stops delivery at once,
+                // even in the middle of a batch; only the final closed item
+                // follows. After a free nothing follows at all.
                 for item in batch {
-                    if self.shared.closing() {
+                    let last = matches!(item, Item::Closed { .. });
+                    if self.shared.dropped.load(Ordering::Acquire)
+                        || (self.shared.closing() && !last)
+                    {
                         return false;
                     }
                     callback(item);
