@@ -123,7 +123,9 @@ fn max_total_retry_time_ends_the_client() {
     let (items, end) = drain(&client);
     assert_eq!(end.kind, ErrorKind::RetriesExhausted);
     let count = reconnect_delays(&items).len();
-    assert!((4..=7).contains(&count), "{count} reconnections in 200 ms");
+    // The limit ends it: at most 200 ms / 30 ms + 1 attempts (fewer on a
+    // loaded machine, where each request also takes time).
+    assert!((1..=7).contains(&count), "{count} reconnections in 200 ms");
 }
 
 #[test]
