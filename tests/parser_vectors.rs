@@ -201,17 +201,6 @@ fn load_cases() -> Vec<Case> {
     cases
 }
 
-/// The cases to run: all of them, except under Miri (`cargo +nightly miri
-/// test --test parser_vectors`), which is some 1000 times slower and
-/// skips the bulk cases.
-fn cases_for_this_run() -> Vec<Case> {
-    let mut cases = load_cases();
-    if cfg!(miri) {
-        cases.retain(|case| case.input.len() <= 512);
-    }
-    cases
-}
-
 fn own(item: ParsedItem<'_>) -> Item {
     match item {
         ParsedItem::Event(e) => Item::Event {
@@ -272,7 +261,7 @@ fn vectors_file_has_enough_cases() {
 
 #[test]
 fn vectors_fed_whole() {
-    for case in cases_for_this_run() {
+    for case in load_cases() {
         let got = run(&case.input, &[], &case.name, "whole");
         check(&case, &got, "whole");
     }
@@ -280,7 +269,7 @@ fn vectors_fed_whole() {
 
 #[test]
 fn vectors_fed_one_byte_at_a_time() {
-    for case in cases_for_this_run() {
+    for case in load_cases() {
         let cuts: Vec<usize> = (1..case.input.len()).collect();
         let got = run(&case.input, &cuts, &case.name, "byte by byte");
         check(&case, &got, "byte by byte");
@@ -290,10 +279,9 @@ fn vectors_fed_one_byte_at_a_time() {
 #[test]
 fn vectors_fed_at_random_split_points() {
     let mut rng = Rng(0x5EED_0000_5EE5);
-    let rounds = if cfg!(miri) { 3 } else { 20 };
-    for case in cases_for_this_run() {
+    for case in load_cases() {
         let len = case.input.len();
-        for round in 0..rounds {
+        for round in 0..20 {
             // Up to 20 cut points; repeated offsets make empty chunks,
             // which must change nothing.
             let count = 1 + rng.below(20);
