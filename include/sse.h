@@ -111,6 +111,13 @@ typedef enum sse_error_policy {
   SSE_RETRY_NEVER = 2,
 } sse_error_policy;
 
+// Items taken together by `sse_next_batch`: what was left of one network
+// read, in stream order. Their events belong to the batch: read them with
+// the `sse_event_*` functions until `sse_batch_free`, never free them one
+// by one. A batch of a thousand small messages costs a handful of
+// allocations, not thousands.
+typedef struct sse_batch sse_batch;
+
 // A running stream. Start with `sse_client_start`, free with
 // `sse_client_free`. Every function on a client may be called from any
 // thread; `sse_next_event`/`sse_next_events` from one thread at a time.
@@ -121,10 +128,13 @@ typedef struct sse_client sse_client;
 // time (or lock around it); a started client keeps its own copy.
 typedef struct sse_config sse_config;
 
-// One delivered item. Free with `sse_event_free` (except inside a
-// callback, where the event is borrowed for the call). Strings handed out
-// are NUL-terminated, borrowed from the event, and valid until it is freed.
-// An event may be read from any thread, one at a time.
+// One delivered item. Free with `sse_event_free` when it came from
+// `sse_next_event`, `sse_next_events` or `sse_parser_next`. An event of a
+// batch belongs to the batch (valid until `sse_batch_free`), and the event
+// a callback receives is borrowed for the call: `sse_event_free` ignores
+// both. Strings handed out are NUL-terminated, borrowed from the event,
+// and valid as long as it is. An event may be read from any thread, one
+// at a time.
 typedef struct sse_event sse_event;
 
 // An incremental event-stream parser: feed bytes as they arrive, take
@@ -152,6 +162,17 @@ extern "C" {
 // The library version, e.g. "0.1.0". Static; never freed.
 const char *sse_version(void);
 
+// The number of items in a batch (0 for NULL).
+uintptr_t sse_batch_len(const struct sse_batch *batch);
+
+// Item number `index` (from 0) of a batch, owned by the batch and valid
+// until `sse_batch_free`; NULL if `batch` is NULL or `index` is out of
+// range.
+const struct sse_event *sse_batch_event(const struct sse_batch *batch, uintptr_t index);
+
+// Frees a batch and every event in it. NULL is a no-op.
+void sse_batch_free(struct sse_batch *batch);
+
 // Starts a client with a copy of `config`: spawns its background thread
 // and returns at once (connection errors arrive as items). On `SSE_OK`,
 // `*out` receives a client to free with `sse_client_free`.
@@ -176,6 +197,15 @@ enum sse_status sse_next_event(struct sse_client *client, int32_t timeout_ms, st
 // Returns `SSE_OK` (`*count` >= 1), `SSE_TIMEOUT` (`*count` = 0), or the
 // end status as `sse_next_event` does; `SSE_ERR_ARGUMENT` for NULL or max 0.
 enum sse_status sse_next_events(struct sse_client *client, struct sse_event **events, uintptr_t max, int32_t timeout_ms, uintptr_t *count);
+
+// Waits up to `timeout_ms` (-1: forever, 0: do not wait) for items and
+// takes, in one call, what is left of the oldest network read's items:
+// the fastest way to take many events (one allocation for all the
+// messages' strings, one free). On `SSE_OK`, `*out` receives a batch of
+// at least one item, to free with `sse_batch_free`.
+//
+// Returns like `sse_next_event`; `SSE_ERR_ARGUMENT` if `out` is NULL.
+enum sse_status sse_next_batch(struct sse_client *client, int32_t timeout_ms, struct sse_batch **out);
 
 // Registers `callback`: from now on every item goes to it, on the
 // client's background thread, instead of the queue. Items queued before
@@ -426,6 +456,11 @@ uintptr_t sse_event_id_len(const struct sse_event *event);
 // message). Valid until `sse_event_free`.
 const char *sse_event_id(const struct sse_event *event);
 
+// The `retry` value in milliseconds given in a message's own block of
+// lines (the client also applies it to its reconnection delay); -1 if the
+// block had none, for other kinds and for NULL.
+int64_t sse_event_retry_ms(const struct sse_event *event);
+
 // The HTTP status of an open item, or of an error item when the server
 // answered; 0 otherwise.
 uint16_t sse_event_http_status(const struct sse_event *event);
@@ -463,8 +498,8 @@ enum sse_status sse_event_header(const struct sse_event *event, uintptr_t index,
 // or an argument is NULL. Valid until `sse_event_free`.
 const char *sse_event_header_value(const struct sse_event *event, const char *name);
 
-// Frees an event. NULL is a no-op. Never call it on the event a callback
-// receives.
+// Frees an event. NULL, an event of a batch and the event a callback
+// receives are ignored (they are not the caller's to free).
 void sse_event_free(struct sse_event *event);
 
 // Installs a process-wide log callback for messages at `max_level` or

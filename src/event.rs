@@ -16,6 +16,9 @@ pub struct Event {
     pub data: String,
     /// The last event id in force when the event was dispatched.
     pub last_event_id: String,
+    /// The `retry` value (ms) given in this event's own block, if any
+    /// (the client applies it to its reconnection delay either way).
+    pub retry: Option<u64>,
 }
 
 /// The default event type, followed by a NUL that C callers rely on.
@@ -38,6 +41,7 @@ impl Event {
             event_type,
             data: with_spare_byte(&event.data),
             last_event_id: with_spare_byte(event.last_event_id),
+            retry: event.retry,
         }
     }
 }

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod backoff;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -38,6 +39,7 @@ pub mod notify;
 pub mod parser;
 pub mod transport;
 
+pub use batch::{Batch, ItemRef, MessageRef};
 pub use client::{Client, ItemCallback};
 pub use config::{Config, ConfigBuilder, ErrorPolicy, ProxySetting, RetryPolicy};
 pub use error::{Error, ErrorKind, Result};

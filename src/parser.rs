@@ -30,6 +30,9 @@ pub struct EventRef<'a> {
     pub data: Cow<'a, str>,
     /// The last event id in force when the event was dispatched.
     pub last_event_id: &'a str,
+    /// The value of a valid `retry` field in this event's block (the
+    /// lines since the previous blank line), if there was one.
+    pub retry: Option<u64>,
 }
 
 /// One item found in the stream, lent to the `feed` callback.
@@ -113,6 +116,8 @@ pub struct Parser {
     /// limit counts whole lines).
     open_line_len: usize,
     retry: Option<u64>,
+    /// A valid `retry` field seen since the last blank line.
+    block_retry: Option<u64>,
     work: u64,
 }
 
@@ -158,6 +163,7 @@ impl Parser {
             data_line_open: false,
             open_line_len: 0,
             retry: None,
+            block_retry: None,
             work: 0,
         }
     }
@@ -215,6 +221,7 @@ impl Parser {
         self.lent = None;
         self.data_line_open = false;
         self.open_line_len = 0;
+        self.block_retry = None;
     }
 
     /// Ends the stream: an unterminated line or event is discarded (never
@@ -586,6 +593,7 @@ impl Parser {
                         .saturating_add(u64::from(digit - b'0'))
                 });
                 self.retry = Some(millis);
+                self.block_retry = Some(millis);
                 on_item(ParsedItem::Retry(millis));
             }
             _ => {}
@@ -598,6 +606,7 @@ impl Parser {
     where
         F: FnMut(ParsedItem<'_>),
     {
+        let retry = self.block_retry.take();
         if self.discarding_event {
             self.discarding_event = false;
             self.id_buffer.clone_from(&self.last_event_id);
@@ -626,6 +635,7 @@ impl Parser {
             event_type,
             data,
             last_event_id: &self.last_event_id,
+            retry,
         }));
         self.buf.clear();
         self.data_len = 0;
@@ -848,6 +858,33 @@ mod tests {
     fn retry_rules() {
         let out = parse_chunks(&[b"retry: 5\nretry:02000\nretry:+5\nretry:  5\nretry:5x\n"]);
         assert_eq!(out, vec![Owned::Retry(5), Owned::Retry(2000)]);
+    }
+
+    #[test]
+    fn an_event_carries_the_retry_of_its_own_block_only() {
+        let mut parser = Parser::new();
+        let mut retries = Vec::new();
+        let stream = b"retry: 5\n\ndata: a\n\ndata: b\nretry: 7\n\nretry: 9\ndata: cut";
+        for byte in stream.chunks(1) {
+            parser
+                .feed(byte, |item| {
+                    if let ParsedItem::Event(event) = item {
+                        retries.push((event.data.into_owned(), event.retry));
+                    }
+                })
+                .unwrap();
+        }
+        parser.finish();
+        parser
+            .feed(b"data: c\n\n", |item| {
+                if let ParsedItem::Event(event) = item {
+                    retries.push((event.data.into_owned(), event.retry));
+                }
+            })
+            .unwrap();
+        let expected = [("a", None), ("b", Some(7)), ("c", None)];
+        let expected: Vec<_> = expected.iter().map(|(d, r)| (d.to_string(), *r)).collect();
+        assert_eq!(retries, expected);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Select, Sender};
 
+use crate::batch::{Batch, ItemRef};
 use crate::event::Item;
 
 struct State {
@@ -26,16 +27,16 @@ struct State {
 
 /// The worker's end.
 pub struct QueueSender {
-    batches: Sender<Vec<Item>>,
+    batches: Sender<Batch>,
     space: Receiver<()>,
     state: Arc<State>,
 }
 
 /// The user's end.
 pub struct QueueReceiver {
-    batches: Receiver<Vec<Item>>,
-    /// Items of a received batch not yet handed out.
-    local: Mutex<VecDeque<Item>>,
+    batches: Receiver<Batch>,
+    /// Received batches with items not yet handed out.
+    local: Mutex<VecDeque<Batch>>,
     space: Sender<()>,
     state: Arc<State>,
 }
@@ -79,7 +80,7 @@ impl QueueSender {
     /// returns true for a message arriving on `wakers`.
     pub fn send<T>(
         &self,
-        batch: Vec<Item>,
+        batch: Batch,
         wakers: &Receiver<T>,
         mut stop: impl FnMut(T) -> bool,
         give_up: impl Fn() -> bool,
@@ -123,7 +124,7 @@ impl QueueSender {
 }
 
 impl QueueReceiver {
-    fn local(&self) -> MutexGuard<'_, VecDeque<Item>> {
+    fn local(&self) -> MutexGuard<'_, VecDeque<Batch>> {
         self.local.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -137,50 +138,70 @@ impl QueueReceiver {
         self.len() == 0
     }
 
-    /// The next item, waiting up to `timeout` (None: forever).
-    pub fn recv(&self, timeout: Option<Duration>) -> Result<Item, RecvTimeoutError> {
-        if let Some(item) = self.pop_local() {
-            return Ok(item);
-        }
-        let batch = match timeout {
+    /// The next batch from the channel, waiting up to `timeout` (None:
+    /// forever).
+    fn receive(&self, timeout: Option<Duration>) -> Result<Batch, RecvTimeoutError> {
+        match timeout {
             // No waiting: try_recv, without the spin-and-yield of a wait.
             Some(timeout) if timeout.is_zero() => self.batches.try_recv().map_err(|e| match e {
                 crossbeam_channel::TryRecvError::Empty => RecvTimeoutError::Timeout,
                 crossbeam_channel::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            })?,
-            Some(timeout) => self.batches.recv_timeout(timeout)?,
+            }),
+            Some(timeout) => self.batches.recv_timeout(timeout),
             None => self
                 .batches
                 .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected)?,
-        };
-        let mut local = self.local();
-        local.extend(batch);
-        let item = local.pop_front();
-        drop(local);
-        self.taken(1);
-        item.ok_or(RecvTimeoutError::Timeout)
+                .map_err(|_| RecvTimeoutError::Disconnected),
+        }
     }
 
-    fn pop_local(&self) -> Option<Item> {
-        let item = self.local().pop_front();
+    /// The next item, waiting up to `timeout` (None: forever).
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Item, RecvTimeoutError> {
+        let mut local = self.local();
+        if local.is_empty() {
+            drop(local);
+            let batch = self.receive(timeout)?;
+            local = self.local();
+            local.push_back(batch);
+        }
+        let item = pop_item(&mut local);
+        drop(local);
         if item.is_some() {
             self.taken(1);
         }
-        item
+        item.ok_or(RecvTimeoutError::Timeout)
+    }
+
+    /// The items left of the oldest batch received, or else the next batch,
+    /// waiting up to `timeout` (None: forever).
+    pub fn recv_batch(&self, timeout: Option<Duration>) -> Result<Batch, RecvTimeoutError> {
+        let batch = match self.local().pop_front() {
+            Some(batch) => batch,
+            None => self.receive(timeout)?,
+        };
+        self.taken(batch.len());
+        Ok(batch)
     }
 
     /// Moves up to `max` waiting items into `out` without blocking.
     pub fn try_take(&self, out: &mut Vec<Item>, max: usize) -> usize {
         let mut local = self.local();
-        while local.len() < max {
-            match self.batches.try_recv() {
-                Ok(batch) => local.extend(batch),
-                Err(_) => break,
+        let mut count = 0;
+        while count < max {
+            if local.is_empty() {
+                match self.batches.try_recv() {
+                    Ok(batch) => local.push_back(batch),
+                    Err(_) => break,
+                }
+            }
+            match pop_item(&mut local) {
+                Some(item) => {
+                    out.push(item);
+                    count += 1;
+                }
+                None => break,
             }
         }
-        let count = local.len().min(max);
-        out.extend(local.drain(..count));
         drop(local);
         self.taken(count);
         count
@@ -188,13 +209,17 @@ impl QueueReceiver {
 
     /// Hands every waiting item to `sink`, in order, while `keep_going`
     /// says so (items taken after it says no are dropped).
-    pub fn drain(&self, mut sink: impl FnMut(Item), keep_going: impl Fn() -> bool) {
+    pub fn drain(&self, mut sink: impl FnMut(ItemRef<'_>), keep_going: impl Fn() -> bool) {
         loop {
-            let mut batch = Vec::new();
-            if self.try_take(&mut batch, usize::MAX) == 0 {
-                return;
-            }
-            for item in batch {
+            let batch = match self.local().pop_front() {
+                Some(batch) => batch,
+                None => match self.batches.try_recv() {
+                    Ok(batch) => batch,
+                    Err(_) => return,
+                },
+            };
+            self.taken(batch.len());
+            for item in batch.iter() {
                 if !keep_going() {
                     return;
                 }
@@ -216,6 +241,20 @@ impl QueueReceiver {
             let _ = self.space.try_send(());
         }
     }
+}
+
+/// Takes the first item of the oldest batch, dropping emptied batches.
+fn pop_item(local: &mut VecDeque<Batch>) -> Option<Item> {
+    while let Some(front) = local.front_mut() {
+        if let Some(item) = front.pop_front() {
+            if front.is_empty() {
+                local.pop_front();
+            }
+            return Some(item);
+        }
+        local.pop_front();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -245,6 +284,31 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_pull_takes_what_is_left_of_a_started_batch_first() {
+        let (tx, rx) = queue(100);
+        let (_wake_tx, wake_rx) = unbounded::<()>();
+        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
+            .unwrap();
+        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true, || false)
+            .unwrap();
+        assert_eq!(rx.recv(None).unwrap(), comment(0));
+        let rest: Vec<_> = rx
+            .recv_batch(None)
+            .unwrap()
+            .iter()
+            .map(|i| i.to_item())
+            .collect();
+        assert_eq!(rest, [comment(1), comment(2)]);
+        assert_eq!(rx.len(), 2);
+        assert_eq!(rx.recv_batch(Some(Duration::ZERO)).unwrap().len(), 2);
+        assert!(rx.is_empty());
+        let timed_out = rx.recv_batch(Some(Duration::from_millis(1)));
+        assert_eq!(timed_out, Err(RecvTimeoutError::Timeout));
+        drop(tx);
+        assert_eq!(rx.recv_batch(None), Err(RecvTimeoutError::Disconnected));
+    }
+
+    #[test]
     fn a_full_queue_blocks_the_sender_until_half_is_taken() {
         let (tx, rx) = queue(10);
         let (_wake_tx, wake_rx) = unbounded::<()>();
@@ -270,10 +334,11 @@ mod tests {
         let (tx, _rx) = queue(1);
         let (wake_tx, wake_rx) = unbounded::<bool>();
         let (_unused, never) = unbounded::<bool>();
-        tx.send(vec![comment(0)], &never, |_| true, || false)
+        tx.send(Batch::single(comment(0)), &never, |_| true, || false)
             .unwrap();
-        let sender =
-            thread::spawn(move || tx.send(vec![comment(1)], &wake_rx, |stop| stop, || false));
+        let sender = thread::spawn(move || {
+            tx.send(Batch::single(comment(1)), &wake_rx, |stop| stop, || false)
+        });
         wake_tx.send(false).unwrap(); // ignored: keeps waiting
         wake_tx.send(true).unwrap();
         assert_eq!(sender.join().unwrap(), Err(SendError::Stopped));
@@ -283,10 +348,10 @@ mod tests {
     fn a_full_queue_never_blocks_a_sender_that_gives_up() {
         let (tx, _rx) = queue(1);
         let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send(vec![comment(0)], &wake_rx, |_| true, || false)
+        tx.send(Batch::single(comment(0)), &wake_rx, |_| true, || false)
             .unwrap();
         // Nobody pulls and no waker message comes: only give_up ends it.
-        let result = tx.send(vec![comment(1)], &wake_rx, |_| true, || true);
+        let result = tx.send(Batch::single(comment(1)), &wake_rx, |_| true, || true);
         assert_eq!(result, Err(SendError::Stopped));
     }
 }

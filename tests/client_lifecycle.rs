@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sse::{CloseReason, ErrorKind, Item};
+use sse::{CloseReason, ErrorKind, Item, ItemRef};
 
 /// Generous bound for "prompt": the benchmark measures the real figure
 /// (well under a millisecond); this only catches a hang or a poll loop.
@@ -182,9 +182,9 @@ fn callback_receives_queued_and_later_items_and_may_close_the_client() {
     let weak = Arc::downgrade(&client);
     let (sink, flag) = (seen.clone(), closed_from_callback.clone());
     client.set_callback(Box::new(move |item| {
-        if let Item::Message(event) = &item {
+        if let ItemRef::Message(event) = item {
             let mut seen = sink.lock().unwrap();
-            seen.push(event.data.clone());
+            seen.push(event.data.to_string());
             if seen.len() == 20 {
                 if let Some(client) = weak.upgrade() {
                     client.close(); // closing from inside the callback works
@@ -286,7 +286,7 @@ fn closing_inside_the_callback_stops_delivery_mid_batch() {
     let delivered = Arc::new(AtomicUsize::new(0));
     let (count, weak) = (delivered.clone(), Arc::downgrade(&client));
     client.set_callback(Box::new(move |item| {
-        if matches!(item, Item::Message(_)) {
+        if matches!(item, ItemRef::Message(_)) {
             count.fetch_add(1, Ordering::SeqCst);
             if let Some(client) = weak.upgrade() {
                 client.close();

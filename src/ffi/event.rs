@@ -5,6 +5,7 @@ use std::ffi::c_char;
 use std::borrow::Cow;
 
 use super::{c_str, ffi_guard, nul_terminate, sse_status};
+use crate::batch::MessageRef;
 use crate::event::{CloseReason, Item};
 
 /// What an `sse_event` is.
@@ -42,12 +43,44 @@ pub enum sse_close_reason {
     SSE_CLOSE_ERROR = 4,
 }
 
-/// One delivered item. Free with `sse_event_free` (except inside a
-/// callback, where the event is borrowed for the call). Strings handed out
-/// are NUL-terminated, borrowed from the event, and valid until it is freed.
-/// An event may be read from any thread, one at a time.
+/// One delivered item. Free with `sse_event_free` when it came from
+/// `sse_next_event`, `sse_next_events` or `sse_parser_next`. An event of a
+/// batch belongs to the batch (valid until `sse_batch_free`), and the event
+/// a callback receives is borrowed for the call: `sse_event_free` ignores
+/// both. Strings handed out are NUL-terminated, borrowed from the event,
+/// and valid as long as it is. An event may be read from any thread, one
+/// at a time.
 pub struct sse_event {
-    item: Item,
+    repr: Repr,
+    /// Made by `boxed`: `sse_event_free` may free it.
+    freeable: bool,
+}
+
+enum Repr {
+    /// An item the event owns.
+    Owned(Item),
+    /// A message whose strings live in a batch that outlives the event.
+    Borrowed(RawMessage),
+}
+
+/// A [`MessageRef`] without its lifetime: pointers into a batch's text.
+#[derive(Clone, Copy)]
+struct RawMessage {
+    event_type: (*const u8, usize),
+    data: (*const u8, usize),
+    last_event_id: (*const u8, usize),
+    retry: Option<u64>,
+}
+
+fn raw(text: &str) -> (*const u8, usize) {
+    (text.as_ptr(), text.len())
+}
+
+/// # Safety
+/// `(ptr, len)` came from [`raw`] on a string that is still alive.
+unsafe fn unraw<'a>((ptr, len): (*const u8, usize)) -> &'a str {
+    // SAFETY: the bytes are a live `str` (the caller's promise).
+    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
 }
 
 impl sse_event {
@@ -71,18 +104,71 @@ impl sse_event {
             }
             Item::Reconnecting { .. } | Item::Closed { .. } => {}
         }
-        sse_event { item }
+        sse_event {
+            repr: Repr::Owned(item),
+            freeable: false,
+        }
+    }
+
+    /// An event lending `message`, whose strings are NUL-terminated in
+    /// memory (as a [`crate::Batch`] keeps them).
+    ///
+    /// # Safety
+    /// The message's strings must outlive every use of the event.
+    pub(crate) unsafe fn borrowing(message: MessageRef<'_>) -> Self {
+        sse_event {
+            repr: Repr::Borrowed(RawMessage {
+                event_type: raw(message.event_type),
+                data: raw(message.data),
+                last_event_id: raw(message.last_event_id),
+                retry: message.retry,
+            }),
+            freeable: false,
+        }
     }
 
     /// A boxed event for the caller to own.
     pub(crate) fn boxed(item: Item) -> *mut sse_event {
-        Box::into_raw(Box::new(Self::new(item)))
+        let mut event = Self::new(item);
+        event.freeable = true;
+        Box::into_raw(Box::new(event))
+    }
+
+    /// The item, unless this is a borrowed message.
+    fn item(&self) -> Option<&Item> {
+        match &self.repr {
+            Repr::Owned(item) => Some(item),
+            Repr::Borrowed(_) => None,
+        }
+    }
+
+    /// The message, if this is one.
+    fn message(&self) -> Option<MessageRef<'_>> {
+        match &self.repr {
+            Repr::Owned(Item::Message(event)) => Some(MessageRef {
+                event_type: &event.event_type,
+                data: &event.data,
+                last_event_id: &event.last_event_id,
+                retry: event.retry,
+            }),
+            Repr::Owned(_) => None,
+            // SAFETY: the batch (or the callback's caller) keeps the
+            // strings alive while the event is used: the API's contract.
+            Repr::Borrowed(raw) => Some(unsafe {
+                MessageRef {
+                    event_type: unraw(raw.event_type),
+                    data: unraw(raw.data),
+                    last_event_id: unraw(raw.last_event_id),
+                    retry: raw.retry,
+                }
+            }),
+        }
     }
 
     fn headers(&self) -> &[(String, String)] {
-        match &self.item {
-            Item::Open { headers, .. } => headers,
-            Item::Error { error, .. } => &error.headers,
+        match self.item() {
+            Some(Item::Open { headers, .. }) => headers,
+            Some(Item::Error { error, .. }) => &error.headers,
             _ => &[],
         }
     }
@@ -105,7 +191,10 @@ unsafe fn event_ref<'a>(event: *const sse_event) -> Option<&'a sse_event> {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_kind(event: *const sse_event) -> sse_kind {
     ffi_guard!(sse_kind::SSE_KIND_MESSAGE, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        let Some(event) = (unsafe { event_ref(event) }) else {
+            return sse_kind::SSE_KIND_MESSAGE;
+        };
+        match event.item() {
             Some(Item::Message(_)) | None => sse_kind::SSE_KIND_MESSAGE,
             Some(Item::Comment(_)) => sse_kind::SSE_KIND_COMMENT,
             Some(Item::Open { .. }) => sse_kind::SSE_KIND_OPEN,
@@ -121,10 +210,8 @@ pub unsafe extern "C" fn sse_event_kind(event: *const sse_event) -> sse_kind {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_type(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => c_str(&m.event_type),
-            _ => EMPTY,
-        }
+        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
+        message.map_or(EMPTY, |m| c_str(m.event_type))
     })
 }
 
@@ -135,16 +222,16 @@ pub unsafe extern "C" fn sse_event_type(event: *const sse_event) -> *const c_cha
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize) -> *const c_char {
     ffi_guard!(EMPTY, {
-        let text: Option<&String> = match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => Some(&m.data),
+        let event = unsafe { event_ref(event) };
+        let text: Option<&str> = match event.and_then(sse_event::item) {
             Some(Item::Comment(text)) => Some(text),
             Some(Item::Error { error, .. }) => Some(&error.message),
-            _ => None,
+            _ => event.and_then(sse_event::message).map(|m| m.data),
         };
         if let Some(len) = unsafe { len.as_mut() } {
-            *len = text.map_or(0, String::len);
+            *len = text.map_or(0, str::len);
         }
-        text.map_or(EMPTY, |t| c_str(t))
+        text.map_or(EMPTY, c_str)
     })
 }
 
@@ -152,10 +239,8 @@ pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_type_len(event: *const sse_event) -> usize {
     ffi_guard!(0, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => m.event_type.len(),
-            _ => 0,
-        }
+        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
+        message.map_or(0, |m| m.event_type.len())
     })
 }
 
@@ -163,10 +248,8 @@ pub unsafe extern "C" fn sse_event_type_len(event: *const sse_event) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_id_len(event: *const sse_event) -> usize {
     ffi_guard!(0, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => m.last_event_id.len(),
-            _ => 0,
-        }
+        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
+        message.map_or(0, |m| m.last_event_id.len())
     })
 }
 
@@ -175,10 +258,21 @@ pub unsafe extern "C" fn sse_event_id_len(event: *const sse_event) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_id(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
-            Some(Item::Message(m)) => c_str(&m.last_event_id),
-            _ => EMPTY,
-        }
+        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
+        message.map_or(EMPTY, |m| c_str(m.last_event_id))
+    })
+}
+
+/// The `retry` value in milliseconds given in a message's own block of
+/// lines (the client also applies it to its reconnection delay); -1 if the
+/// block had none, for other kinds and for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sse_event_retry_ms(event: *const sse_event) -> i64 {
+    ffi_guard!(-1, {
+        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
+        message
+            .and_then(|m| m.retry)
+            .map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX))
     })
 }
 
@@ -187,7 +281,7 @@ pub unsafe extern "C" fn sse_event_id(event: *const sse_event) -> *const c_char 
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_http_status(event: *const sse_event) -> u16 {
     ffi_guard!(0, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Open { status, .. }) => *status,
             Some(Item::Error { error, .. }) => error.status.unwrap_or(0),
             _ => 0,
@@ -199,7 +293,7 @@ pub unsafe extern "C" fn sse_event_http_status(event: *const sse_event) -> u16 {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_error_status(event: *const sse_event) -> sse_status {
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Error { error, .. }) => error.kind.into(),
             _ => sse_status::SSE_OK,
         }
@@ -211,7 +305,7 @@ pub unsafe extern "C" fn sse_event_error_status(event: *const sse_event) -> sse_
 pub unsafe extern "C" fn sse_event_is_fatal(event: *const sse_event) -> bool {
     ffi_guard!(false, {
         matches!(
-            unsafe { event_ref(event) }.map(|e| &e.item),
+            unsafe { event_ref(event) }.and_then(sse_event::item),
             Some(Item::Error { fatal: true, .. })
         )
     })
@@ -221,7 +315,7 @@ pub unsafe extern "C" fn sse_event_is_fatal(event: *const sse_event) -> bool {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_retry_after_ms(event: *const sse_event) -> i64 {
     ffi_guard!(-1, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Error { error, .. }) => error
                 .retry_after
                 .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
@@ -234,7 +328,7 @@ pub unsafe extern "C" fn sse_event_retry_after_ms(event: *const sse_event) -> i6
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_delay_ms(event: *const sse_event) -> u64 {
     ffi_guard!(0, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Reconnecting { delay, .. }) => {
                 u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
             }
@@ -248,7 +342,7 @@ pub unsafe extern "C" fn sse_event_delay_ms(event: *const sse_event) -> u64 {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_attempt(event: *const sse_event) -> u32 {
     ffi_guard!(0, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Reconnecting { attempt, .. }) => *attempt,
             _ => 0,
         }
@@ -259,7 +353,7 @@ pub unsafe extern "C" fn sse_event_attempt(event: *const sse_event) -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_close_reason(event: *const sse_event) -> sse_close_reason {
     ffi_guard!(sse_close_reason::SSE_CLOSE_NONE, {
-        match unsafe { event_ref(event) }.map(|e| &e.item) {
+        match unsafe { event_ref(event) }.and_then(sse_event::item) {
             Some(Item::Closed { reason }) => match reason {
                 CloseReason::NoContent => sse_close_reason::SSE_CLOSE_NO_CONTENT,
                 CloseReason::EndOfStream => sse_close_reason::SSE_CLOSE_END_OF_STREAM,
@@ -325,12 +419,12 @@ pub unsafe extern "C" fn sse_event_header_value(
     })
 }
 
-/// Frees an event. NULL is a no-op. Never call it on the event a callback
-/// receives.
+/// Frees an event. NULL, an event of a batch and the event a callback
+/// receives are ignored (they are not the caller's to free).
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_free(event: *mut sse_event) {
     ffi_guard!((), {
-        if !event.is_null() {
+        if unsafe { event.as_ref() }.is_some_and(|e| e.freeable) {
             drop(unsafe { Box::from_raw(event) });
         }
     })

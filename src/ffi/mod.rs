@@ -12,6 +12,7 @@
 
 use std::ffi::{c_char, CStr, CString};
 
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod error;
