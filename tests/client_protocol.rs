@@ -403,3 +403,52 @@ fn comments_are_delivered_as_items() {
     let items = items_until(&client, |i| matches!(i, Item::Comment(_)));
     assert_eq!(items.last(), Some(&Item::Comment("keep-alive".into())));
 }
+
+#[test]
+fn batches_hand_out_every_item_in_order_with_each_events_own_retry() {
+    let server = Server::start().unwrap();
+    let body = b"retry: 1500\nevent: up\nid: 9\ndata: a\n\n: note\ndata: b\n\n";
+    let url = format!("{}/raw?b64={}", server.url(), b64(body));
+    let client = start(config(&url).retry(|r| r.reconnect = false));
+    let mut items = Vec::new();
+    loop {
+        match client.next_batch(Some(PATIENCE)) {
+            Ok(Some(batch)) => {
+                assert!(!batch.is_empty());
+                items.extend(batch.iter().map(|item| item.to_item()));
+            }
+            Ok(None) => panic!("no batch within {PATIENCE:?}"),
+            Err(error) => {
+                assert_eq!(error.kind, ErrorKind::Closed);
+                break;
+            }
+        }
+    }
+    let messages: Vec<_> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Message(e) => Some((
+                e.event_type.as_ref(),
+                e.data.as_str(),
+                e.last_event_id.as_str(),
+                e.retry,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [("up", "a", "9", Some(1500)), ("message", "b", "9", None)]
+    );
+    assert!(matches!(
+        items.first(),
+        Some(Item::Open { status: 200, .. })
+    ));
+    assert!(items.contains(&Item::Comment("note".into())));
+    assert!(matches!(
+        items.last(),
+        Some(Item::Closed {
+            reason: CloseReason::EndOfStream
+        })
+    ));
+}

@@ -163,6 +163,12 @@ static void test_null_client(void) {
     CHECK(ev == BAD_PTR(sse_event *));
     CHECK_INT(sse_next_events(NULL, batch, 4, 0, &count), SSE_ERR_ARGUMENT);
     CHECK_INT(count, 77);
+    sse_batch *packed = BAD_PTR(sse_batch *);
+    CHECK_INT(sse_next_batch(NULL, 0, &packed), SSE_ERR_ARGUMENT);
+    CHECK(packed == BAD_PTR(sse_batch *));
+    CHECK_INT(sse_batch_len(NULL), 0);
+    CHECK(sse_batch_event(NULL, 0) == NULL);
+    sse_batch_free(NULL);
     CHECK_INT(sse_client_set_callback(NULL, ignore_item, NULL, count_free), SSE_ERR_ARGUMENT);
     CHECK_INT(userdata_frees, 0); /* the caller still owns userdata */
     CHECK_INT(sse_client_fd(NULL), -1);
@@ -186,6 +192,7 @@ static void test_null_client(void) {
     CHECK_INT(sse_next_events(client, NULL, 4, 0, &count), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_next_events(client, batch, 4, 0, NULL), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_next_events(client, batch, 0, 0, &count), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_next_batch(client, 0, NULL), SSE_ERR_ARGUMENT);
     /* NULL callback with a userdata_free: frees it at once (documented
      * "runs exactly once when the callback is replaced"). */
     CHECK_INT(sse_client_set_callback(client, NULL, NULL, NULL), SSE_OK);
@@ -204,6 +211,9 @@ static void test_null_event(void) {
     CHECK_INT(sse_event_error_status(NULL), SSE_OK);
     CHECK(!sse_event_is_fatal(NULL));
     CHECK_INT(sse_event_retry_after_ms(NULL), -1);
+    CHECK_INT(sse_event_retry_ms(NULL), -1);
+    CHECK_INT(sse_event_type_len(NULL), 0);
+    CHECK_INT(sse_event_id_len(NULL), 0);
     CHECK_INT(sse_event_delay_ms(NULL), 0);
     CHECK_INT(sse_event_attempt(NULL), 0);
     CHECK_INT(sse_event_close_reason(NULL), SSE_CLOSE_NONE);
@@ -235,6 +245,7 @@ static void test_null_event(void) {
     CHECK_INT(sse_event_error_status(message), SSE_OK);
     CHECK_INT(sse_event_close_reason(comment), SSE_CLOSE_NONE);
     CHECK_INT(sse_event_retry_after_ms(comment), -1);
+    CHECK_INT(sse_event_retry_ms(comment), -1);
     sse_event_free(message);
     sse_event_free(comment);
 }

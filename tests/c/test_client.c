@@ -217,6 +217,119 @@ static void test_batch_pull(void) {
     sse_client_free(client);
 }
 
+/* sse_next_batch: one network read's items per call, in order, owned by
+ * the batch; its events cannot be freed one by one. */
+static void test_packed_batch(void) {
+    sse_config *cfg = config_for("/ticker?count=300");
+    REQUIRE(cfg != NULL);
+    sse_config_set_max_retries(cfg, 0);
+    sse_client *client = start(cfg);
+    REQUIRE(client != NULL);
+    harness_sleep_ms(harness_ms(300)); /* let the queue fill */
+    CHECK_INT(sse_next_batch(client, 0, NULL), SSE_ERR_ARGUMENT);
+    size_t messages = 0, largest = 0, opens = 0, closes = 0;
+    int next_tick = 1;
+    sse_status status;
+    sse_batch *batch = NULL;
+    while ((status = sse_next_batch(client, harness_ms(10000), &batch)) == SSE_OK) {
+        size_t len = sse_batch_len(batch);
+        CHECK(len >= 1, "empty batch");
+        if (len > largest) largest = len;
+        CHECK(sse_batch_event(batch, len) == NULL);
+        for (size_t i = 0; i < len; i++) {
+            const sse_event *ev = sse_batch_event(batch, i);
+            REQUIRE(ev != NULL);
+            switch (sse_event_kind(ev)) {
+            case SSE_KIND_MESSAGE: {
+                char want[32];
+                snprintf(want, sizeof want, "tick %d", next_tick);
+                size_t data_len = 0;
+                CHECK_STR(sse_event_data(ev, &data_len), want);
+                CHECK_INT(data_len, strlen(want));
+                CHECK_STR(sse_event_type(ev), "message");
+                CHECK_INT(sse_event_type_len(ev), 7);
+                snprintf(want, sizeof want, "%d", next_tick++);
+                CHECK_STR(sse_event_id(ev), want);
+                CHECK_INT(sse_event_id_len(ev), strlen(want));
+                messages++;
+                break;
+            }
+            case SSE_KIND_OPEN: opens++; CHECK_INT(sse_event_http_status(ev), 200); break;
+            case SSE_KIND_CLOSED: closes++; break;
+            default: break;
+            }
+            /* Not the caller's to free: ignored (ASan/valgrind would see a bad free). */
+            sse_event_free((sse_event *)ev);
+        }
+        sse_batch_free(batch);
+        batch = NULL;
+    }
+    CHECK_INT(status, SSE_CLOSED);
+    CHECK(batch == NULL);
+    CHECK_INT(messages, 300);
+    CHECK_INT(opens, 1);
+    CHECK_INT(closes, 1);
+    CHECK(largest > 1, "no batch held more than one item");
+    CHECK_INT(sse_batch_len(NULL), 0);
+    CHECK(sse_batch_event(NULL, 0) == NULL);
+    sse_batch_free(NULL);
+    sse_client_free(client);
+}
+
+/* Per-message retry, NUL in data, comments and ids through a batch and
+ * through single pulls. */
+static void test_batch_fields(void) {
+    /* "retry: 1500\nevent: up\nid: 9\ndata: a\0b\n\n: note\ndata: c\n\n" */
+    const char *path = "/raw?b64=cmV0cnk6IDE1MDAKZXZlbnQ6IHVwCmlkOiA5CmRhdGE6IGEAYgoKOiBub3RlCmRhdGE6IGMKCg==";
+    for (int single = 0; single < 2; single++) {
+        sse_config *cfg = config_for(path);
+        REQUIRE(cfg != NULL);
+        sse_config_set_max_retries(cfg, 0);
+        sse_config_set_messages_only(cfg, false);
+        sse_client *client = start(cfg);
+        REQUIRE(client != NULL);
+        int seen = 0;
+        for (;;) {
+            sse_batch *batch = NULL;
+            sse_event *owned = NULL;
+            sse_status status = single ? sse_next_event(client, harness_ms(10000), &owned)
+                                       : sse_next_batch(client, harness_ms(10000), &batch);
+            if (status != SSE_OK) {
+                CHECK_INT(status, SSE_CLOSED);
+                break;
+            }
+            size_t len = single ? 1 : sse_batch_len(batch);
+            for (size_t i = 0; i < len; i++) {
+                const sse_event *ev = single ? owned : sse_batch_event(batch, i);
+                size_t n = 0;
+                const char *data = sse_event_data(ev, &n);
+                if (sse_event_kind(ev) == SSE_KIND_COMMENT) {
+                    CHECK_STR(data, "note");
+                    CHECK_INT(sse_event_retry_ms(ev), -1);
+                    seen |= 2;
+                } else if (sse_event_kind(ev) == SSE_KIND_MESSAGE && n == 3) {
+                    CHECK(memcmp(data, "a\0b", 4) == 0, "data with NUL (and its terminator)");
+                    CHECK_STR(sse_event_type(ev), "up");
+                    CHECK_STR(sse_event_id(ev), "9");
+                    CHECK_INT(sse_event_retry_ms(ev), 1500);
+                    seen |= 1;
+                } else if (sse_event_kind(ev) == SSE_KIND_MESSAGE) {
+                    CHECK_STR(data, "c");
+                    CHECK_STR(sse_event_type(ev), "message");
+                    CHECK_STR(sse_event_id(ev), "9");
+                    CHECK_INT(sse_event_retry_ms(ev), -1);
+                    seen |= 4;
+                }
+            }
+            sse_batch_free(batch);
+            sse_event_free(owned);
+        }
+        CHECK_INT(seen, 7);
+        sse_client_free(client);
+    }
+    CHECK_INT(sse_event_retry_ms(NULL), -1);
+}
+
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -976,6 +1089,8 @@ int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"pull", test_pull},
         {"batch_pull", test_batch_pull},
+        {"packed_batch", test_packed_batch},
+        {"batch_fields", test_batch_fields},
         {"callback", test_callback},
         {"fd_poll", test_fd_poll},
         {"interrupt", test_interrupt},
