@@ -1,7 +1,8 @@
 """Taking items out of libsse in batches.
 
-A batch holds the items of one ``sse_next_events`` call (or the pending
-items of a parser) and hands them to Python in runs: the consecutive
+A batch holds the items of one ``sse_next_batch`` call (one network
+read's items, owned by the libsse batch: one free for all) or the pending
+items of a parser and hands them to Python in runs: the consecutive
 messages as one iterator of :class:`Event` built at C speed, then at most
 one other item (open, comment, error, ...) converted by the slow path.
 
@@ -9,10 +10,11 @@ Two implementations with the same interface:
 
 * ``CBatch`` uses the compiled packer (``_speedups``): one FFI crossing
   per batch; events are built with one decode, one split and ``map``.
-* ``PyBatch`` uses only the ABI-mode calls: four calls per event.
+* ``PyBatch`` uses only the ABI-mode calls: five calls per event.
 
-Invariant (both): slots before ``pos`` are NULL, so ``release()`` frees
-exactly the items not handed out, whatever interrupted the consumer.
+Invariant (both): ``release()`` frees exactly what was not handed out,
+whatever interrupted the consumer (the libsse batch as a whole; of parser
+items, the non-NULL slots: slots before ``pos`` are NULL).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ KIND_ERROR = 3
 KIND_RECONNECTING = 4
 KIND_CLOSED = 5
 
-MAX_ITEMS = 1024  # items per sse_next_events call
+MAX_ITEMS = 1024  # parser items taken per call
 PACK_BYTES = 1 << 17  # packing buffer for data; a larger message takes the slow path
 META_BYTES = 1 << 16  # packing buffer for types and ids
 
@@ -90,11 +92,17 @@ def error_of(ev: Any) -> E.SSEError:
     )
 
 
+def _retry(ev: Any) -> Optional[int]:
+    retry = lib.sse_event_retry_ms(ev)
+    return retry if retry >= 0 else None
+
+
 def convert(ev: Any) -> Item:
     """One item (an ABI-mode ``sse_event *``) as a Python object."""
     kind = lib.sse_event_kind(ev)
     if kind == KIND_MESSAGE:
-        return _new_event((cstr(lib.sse_event_type(ev)), _data(ev), cstr(lib.sse_event_id(ev)), None))
+        event_type = ffi.unpack(lib.sse_event_type(ev), lib.sse_event_type_len(ev)).decode("utf-8", "replace")
+        return _new_event((event_type, _data(ev), cstr(lib.sse_event_id(ev)), _retry(ev)))
     if kind == KIND_COMMENT:
         return Comment(_data(ev))
     if kind == KIND_OPEN:
@@ -155,17 +163,11 @@ class CBatch:
                 ids = meta[1 : 2 * n : 2]
             events = map(_tuple_new, _EVENT_TYPE, zip(types, datas, ids, _NONES))
         other = None
-        p = b.pos
-        if p < b.count and not n:
+        if b.pos < b.count and not n:
             # A kind the packer leaves to us (or a message it cannot pack).
-            ev = self._evs[p]
-            self._evs[p] = self._sffi.NULL
-            b.pos = p + 1
-            abi = to_abi(ev, "struct sse_event *")
-            try:
-                other = convert(abi)
-            finally:
-                lib.sse_event_free(abi)
+            ev = speedups.lib.libsse_py_current(api, b)  # type: ignore[union-attr]
+            other = convert(to_abi(ev, "struct sse_event *"))
+            speedups.lib.libsse_py_advance(api, b)  # type: ignore[union-attr]
         return events, other
 
     @staticmethod
@@ -198,23 +200,37 @@ class CBatch:
 class PyBatch:
     """Batch over ABI-mode calls only (no compiler needed)."""
 
-    __slots__ = ("_evs", "_count", "pos", "count", "_max")
+    __slots__ = ("_evs", "_count", "pos", "count", "_max", "_batch", "_batch_out")
 
     def __init__(self, max_items: int = MAX_ITEMS) -> None:
         self._evs = ffi.new("struct sse_event *[]", max_items)
         self._count = ffi.new("uintptr_t *")
+        self._batch_out = ffi.new("struct sse_batch **")
+        self._batch = ffi.NULL
         self._max = max_items
         self.pos = 0
         self.count = 0
 
+    def _event(self, p: int) -> Any:
+        if self._batch != ffi.NULL:
+            return lib.sse_batch_event(self._batch, p)
+        return self._evs[p]
+
+    def _advance(self, p: int) -> None:
+        """Hands item ``p`` out (frees it if it is an owned parser item)."""
+        if self._batch == ffi.NULL:
+            ev = self._evs[p]
+            self._evs[p] = ffi.NULL
+            lib.sse_event_free(ev)
+        self.pos = p + 1
+
     def _take(self, skip_comments: bool) -> Tuple[Optional[Iterator[Event]], Optional[Item]]:
-        evs = self._evs
-        null = ffi.NULL
         kind_of = lib.sse_event_kind
         type_of = lib.sse_event_type
+        type_len = lib.sse_event_type_len
         data_of = lib.sse_event_data
         id_of = lib.sse_event_id
-        free = lib.sse_event_free
+        retry_of = lib.sse_event_retry_ms
         string = ffi.string
         unpack = ffi.unpack
         length = _len
@@ -222,35 +238,29 @@ class PyBatch:
         p = self.pos
         count = self.count
         while p < count:
-            ev = evs[p]
+            ev = self._event(p)
             kind = kind_of(ev)
             if kind == KIND_MESSAGE:
                 data = data_of(ev, length)
+                retry = retry_of(ev)
                 events.append(
                     _new_event(
                         (
-                            string(type_of(ev)).decode("utf-8", "replace"),
+                            unpack(type_of(ev), type_len(ev)).decode("utf-8", "replace"),
                             unpack(data, length[0]).decode("utf-8", "replace"),
                             string(id_of(ev)).decode("utf-8", "replace"),
-                            None,
+                            retry if retry >= 0 else None,
                         )
                     )
                 )
             elif kind != KIND_COMMENT or not skip_comments:
                 break
-            evs[p] = null
+            self._advance(p)
             p += 1
-            self.pos = p
-            free(ev)
         other = None
         if p < count and not events:
-            ev = evs[p]
-            evs[p] = null
-            self.pos = p + 1
-            try:
-                other = convert(ev)
-            finally:
-                free(ev)
+            other = convert(self._event(p))
+            self._advance(p)
         return (iter(events) if events else None), other
 
     @staticmethod
@@ -259,17 +269,19 @@ class PyBatch:
 
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
         if self.pos >= self.count:
-            self.pos = self.count = 0
-            status = lib.sse_next_events(client, self._evs, self._max, timeout_ms, self._count)
+            self._free_batch()
+            status = lib.sse_next_batch(client, timeout_ms, self._batch_out)
             if status:
                 return status, None, None
-            self.count = self._count[0]
+            self._batch = self._batch_out[0]
+            self._batch_out[0] = ffi.NULL
+            self.count = lib.sse_batch_len(self._batch)
         events, other = self._take(skip_comments)
         return E.OK, events, other
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
         if self.pos >= self.count:
-            self.pos = self.count = 0
+            self.pos = self.count = 0  # every slot is NULL: all handed out
             out = ffi.new("struct sse_event **")
             while self.count < self._max and lib.sse_parser_next(parser, out) == E.OK:
                 self._evs[self.count] = out[0]
@@ -282,10 +294,19 @@ class PyBatch:
     def pending(self) -> bool:
         return self.pos < self.count
 
+    def _free_batch(self) -> None:
+        # A KeyboardInterrupt right after sse_next_batch may have left the
+        # batch only in _batch_out: free it from there too.
+        for holder in (self._batch, self._batch_out[0]):
+            if holder != ffi.NULL:
+                lib.sse_batch_free(holder)
+        self._batch = self._batch_out[0] = ffi.NULL
+        self.pos = self.count = 0
+
     def release(self) -> None:
-        # Every slot, not only [0, count): a KeyboardInterrupt right after
-        # sse_next_events may have left count unrecorded; consumed slots
-        # are NULL, so the scan frees exactly what was not handed out.
+        self._free_batch()
+        # Every slot, not only [0, count): consumed slots are NULL, so the
+        # scan frees exactly what was not handed out.
         evs = self._evs
         for index in range(self._max):
             ev = evs[index]

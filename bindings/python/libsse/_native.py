@@ -76,19 +76,41 @@ if not os.environ.get("LIBSSE_PURE"):
         from . import _speedups as speedups  # type: ignore[attr-defined,no-redef]
     except ImportError:
         speedups = None
+
+
+def _bind_speedups() -> Optional[Any]:
+    """The packer's table of libsse functions; None if the compiled packer
+    is stale (built from another version of this package)."""
+    sffi = speedups.ffi  # type: ignore[union-attr]
+    table = sffi.new("libsse_py_api *")
+    try:
+        for field, name in (
+            ("next_batch", "sse_next_batch"),
+            ("batch_len", "sse_batch_len"),
+            ("batch_event", "sse_batch_event"),
+            ("batch_free", "sse_batch_free"),
+            ("parser_next", "sse_parser_next"),
+            ("kind", "sse_event_kind"),
+            ("type", "sse_event_type"),
+            ("type_len", "sse_event_type_len"),
+            ("data", "sse_event_data"),
+            ("id", "sse_event_id"),
+            ("id_len", "sse_event_id_len"),
+            ("retry", "sse_event_retry_ms"),
+            ("free", "sse_event_free"),
+        ):
+            setattr(table, field, sffi.cast(sffi.typeof(getattr(table, field)), _address(name)))
+        for function in ("libsse_py_client_pull", "libsse_py_current", "libsse_py_advance"):
+            getattr(speedups.lib, function)  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    return table
+
+
 if speedups is not None:
-    _sffi = speedups.ffi
-    api = _sffi.new("libsse_py_api *")
-    for _field, _name in (
-        ("next_events", "sse_next_events"),
-        ("parser_next", "sse_parser_next"),
-        ("kind", "sse_event_kind"),
-        ("type", "sse_event_type"),
-        ("data", "sse_event_data"),
-        ("id", "sse_event_id"),
-        ("free", "sse_event_free"),
-    ):
-        setattr(api, _field, _sffi.cast(_sffi.typeof(getattr(api, _field)), _address(_name)))
+    api = _bind_speedups()
+    if api is None:
+        speedups = None
 
 
 def to_abi(pointer: Any, ctype: str) -> Any:

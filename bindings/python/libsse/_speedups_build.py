@@ -9,6 +9,11 @@ flagged when all messages share the first type and id, the common case),
 so Python crosses the FFI boundary once per batch and builds the events
 with a handful of C-speed operations (one decode, one split, zip/map).
 
+Client items come through ``sse_next_batch`` (one network read's items,
+owned by the batch: no per-event free); parser items through
+``sse_parser_next``. Messages the packing cannot carry (NUL bytes in data
+or type, a per-message ``retry``) go through the slow path.
+
 It does not link against libsse: the binding hands it the addresses of the
 libsse functions it loaded (``libsse_py_api``), so it works with whichever
 ``libsse.so`` the binding found. Without a C compiler the package still
@@ -27,18 +32,26 @@ CDEF = """
 struct sse_event;
 struct sse_client;
 struct sse_parser;
+struct sse_batch;
 
 typedef struct libsse_py_api {
-    int (*next_events)(struct sse_client *, struct sse_event **, uintptr_t, int32_t, uintptr_t *);
+    int (*next_batch)(struct sse_client *, int32_t, struct sse_batch **);
+    uintptr_t (*batch_len)(const struct sse_batch *);
+    const struct sse_event *(*batch_event)(const struct sse_batch *, uintptr_t);
+    void (*batch_free)(struct sse_batch *);
     int (*parser_next)(struct sse_parser *, struct sse_event **);
     int (*kind)(const struct sse_event *);
     const char *(*type)(const struct sse_event *);
+    uintptr_t (*type_len)(const struct sse_event *);
     const char *(*data)(const struct sse_event *, uintptr_t *);
     const char *(*id)(const struct sse_event *);
+    uintptr_t (*id_len)(const struct sse_event *);
+    int64_t (*retry)(const struct sse_event *);
     void (*free)(struct sse_event *);
 } libsse_py_api;
 
 typedef struct libsse_py_batch {
+    struct sse_batch *batch;
     struct sse_event **evs;
     size_t max;
     size_t pos;
@@ -57,6 +70,8 @@ int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
                           int32_t timeout_ms, libsse_py_batch *b, int skip_comments);
 int libsse_py_parser_pull(const libsse_py_api *api, struct sse_parser *parser,
                           libsse_py_batch *b, int skip_comments);
+const struct sse_event *libsse_py_current(const libsse_py_api *api, libsse_py_batch *b);
+void libsse_py_advance(const libsse_py_api *api, libsse_py_batch *b);
 void libsse_py_batch_release(const libsse_py_api *api, libsse_py_batch *b);
 """
 
@@ -68,26 +83,36 @@ SOURCE = r"""
 struct sse_event;
 struct sse_client;
 struct sse_parser;
+struct sse_batch;
 
 /* libsse functions, by address (enums are returned as int). */
 typedef struct libsse_py_api {
-    int (*next_events)(struct sse_client *, struct sse_event **, uintptr_t, int32_t, uintptr_t *);
+    int (*next_batch)(struct sse_client *, int32_t, struct sse_batch **);
+    uintptr_t (*batch_len)(const struct sse_batch *);
+    const struct sse_event *(*batch_event)(const struct sse_batch *, uintptr_t);
+    void (*batch_free)(struct sse_batch *);
     int (*parser_next)(struct sse_parser *, struct sse_event **);
     int (*kind)(const struct sse_event *);
     const char *(*type)(const struct sse_event *);
+    uintptr_t (*type_len)(const struct sse_event *);
     const char *(*data)(const struct sse_event *, uintptr_t *);
     const char *(*id)(const struct sse_event *);
+    uintptr_t (*id_len)(const struct sse_event *);
+    int64_t (*retry)(const struct sse_event *);
     void (*free)(struct sse_event *);
 } libsse_py_api;
 
-/* Items taken from libsse wait in evs[pos..count): every slot before pos
- * is NULL (handed out and freed), so freeing every non-NULL slot of
- * evs[0..count) is always correct, even after a KeyboardInterrupt. */
+/* Items taken from libsse wait at [pos..count) of one source: a packed
+ * batch of a client (`batch`, which owns its events: one free for all), or
+ * owned events of a parser in evs (each freed when handed out; slots
+ * before pos are NULL, so freeing every non-NULL slot of evs[0..count) is
+ * always correct, even after a KeyboardInterrupt). */
 typedef struct libsse_py_batch {
-    struct sse_event **evs;
+    struct sse_batch *batch; /* the client source, or NULL */
+    struct sse_event **evs;  /* the parser source */
     size_t max;      /* capacity of evs */
     size_t pos;      /* first item not handed out yet */
-    size_t count;    /* items in evs */
+    size_t count;    /* items in the source */
     char *out;       /* packed data: data NUL per message */
     size_t cap;      /* capacity of out */
     char *meta;      /* packed type NUL id NUL per message */
@@ -101,35 +126,75 @@ typedef struct libsse_py_batch {
 #define KIND_MESSAGE 0
 #define KIND_COMMENT 1
 
-/* Packs the messages from evs[pos] on; stops at any other kind (except
- * comments when skip_comments), at data holding a NUL byte (the packing
- * uses NUL as separator), or when a buffer is full. Packed and skipped
- * items are freed. */
+/* The item at pos (NULL when none is left). */
+const struct sse_event *libsse_py_current(const libsse_py_api *api, libsse_py_batch *b)
+{
+    if (b->pos >= b->count)
+        return NULL;
+    return b->batch != NULL ? api->batch_event(b->batch, b->pos) : b->evs[b->pos];
+}
+
+/* Hands the item at pos out: frees it if it is an owned event. */
+void libsse_py_advance(const libsse_py_api *api, libsse_py_batch *b)
+{
+    if (b->pos >= b->count)
+        return;
+    if (b->batch == NULL) {
+        struct sse_event *ev = b->evs[b->pos];
+        b->evs[b->pos] = NULL;
+        api->free(ev);
+    }
+    b->pos++;
+}
+
+/* Frees every item still held. */
+void libsse_py_batch_release(const libsse_py_api *api, libsse_py_batch *b)
+{
+    if (b->batch != NULL) {
+        api->batch_free(b->batch);
+        b->batch = NULL;
+    }
+    for (size_t i = 0; i < b->count && i < b->max; i++) {
+        if (b->evs[i] != NULL) {
+            api->free(b->evs[i]);
+            b->evs[i] = NULL;
+        }
+    }
+    b->pos = 0;
+    b->count = 0;
+}
+
+/* Packs the messages from pos on; stops at any other kind (except comments
+ * when skip_comments), at a message the packing cannot carry (a NUL byte
+ * in its data, type or id: NUL is the separator; a per-message retry), or
+ * when a buffer is full. The slow path converts what it stops at. */
 static void pack(const libsse_py_api *api, libsse_py_batch *b, int skip_comments)
 {
-    size_t p = b->pos, used = 0, meta_used = 0, packed = 0;
+    size_t used = 0, meta_used = 0, packed = 0;
     const char *first_type = NULL, *first_id = NULL;
     size_t first_type_len = 0, first_id_len = 0;
     int uniform = 1;
-    while (p < b->count) {
-        struct sse_event *ev = b->evs[p];
+    const struct sse_event *ev;
+    while ((ev = libsse_py_current(api, b)) != NULL) {
         int kind = api->kind(ev);
         if (kind != KIND_MESSAGE) {
             if (kind == KIND_COMMENT && skip_comments) {
-                b->evs[p++] = NULL;
-                api->free(ev);
+                libsse_py_advance(api, b);
                 continue;
             }
             break;
         }
         const char *type = api->type(ev);
+        size_t type_len = api->type_len(ev);
         uintptr_t data_len = 0;
         const char *data = api->data(ev, &data_len);
         const char *id = api->id(ev);
-        size_t type_len = strlen(type), id_len = strlen(id);
+        size_t id_len = api->id_len(ev);
         if (data_len >= b->cap - used || type_len + id_len + 2 > b->meta_cap - meta_used)
             break;
         if (data_len != 0 && memchr(data, 0, data_len) != NULL)
+            break;
+        if (memchr(type, 0, type_len) != NULL || api->retry(ev) >= 0)
             break;
         memcpy(b->out + used, data, data_len);
         used += data_len;
@@ -146,34 +211,37 @@ static void pack(const libsse_py_api *api, libsse_py_batch *b, int skip_comments
             uniform = 0;
         }
         meta_used += type_len + id_len + 2;
-        b->evs[p++] = NULL;
-        api->free(ev);
+        libsse_py_advance(api, b);
         packed++;
     }
-    b->pos = p;
     b->packed = packed;
     b->used = used;
     b->meta_used = meta_used;
     b->uniform = uniform;
 }
 
-/* Takes a batch from the client when none is pending (waiting up to
- * timeout_ms), then packs. Returns SSE_OK (0) or the status of
- * sse_next_events (SSE_TIMEOUT, SSE_CLOSED, the final error). */
-int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
-                          int32_t timeout_ms, libsse_py_batch *b, int skip_comments)
+static void start_pull(libsse_py_batch *b)
 {
     b->packed = 0;
     b->used = 0;
     b->meta_used = 0;
+}
+
+/* Takes a batch from the client when none is pending (waiting up to
+ * timeout_ms), then packs. Returns SSE_OK (0) or the status of
+ * sse_next_batch (SSE_TIMEOUT, SSE_CLOSED, the final error). */
+int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
+                          int32_t timeout_ms, libsse_py_batch *b, int skip_comments)
+{
+    start_pull(b);
     if (b->pos >= b->count) {
-        uintptr_t n = 0;
-        b->pos = 0;
-        b->count = 0;
-        int status = api->next_events(client, b->evs, b->max, timeout_ms, &n);
+        libsse_py_batch_release(api, b);
+        struct sse_batch *batch = NULL;
+        int status = api->next_batch(client, timeout_ms, &batch);
         if (status != 0)
             return status;
-        b->count = n;
+        b->batch = batch;
+        b->count = api->batch_len(batch);
     }
     pack(api, b, skip_comments);
     return 0;
@@ -184,12 +252,9 @@ int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
 int libsse_py_parser_pull(const libsse_py_api *api, struct sse_parser *parser,
                           libsse_py_batch *b, int skip_comments)
 {
-    b->packed = 0;
-    b->used = 0;
-    b->meta_used = 0;
+    start_pull(b);
     if (b->pos >= b->count) {
-        b->pos = 0;
-        b->count = 0;
+        libsse_py_batch_release(api, b);
         while (b->count < b->max) {
             struct sse_event *ev = NULL;
             if (api->parser_next(parser, &ev) != 0)
@@ -201,19 +266,6 @@ int libsse_py_parser_pull(const libsse_py_api *api, struct sse_parser *parser,
     }
     pack(api, b, skip_comments);
     return 0;
-}
-
-/* Frees every item still held. */
-void libsse_py_batch_release(const libsse_py_api *api, libsse_py_batch *b)
-{
-    for (size_t i = 0; i < b->count; i++) {
-        if (b->evs[i] != NULL) {
-            api->free(b->evs[i]);
-            b->evs[i] = NULL;
-        }
-    }
-    b->pos = 0;
-    b->count = 0;
 }
 """
 

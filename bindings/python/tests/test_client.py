@@ -270,6 +270,19 @@ def test_nul_in_data(url: str, mode: str) -> None:
         assert [e.data for e in client] == ["a\x00b", "end"]
 
 
+def test_retry_and_nul_in_type_reach_the_event(url: str, mode: str) -> None:
+    import base64
+
+    raw = b"retry: 1500\nevent: a\x00b\nid: 7\ndata: x\n\ndata: y\n\nretry: 20\n\ndata: z\n\n"
+    b64 = base64.b64encode(raw).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    with libsse.connect(url + "/raw?b64=" + b64, max_retries=0) as client:
+        assert list(client) == [
+            Event("a\x00b", "x", "7", 1500),
+            Event("message", "y", "7", None),
+            Event("message", "z", "7", None),
+        ]
+
+
 def test_big_events(url: str, mode: str) -> None:
     with libsse.connect(url + "/fast?count=3&size=300000", max_retries=0) as client:
         events = list(client)
