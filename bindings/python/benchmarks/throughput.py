@@ -1,20 +1,36 @@
 """Events per second through Python SSE clients, against the demo server.
 
-    python3 bindings/python/benchmarks/throughput.py [--count 1000000] [--size 40]
-            [--repeat 3] [--clients libsse,libsse-async,launchdarkly,ssec] [--url URL]
+    python3 bindings/python/benchmarks/throughput.py [--count 500000] [--size 40]
+            [--rounds 3] [--clients libsse,libsse-async,launchdarkly,ssec] [--url URL]
+            [--markdown FILE]
 
 Starts target/release/sse-demo-server on a free port (unless --url) and
 reads /fast?count=N&size=S (N identical events of S bytes of data, sent in
-64 KiB writes) with each client that can be imported here, in this process,
-one after the other. Every loop body reads ``event.data`` (sums its
-length), so every client must hand out the data. Prints, per client, the
-best of --repeat runs: events/s (wall clock) and the CPU time of the
-consuming thread per event (``time.thread_time``; libsse's own parsing
-thread is not included there, it runs in parallel).
+64 KiB writes) with each client that can be imported here, in this
+process. Each round runs every client once, in a rotated order; figures are
+medians over the rounds and "libsse is" is the median of the per-round
+ratios (so both sides of a ratio ran in the same round). Every loop body
+reads ``event.data`` (sums its length) and the run stops unless every
+client saw every event with the right data. Reported per client:
+events/s (wall clock), the CPU time of the consuming thread per event
+(``time.thread_time``) and of the whole process per event (``getrusage``:
+includes libsse's own parsing thread and any other thread a client uses).
 
-The peers need their own packages: ``pip install launchdarkly-eventsource``
-and ``ssec`` (>= 3, needs Python >= 3.12); clients that cannot be imported
-are skipped. libsse itself must be installed or found via its source tree.
+Peers, each driven the fastest way its documentation offers:
+
+- ``launchdarkly``: ``ld_eventsource.SSEClient(url)`` (launchdarkly-eventsource,
+  urllib3), iterating ``client.events``;
+- ``ssec``: with ssec >= 3 (httpx; needs Python >= 3.12), ``ssec.sse(url)``
+  with its default chunk_size (1 KiB: faster than 16 or 64 KiB, where its
+  line splitting slows down); with ssec 2.x (requests; the last line that
+  installs on Python 3.11), ``ssec.EventSource(url, chunk_size=65536)`` with
+  a message listener (its default chunk_size=1 reads the body one byte per
+  call; 64 KiB is its fastest setting).
+
+The peers are not dependencies of the project: ``make bench``
+(benches/run-all.sh) installs them into throwaway venvs under build/bench/.
+Clients that cannot be imported are skipped. libsse itself must be
+importable (installed, on PYTHONPATH, or found via its source tree).
 """
 
 from __future__ import annotations
@@ -22,13 +38,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+CHUNK = 65536
 
 
 def run_libsse(url: str, n: int) -> Tuple[int, int]:
@@ -76,12 +95,28 @@ def run_ssec(url: str, n: int) -> Tuple[int, int]:
     import ssec
 
     events = total = 0
-    for event in ssec.sse(url):
-        total += len(event.data)
-        events += 1
-        if events >= n:
-            break
-    return events, total
+    if hasattr(ssec, "sse"):  # ssec >= 3 (httpx)
+        for event in ssec.sse(url):
+            total += len(event.data)
+            events += 1
+            if events >= n:
+                break
+        return events, total
+    # ssec 2.x (requests): a blocking EventSource with listeners; open()
+    # returns when the body ends.
+    counts = [0, 0]
+
+    def on_message(event) -> None:  # type: ignore[no-untyped-def]
+        counts[0] += 1
+        counts[1] += len(event.data)
+
+    source = ssec.EventSource(url, chunk_size=CHUNK)
+    source.add_event_listener("message", on_message)
+    try:
+        source.open()
+    finally:
+        source.close()
+    return counts[0], counts[1]
 
 
 CLIENTS: Dict[str, Callable[[str, int], Tuple[int, int]]] = {
@@ -91,6 +126,35 @@ CLIENTS: Dict[str, Callable[[str, int], Tuple[int, int]]] = {
     "ssec": run_ssec,
 }
 MODULES = {"libsse": "libsse", "libsse-async": "libsse", "launchdarkly": "ld_eventsource", "ssec": "ssec"}
+OURS = ("libsse", "libsse-async")
+
+
+def dist_version(dist: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+def describe(name: str) -> str:
+    """The label of a client in the table: package, version, API."""
+    if name == "libsse":
+        return "libsse, sync iterator (`libsse.connect`)"
+    if name == "libsse-async":
+        return "libsse, asyncio (`libsse.connect_async`)"
+    if name == "launchdarkly":
+        return (f"launchdarkly-eventsource {dist_version('launchdarkly-eventsource')} "
+                f"(urllib3 {dist_version('urllib3')}), `SSEClient.events`")
+    if name == "ssec":
+        v = dist_version("ssec")
+        import ssec
+
+        if hasattr(ssec, "sse"):
+            return f"ssec {v} (httpx {dist_version('httpx')}), `ssec.sse` (default 1 KiB chunks)"
+        return f"ssec {v} (requests {dist_version('requests')}), `EventSource(chunk_size=64 KiB)`"
+    return name
 
 
 def importable(name: str) -> Optional[str]:
@@ -98,21 +162,26 @@ def importable(name: str) -> Optional[str]:
         __import__(MODULES[name])
     except Exception as error:  # noqa: BLE001
         return f"{type(error).__name__}: {error}"
-    if name == "ssec":
-        import ssec
-
-        if not hasattr(ssec, "sse"):
-            return "ssec < 3 (no ssec.sse); needs Python >= 3.12"
     return None
+
+
+def process_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def fmt_rate(r: float) -> str:
+    return f"{r / 1e6:.2f} M" if r >= 1e6 else f"{r / 1e3:.0f} k"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--count", type=int, default=1_000_000)
+    ap.add_argument("--count", type=int, default=500_000)
     ap.add_argument("--size", type=int, default=40)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", "--repeat", type=int, default=3)
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--url", help="base URL of a running sse-demo-server")
+    ap.add_argument("--markdown", help="write the table and the verdict there")
     args = ap.parse_args()
 
     if importable("libsse") is not None:  # run from the source tree
@@ -126,36 +195,93 @@ def main() -> None:
         )
         base = server.stdout.readline().decode().strip()  # type: ignore[union-attr]
     url = f"{base}/fast?count={args.count}&size={args.size}"
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {url}")
+    pyver = sys.version.split()[0]
+    print(f"python {pyver}, {os.cpu_count()} CPUs, {url}", file=sys.stderr)
+    accel = "?"
     try:
         import libsse
 
-        print(f"libsse {libsse.__version__} from {os.path.dirname(libsse.__file__)}, "
-              f"batch packer {'compiled' if libsse.ACCELERATED else 'absent'}")
+        accel = "compiled" if libsse.ACCELERATED else "absent"
+        print(f"libsse {libsse.__version__} from {os.path.dirname(libsse.__file__)}, batch packer {accel}",
+              file=sys.stderr)
     except ImportError:
         pass
-    results = {}
+
+    names: List[str] = []
+    skipped: Dict[str, str] = {}
     for name in [c.strip() for c in args.clients.split(",") if c.strip()]:
         why = importable(name)
         if why:
-            print(f"{name:14s} skipped ({why})")
-            continue
-        best = None
-        for _ in range(args.repeat):
-            wall0, cpu0 = time.perf_counter(), time.thread_time()
+            skipped[name] = why
+            print(f"{name:14s} skipped ({why})", file=sys.stderr)
+        else:
+            names.append(name)
+    # per client: lists of (events/s, thread CPU ns/event, process CPU ns/event)
+    runs: Dict[str, List[Tuple[float, float, float]]] = {n: [] for n in names}
+    per_round: List[Dict[str, float]] = []
+    for r in range(args.rounds):
+        rates: Dict[str, float] = {}
+        for k in range(len(names)):
+            name = names[(k + r) % len(names)]
+            wall0, cpu0, proc0 = time.perf_counter(), time.thread_time(), process_cpu()
             events, total = CLIENTS[name](url, args.count)
-            wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
-            assert events == args.count, (name, events)
-            assert total == args.count * args.size, (name, total)
-            if best is None or wall < best[0]:
-                best = (wall, cpu)
-        wall, cpu = best  # type: ignore[misc]
-        results[name] = args.count / wall
-        print(f"{name:14s} {args.count / wall:>12,.0f} events/s   "
-              f"{cpu / args.count * 1e9:>6.0f} ns CPU/event (consumer thread)   {wall:.2f} s")
+            wall = time.perf_counter() - wall0
+            cpu, proc = time.thread_time() - cpu0, process_cpu() - proc0
+            if events != args.count or total != args.count * args.size:
+                sys.exit(f"{name}: {events} events, {total} data bytes; expected {args.count}, "
+                         f"{args.count * args.size}")
+            rate = args.count / wall
+            rates[name] = rate
+            runs[name].append((rate, cpu / args.count * 1e9, proc / args.count * 1e9))
+            print(f"round {r + 1}: {name:14s} {rate:>12,.0f} events/s   "
+                  f"{cpu / args.count * 1e9:>6.0f} ns CPU/event (consumer thread)   {wall:.2f} s", file=sys.stderr)
+        per_round.append(rates)
     if server is not None:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait()
+
+    peers = [n for n in names if n not in OURS]
+    med = {n: statistics.median(x[0] for x in runs[n]) for n in names}
+    fastest_peer = max(peers, key=lambda n: med[n]) if peers else None
+    lines = [
+        f"Python {pyver}, libsse batch packer {accel}; {args.count:,} events of {args.size} B "
+        f"(`/fast?count={args.count}&size={args.size}`), {args.rounds} rounds.",
+        "",
+        "| client | events/s | range | consumer thread CPU ns/event | process CPU ns/event "
+        "| libsse (sync) is |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n in names:
+        rates = [x[0] for x in runs[n]]
+        ratio = "—"
+        if n != "libsse" and "libsse" in names:
+            ratio = f"{statistics.median(rd['libsse'] / rd[n] for rd in per_round):.2f}×"
+        bold = "**" if n == "libsse" else ""
+        lines.append(
+            f"| {bold}{describe(n)}{bold} | {bold}{fmt_rate(med[n])}{bold} | {fmt_rate(min(rates))}–{fmt_rate(max(rates))} "
+            f"| {statistics.median(x[1] for x in runs[n]):.0f} | {statistics.median(x[2] for x in runs[n]):.0f} | {ratio} |"
+        )
+    for n, why in skipped.items():
+        lines.append(f"| {n} | skipped: {why} | | | | |")
+    lines.append("")
+    summary = ""
+    if fastest_peer and "libsse" in names:
+        ratios = sorted(rd["libsse"] / rd[fastest_peer] for rd in per_round)
+        r = statistics.median(ratios)
+        verdict = "met" if r >= 1 else "**missed**"
+        summary = (
+            f"Python {pyver}: libsse (sync) {fmt_rate(med['libsse'])} events/s = **{r:.2f}×** the faster peer, "
+            f"{describe(fastest_peer)} ({fmt_rate(med[fastest_peer])} events/s; median of the per-round ratios, "
+            f"range {ratios[0]:.2f}–{ratios[-1]:.2f}×); goal ≥ 1× the faster peer: {verdict}"
+        )
+        lines.append(f"- {summary}")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+        with open(args.markdown + ".summary", "w") as f:
+            f.write(summary + "\n" if summary else "")
 
 
 if __name__ == "__main__":
