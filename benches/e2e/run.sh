@@ -8,18 +8,21 @@
 #   6. scale (/ticker, 1 event/s per stream): 100, 1,000, 10,000 clients
 #      in one process vs raw thread-per-socket and epoll readers
 #   7. close/interrupt latency on a silent stream (/silent)
-# Prints markdown tables and writes them to benches/e2e/RESULTS.md.
+# Prints markdown tables; `make bench` (benches/run-all.sh) puts them into
+# BENCHMARKS.md.
 #
-#   benches/e2e/run.sh            the full run (about 3-4 minutes)
+#   benches/e2e/run.sh            the full run (about 3 minutes)
 #   E2E_QUICK=1 benches/e2e/run.sh   a smoke run (small counts, ~1 minute)
 #   E2E_NO_BUILD=1                skip `cargo build --release` (use what is built)
-#   E2E_OUT=FILE                  write the results there instead
+#   E2E_OUT=FILE                  also write the results there
+#   E2E_PARTS=DIR                 write each section to DIR/{head,2,5,7,6,notes}.md
+#                                 (what benches/run-all.sh assembles)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 QUICK=${E2E_QUICK:-0}
-OUT=${E2E_OUT:-benches/e2e/RESULTS.md}
+OUT=${E2E_OUT:-}
 BIN=build/e2e
 LIBDIR=$ROOT/target/release
 SERVER=$LIBDIR/sse-demo-server
@@ -122,7 +125,9 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | awk '{
 [ -n "$DIRTY" ] && REV="$REV + uncommitted changes in ${DIRTY% }"
 BUSY0=$(busy_others)
 
-R=$TMP/results.md
+PARTS=${E2E_PARTS:-$TMP/parts}
+mkdir -p "$PARTS"
+R=$PARTS/head.md
 {
     echo "# libsse end-to-end benchmarks"
     echo
@@ -139,6 +144,7 @@ R=$TMP/results.md
 
 # ------------------------------------------------------------ 2. throughput
 log "2. throughput (/fast), $TP_ROUNDS rounds"
+R=$PARTS/2.md
 {
     echo "## 2. Throughput on loopback (/fast)"
     echo
@@ -149,6 +155,8 @@ log "2. throughput (/fast), $TP_ROUNDS rounds"
     echo "per-round ratios to the raw reader of the same round. Pull/batch call \`sse_event_data\` and \`sse_event_free\` per event;"
     echo "the raw reader parses nothing (64 KiB read buffer). Load before: $(load_now)."
     echo
+    echo "Command: \`$BIN/e2e_throughput URL 40 $TP_SMALL_COUNT $TP_ROUNDS\` and \`$BIN/e2e_throughput URL 65536 $TP_LARGE_COUNT $TP_ROUNDS\` (run by \`benches/e2e/run.sh\`)."
+    echo
     echo "| data size | consumer | events | MB/s | events/s | vs raw | MB/s range |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
     $WATCHDOG "$BIN/e2e_throughput" "$MAIN_URL" 40 "$TP_SMALL_COUNT" "$TP_ROUNDS" 2>>"$TMP/notes" ||
@@ -158,7 +166,7 @@ log "2. throughput (/fast), $TP_ROUNDS rounds"
     echo
     echo "Goal: ≥ 70% of the raw reader."
     echo
-} >>"$R"
+} >"$R"
 
 # ------------------------------------------------------------- 5. latency
 # latency_table URL [PREFIX...]: the e2e_latency rows (run under PREFIX).
@@ -171,6 +179,7 @@ latency_table() {
         echo "| failed (exit $?), see the notes | | | | | | | | | |"
 }
 log "5. latency (/stamp), $LAT_ROUNDS rounds"
+R=$PARTS/5.md
 {
     echo "## 5. Delivery latency (/stamp, 1,000 events/s)"
     echo
@@ -182,13 +191,15 @@ log "5. latency (/stamp), $LAT_ROUNDS rounds"
     echo "callback: stamped inside the callback (libsse's thread); fd: \`poll()\` on \`sse_client_fd\`, then \`sse_next_event(0)\` until"
     echo "\`SSE_TIMEOUT\`; libsse with \`messages_only\`, \`max_retries 0\`."
     echo
+    echo "Command: \`$BIN/e2e_latency URL 1000 $LAT_COUNT $LAT_ROUNDS\` (5b: server and program under \`chrt -f 10\`; run by \`benches/e2e/run.sh\`)."
+    echo
     echo "### 5a. Normal scheduling"
     echo
     echo "Load before: $(load_now)."
     echo
     latency_table "$MAIN_URL"
     echo
-} >>"$R"
+} >"$R"
 if chrt -f 10 true 2>/dev/null; then
     start_server rt chrt -f 10
     RT_URL=$URL
@@ -206,11 +217,12 @@ if chrt -f 10 true 2>/dev/null; then
 else
     echo "### 5b. skipped: \`chrt -f 10\` is not permitted here" >>"$R"
 fi
-echo "Goal: p99 within 1.5× of the raw reader's. (Reference measured earlier on a quieter machine: raw socket p50 25 µs, p99 128 µs.)" >>"$R"
+echo "Goal: p99 within 1.5× of the raw reader's." >>"$R"
 echo >>"$R"
 
 # ---------------------------------------------------------- 7. close latency
 log "7. close/interrupt ($CLOSE_ROUNDS × $CLOSE_SAMPLES samples)"
+R=$PARTS/7.md
 {
     echo "## 7. Close and interrupt latency on a silent stream (/silent)"
     echo
@@ -219,6 +231,8 @@ log "7. close/interrupt ($CLOSE_ROUNDS × $CLOSE_SAMPLES samples)"
     echo "the per-round p99. Interrupt: one client, \`sse_client_interrupt\` repeatedly; the reference opens a new raw"
     echo "connection the same way (close the old socket, connect, GET, read the head). Load before: $(load_now)."
     echo
+    echo "Command: \`$BIN/e2e_close URL $CLOSE_SAMPLES $CLOSE_ROUNDS\` (run by \`benches/e2e/run.sh\`)."
+    echo
     echo "| measurement | samples | p50 | p90 | p99 | max | p99 per round |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     $WATCHDOG "$BIN/e2e_close" "$MAIN_URL" "$CLOSE_SAMPLES" "$CLOSE_ROUNDS" 2>>"$TMP/notes" ||
@@ -226,7 +240,7 @@ log "7. close/interrupt ($CLOSE_ROUNDS × $CLOSE_SAMPLES samples)"
     echo
     echo "Goal: p99 ≤ 1 ms (close → \`SSE_CLOSED\`)."
     echo
-} >>"$R"
+} >"$R"
 
 # --------------------------------------------------------------- 6. scale
 log "6. scale: $SCALE_SIZES clients, $SCALE_SERVERS servers"
@@ -235,6 +249,7 @@ for i in $(seq "$SCALE_SERVERS"); do
     start_server "scale$i"
     SCALE_URLS+=("$URL")
 done
+R=$PARTS/6.md
 {
     echo "## 6. Many clients in one process (/ticker?interval_ms=1000)"
     echo
@@ -246,9 +261,11 @@ done
     echo "\`/proc/self/status\` at the end; \"RSS/stream\" = (VmRSS − VmRSS before any client) / N; teardown = close + free all."
     echo "Load before: $(load_now)."
     echo
+    echo "Command: \`$BIN/e2e_scale MODE N $SCALE_SECONDS URL1 URL2 URL3 URL4\` for each row (run by \`benches/e2e/run.sh\`)."
+    echo
     echo "| mode | streams | servers | connected | connect s | events (expected) | CPU % (stat) | CPU % (rusage) | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-} >>"$R"
+} >"$R"
 for n in $SCALE_SIZES; do
     modes="libsse"
     [ "$n" = 1000 ] && modes="raw-epoll raw-threads libsse"
@@ -267,12 +284,23 @@ done
 } >>"$R"
 
 {
-    echo "## Notes"
-    echo
-    echo "- Load at the end: $(load_now). Duration: $(($(date +%s) - START_S)) s."
+    echo "- Load at the end of the end-to-end runs: $(load_now). Duration: $(($(date +%s) - START_S)) s."
     sed 's/^/- /' "$TMP/notes"
-} >>"$R"
+} >"$PARTS/notes.md"
 
-cp "$R" "$OUT"
-cat "$R"
-log "wrote $OUT"
+if [ -z "${E2E_PARTS:-}" ]; then
+    ALL=$TMP/results.md
+    {
+        cat "$PARTS/head.md" "$PARTS/2.md" "$PARTS/5.md" "$PARTS/7.md" "$PARTS/6.md"
+        echo "## Notes"
+        echo
+        cat "$PARTS/notes.md"
+    } >"$ALL"
+    cat "$ALL"
+    if [ -n "$OUT" ]; then
+        cp "$ALL" "$OUT"
+        log "wrote $OUT"
+    fi
+else
+    log "wrote the sections to $PARTS"
+fi
