@@ -74,8 +74,7 @@ test-rust:
 test: deps lint test-rust test-c test-header test-install test-python test-go
 
 bench:
-	$(CARGO) run --release -p libsse-benches
-	benches/e2e/run.sh
+	benches/run-all.sh
 
 stress:
 	SSE_STRESS=1 $(CARGO) test --release -- --ignored --nocapture

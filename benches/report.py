@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Assembles BENCHMARKS.md from one `make bench` run (benches/run-all.sh).
+
+    python3 benches/report.py --parts build/bench/parts --out BENCHMARKS.md
+
+Inputs (written by run-all.sh into the parts directory): meta.env (the
+machine, toolchains, revision, load, wall time), timings.tsv (each step's
+wall time and exit code), 1.md (the parser benchmark's report), head.md,
+2.md, 5.md, 6.md, 7.md and notes.md (benches/e2e/run.sh), 3-py*.md and
+5c-py*.md (the Python scripts, each with a .summary), 4.md (the Go
+report, with .summary and .notes), *.cmd (exact commands). The prose comes
+from benches/doc/*.md (hand-written). For the C tables this script reads
+the rows back to judge each goal; the other producers judge their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOC = os.path.join(HERE, "doc")
+
+
+def read(path: str) -> Optional[str]:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def doc(name: str) -> str:
+    return (read(os.path.join(DOC, name)) or "").rstrip() + "\n"
+
+
+def rows(md: str, section: Optional[str] = None) -> List[List[str]]:
+    """The data rows of the markdown tables in md (cells stripped); with
+    section, only those after a line starting with it and before the next
+    heading."""
+    out, on = [], section is None
+    lines = md.splitlines()
+    for i, line in enumerate(lines):
+        if section is not None and line.startswith("#"):
+            on = line.startswith(section)
+            continue
+        if not on or not line.startswith("|") or line.startswith("| ---"):
+            continue
+        if i + 1 < len(lines) and lines[i + 1].startswith("| ---"):
+            continue  # a header row
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        out.append(cells)
+    return out
+
+
+def num(s: str) -> Optional[float]:
+    m = re.search(r"-?[\d.]+", s.replace(",", ""))
+    return float(m.group()) if m else None
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+# Each judge returns (goal, this run, verdict) for the summary table.
+Judgement = Tuple[str, str, str]
+
+
+def judge_parser(md: str) -> Judgement:
+    pat = re.compile(
+        r"^- (small|large), (whole|16 KiB reads): libsse at ([\d.]+)x the fastest peer, (\S+) .*?"
+        r"; (\d+)% of the memchr pass"
+    )
+    small, large, oks = [], [], []
+    for line in md.splitlines():
+        m = pat.match(line)
+        if not m:
+            continue
+        kind, feed, ratio, peer, pct = m.group(1), m.group(2), float(m.group(3)), m.group(4), int(m.group(5))
+        if kind == "small":
+            small.append(f"{ratio:.2f}× {peer} ({feed})")
+            oks.append(ratio >= 3)
+        else:
+            large.append(f"{pct}% of memchr, {ratio:.2f}× {peer} ({feed})")
+            oks.append(pct >= 50)
+    if not oks:
+        return ("small ≥ 3× the fastest peer; 64 KiB ≥ 50% of memchr", "no result", "**failed**")
+    return (
+        "small events ≥ 3× the fastest peer; 64 KiB events ≥ 50% of the memchr pass",
+        "small: " + ", ".join(small) + "; 64 KiB: " + ", ".join(large),
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+    )
+
+
+def judge_throughput(md: str) -> Judgement:
+    parts, oks = [], []
+    for size in ("40 B", "64 KiB"):
+        got = []
+        for r in rows(md):
+            if len(r) < 6 or r[0] != size or "raw" in r[1]:
+                continue
+            pct = num(r[5])
+            if pct is None:
+                continue
+            name = "pull" if "pull `sse_next_event`" in r[1] else "batch" if "batch" in r[1] else r[1]
+            got.append(f"{name} {pct:.0f}%")
+            oks.append(pct >= 70)
+        if got:
+            parts.append(f"{size}: " + ", ".join(got))
+    if not oks:
+        return ("≥ 70% of the raw TCP reader's bytes/s", "no result", "**failed**")
+    return (
+        "C pull, batch and callback ≥ 70% of the raw TCP reader (same run, per-round ratio)",
+        "; ".join(parts) + " of the raw reader",
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+    )
+
+
+def judge_latency(md: str, py_summaries: List[str]) -> Judgement:
+    parts, oks = [], []
+    for sub, label in (("### 5a", "normal"), ("### 5b", "SCHED_FIFO")):
+        got = []
+        for r in rows(md, sub):
+            if len(r) < 10 or "raw" in r[1]:
+                continue
+            ratio = num(r[8])
+            if ratio is None:
+                continue
+            name = r[1].split(" `")[0]
+            got.append(f"{name}/{r[0]} {ratio:.2f}×")
+            oks.append(ratio <= 1.5)
+        if got:
+            parts.append(f"C, {label}: " + ", ".join(got))
+    py_oks = []
+    for s in py_summaries:
+        for m in re.finditer(r"libsse, (sync iterator|asyncio) \(`[^`]+`\) p50 [\d.]+ µs, p99 [\d.]+ µs = \*\*([\d.]+)×\*\*", s):
+            ratio = float(m.group(2))
+            ver = re.match(r"Python ([\d.]+)", s)
+            parts.append(f"Python {ver.group(1) if ver else ''} {m.group(1).split()[0]} {ratio:.2f}×")
+            py_oks.append(ratio <= 1.5)
+    oks += py_oks
+    if not oks:
+        return ("p99 ≤ 1.5× the raw reader's", "no result", "**failed**")
+    return (
+        "p99 ≤ 1.5× the p99 of the raw socket reader beside it (pooled; C: chunked/close)",
+        "p99 ÷ raw: " + "; ".join(parts),
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+    )
+
+
+def judge_scale(md: str) -> Judgement:
+    by: Dict[Tuple[str, str], List[str]] = {}
+    for r in rows(md):
+        if len(r) >= 12:
+            by[(r[0], r[1])] = r
+    lib = by.get(("libsse", "1000"))
+    if not lib or num(lib[8]) is None:
+        return ("RSS ≤ 40 MiB and CPU ≤ 1% at 1,000 streams", "no result", "**failed**")
+    rss, cpu = num(lib[8]) or 0, num(lib[7]) or 0
+    text = f"1,000 streams: libsse {rss:.1f} MiB RSS, {cpu:.2f}% CPU, {lib[11]} threads"
+    ref = by.get(("raw-threads", "1000"))
+    if ref and num(ref[8]):
+        text += (f" (raw thread-per-socket reference: {num(ref[8]):.1f} MiB, {num(ref[7]):.2f}% CPU: "
+                 f"libsse at {rss / (num(ref[8]) or 1):.1f}× its RSS, {cpu / max(num(ref[7]) or 0, 0.01):.1f}× its CPU)")
+    big = by.get(("libsse", "10000"))
+    if big and num(big[8]) is not None:
+        text += f"; 10,000 streams: {num(big[8]):.0f} MiB, {num(big[7]):.1f}% CPU"
+    return (
+        "at 1,000 streams: RSS ≤ 40 MiB and CPU ≤ 1% of a core",
+        text,
+        f"RSS {met(rss <= 40)}, CPU {met(cpu <= 1)}",
+    )
+
+
+def judge_close(md: str) -> Judgement:
+    found = {}
+    for r in rows(md):
+        if len(r) >= 5:
+            found[r[0]] = r
+    same = next((r for k, r in found.items() if k.startswith("`sse_client_close` → `SSE_CLOSED`")), None)
+    other = next((r for k, r in found.items() if "another thread" in k and "close" in k), None)
+    intr = next((r for k, r in found.items() if "open item" in k), None)
+    ref = next((r for k, r in found.items() if k.startswith("reference")), None)
+    if not same or num(same[4]) is None:
+        return ("close → `SSE_CLOSED` p99 ≤ 1 ms", "no result", "**failed**")
+    p_same = num(same[4]) or 0
+    p_other = num(other[4]) if other else None
+    text = f"close p99 {p_same:.0f} µs (same thread)"
+    worst = p_same
+    if p_other is not None:
+        text += f", {p_other:.0f} µs (from another thread)"
+        worst = max(worst, p_other)
+    text += f" = {worst / 1000:.2f}× the 1 ms budget"
+    if intr and ref and num(intr[4]) and num(ref[4]):
+        text += (f"; interrupt → new connection open p99 {num(intr[4]):.0f} µs = "
+                 f"{(num(intr[4]) or 0) / (num(ref[4]) or 1):.2f}× a raw reconnect's ({num(ref[4]):.0f} µs)")
+    return ("close → `SSE_CLOSED` p99 ≤ 1 ms", text, met(worst <= 1000))
+
+
+def from_summaries(summaries: List[str], goal: str) -> Judgement:
+    lines = [s.strip() for s in summaries if s and s.strip()]
+    if not lines:
+        return (goal, "no result", "**failed**")
+    verdicts = ["missed" not in s for s in lines]
+    text = "; ".join(re.sub(r"; goal ≥ 1×[^;]*$", "", s) for s in lines)
+    return (goal, text, met(all(verdicts)) + (f" ({sum(verdicts)} of {len(verdicts)})" if len(lines) > 1 else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    P = lambda name: os.path.join(args.parts, name)  # noqa: E731
+
+    meta: Dict[str, str] = {}
+    for line in (read(P("meta.env")) or "").splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            meta[k] = v
+    timings = []
+    for line in (read(P("timings.tsv")) or "").splitlines():
+        name, ms, rc = line.split("\t")
+        timings.append((name, int(ms), int(rc)))
+    failed_steps = {name: rc for name, _, rc in timings if rc != 0}
+    elapsed = int(meta.get("elapsed_ms", "0")) / 1000
+    quick = meta.get("quick") == "1"
+
+    out: List[str] = [doc("intro.md")]
+    if quick:
+        out.append("**This is a BENCH_QUICK=1 smoke run: small counts, the figures mean nothing.**\n")
+
+    # ------------------------------------------------------------ this run
+    py_versions = [meta.get("python", "?")]
+    if meta.get("python312", "not found") != "not found":
+        py_versions.append(meta["python312"] + " (for ssec >= 3)")
+    out.append("## This run\n")
+    out.append(
+        f"- Command: `time make bench` (= `benches/run-all.sh`); **wall time {elapsed:.0f} s "
+        f"({elapsed / 60:.1f} min)**, builds included (measured by the script from its start to the report)."
+    )
+    out.append(f"- Date: {meta.get('date', '?')}; revision: `{meta.get('rev', '?')}`"
+               + (f"; uncommitted changes in: {meta['dirty'].strip()}" if meta.get("dirty", "").strip() else "; clean tree"))
+    out.append(f"- Machine: {meta.get('nproc', '?')} CPUs (`nproc`), {meta.get('cpu', '?')}, "
+               f"{meta.get('kernel', '?')}, {meta.get('ram', '?')} RAM")
+    out.append(f"- Load average at the start (1, 5, 15 min): {meta.get('load', '?')}; whole-machine CPU busy "
+               f"over the second before: {meta.get('busy', '?')}; at the end: {meta.get('load_end', '?')}")
+    out.append(f"- Toolchains: {meta.get('rustc', '?')}; {meta.get('cargo', '?')}; {meta.get('cc', '?')}; "
+               f"{meta.get('go', '?')}; {'; '.join(py_versions)}")
+    out.append("- Steps (wall time): " + "; ".join(
+        f"{name} {ms / 1000:.0f} s" + (f" (**failed, exit {rc}**)" if rc else "") for name, ms, rc in timings))
+    out.append("")
+
+    # ------------------------------------------------------------ sections
+    sections: List[str] = []
+    judged: List[Tuple[str, str, Judgement]] = []
+
+    def missing(what: str) -> str:
+        bad = [n for n in failed_steps if n.startswith(what)]
+        return f"**Not measured: step {bad[0]!r} failed** (see its output)." if bad else "Not run."
+
+    # 1. parser
+    s = ["## 1. Parser (Rust API): libsse vs a memchr pass and the Rust SSE parsers\n", doc("1-parser.md")]
+    md1 = read(P("1.md"))
+    if md1:
+        s.append(md1.rstrip() + "\n")
+        j = judge_parser(md1)
+    else:
+        s.append(missing("1.") + "\n")
+        j = ("small ≥ 3× the fastest peer; 64 KiB ≥ 50% of memchr", "not measured", "**not run**")
+    judged.append(("1", "Parser", j))
+    s.append(f"**Goal:** {j[0]}. **This run:** {j[1]}: {j[2]}.\n")
+    sections.append("\n".join(s))
+
+    # 2. C throughput
+    md2 = read(P("2.md"))
+    if md2:
+        j = judge_throughput(md2)
+        sections.append(md2.rstrip() + f"\n\n**This run:** {j[1]}: {j[2]}.\n")
+    else:
+        j = ("≥ 70% of the raw TCP reader", "not measured", "**not run**")
+        sections.append("## 2. Throughput on loopback (/fast)\n\n" + missing("2") + "\n")
+    judged.append(("2", "End to end, C ABI (loopback)", j))
+
+    # 3. Python
+    s = ["## 3. Python binding vs launchdarkly-eventsource and ssec (events/s)\n", doc("3-python.md")]
+    cmds = read(P("3.cmd"))
+    if cmds:
+        s.append("Commands (URL: the demo server started by `benches/run-all.sh`):\n")
+        s += [f"    {c}" for c in cmds.strip().splitlines()]
+        s.append("")
+    summaries = []
+    for tag in ("py311", "py312"):
+        md = read(P(f"3-{tag}.md"))
+        if md:
+            s.append(md.rstrip() + "\n")
+            summaries.append(read(P(f"3-{tag}.md.summary")) or "")
+    if not summaries:
+        s.append(missing("3.") + "\n")
+    j = from_summaries(summaries, "libsse (sync iterator) ≥ 1× the faster peer, same interpreter")
+    judged.append(("3", "Python binding", j))
+    s.append(f"**Goal:** {j[0]}. **This run:** {j[2]}.\n")
+    sections.append("\n".join(s))
+
+    # 4. Go
+    s = ["## 4. Go binding vs go-sse and raw readers (events/s)\n", doc("4-go.md")]
+    cmd = read(P("4.cmd"))
+    if cmd:
+        s.append(f"Command: `{cmd.strip()}`\n")
+    md4 = read(P("4.md"))
+    if md4:
+        s.append(re.sub(r"\n<!--.*?-->\n", "\n", md4).rstrip() + "\n")
+        m = re.search(r"<!-- rounds=(\d+) small=(\d+) large=(\d+) go=(\S+) -->", md4)
+        if m:
+            s.append(f"{m.group(1)} rounds; {int(m.group(2)):,} events of 40 B, {int(m.group(3)):,} of 64 KiB; {m.group(4)}.\n")
+        j = from_summaries((read(P("4.md.summary")) or "").splitlines(), "libsse's fastest way ≥ 1× go-sse's fastest way")
+    else:
+        s.append(missing("4.") + "\n")
+        j = ("libsse ≥ 1× go-sse", "not measured", "**not run**")
+    judged.append(("4", "Go binding", j))
+    s.append(f"**Goal:** {j[0]}. **This run:** {j[2]}.\n")
+    sections.append("\n".join(s))
+
+    # 5. latency: C (5a, 5b) and Python (5c)
+    md5 = read(P("5.md"))
+    s = [md5.rstrip() + "\n" if md5 else "## 5. Delivery latency (/stamp, 1,000 events/s)\n\n" + missing("2") + "\n"]
+    s.append("### 5c. Python binding (chunked, normal scheduling)\n")
+    s.append(doc("5c-python-latency.md"))
+    cmds = read(P("5c.cmd"))
+    if cmds:
+        s.append("Commands:\n")
+        s += [f"    {c}" for c in cmds.strip().splitlines()]
+        s.append("")
+    py_lat = []
+    for tag in ("py311", "py312"):
+        md = read(P(f"5c-{tag}.md"))
+        if md:
+            s.append(md.rstrip() + "\n")
+            py_lat.append(read(P(f"5c-{tag}.md.summary")) or "")
+    if not py_lat:
+        s.append(missing("5c") + "\n")
+    j = judge_latency(md5 or "", py_lat) if (md5 or py_lat) else ("p99 ≤ 1.5× raw", "not measured", "**not run**")
+    judged.append(("5", "Latency at 1,000 events/s", j))
+    s.append(f"**Goal:** {j[0]}. **This run:** {j[1]}: {j[2]}.\n")
+    sections.append("\n".join(s))
+
+    # 6. scale
+    md6 = read(P("6.md"))
+    if md6:
+        j = judge_scale(md6)
+        sections.append(md6.rstrip() + f"\n\n**This run:** {j[1]}: {j[2]}.\n")
+    else:
+        j = ("RSS ≤ 40 MiB, CPU ≤ 1% at 1,000", "not measured", "**not run**")
+        sections.append("## 6. Many clients in one process\n\n" + missing("2") + "\n")
+    judged.append(("6", "Scale (1,000 clients)", j))
+
+    # 7. close
+    md7 = read(P("7.md"))
+    if md7:
+        j = judge_close(md7)
+        sections.append(md7.rstrip() + f"\n\n**This run:** {j[1]}: {j[2]}.\n")
+    else:
+        j = ("close p99 ≤ 1 ms", "not measured", "**not run**")
+        sections.append("## 7. Close and interrupt latency\n\n" + missing("2") + "\n")
+    judged.append(("7", "Close / interrupt", j))
+
+    # ------------------------------------------------------------- summary
+    out.append("## Summary\n")
+    out.append("| # | benchmark | goal | this run (against the reference of the same run) | goal |")
+    out.append("| --- | --- | --- | --- | --- |")
+    for n, name, (goal, text, verdict) in judged:
+        out.append(f"| {n} | {name} | {goal} | {text} | {verdict} |")
+    out.append("")
+    out += sections
+
+    notes = []
+    for name in ("notes.md",):
+        t = read(P(name))
+        if t:
+            notes += [line for line in t.splitlines() if line.strip()]
+    t = read(P("4.md.notes"))
+    if t:
+        notes += [f"- Go: {line}" for line in t.splitlines() if line.strip()]
+    if notes:
+        out.append("## Notes\n")
+        out += notes
+        out.append("")
+    out.append(doc("parser-history.md"))
+    text = "\n".join(out).rstrip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    with open(args.out, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
