@@ -243,6 +243,13 @@ def main() -> None:
     )
     out.append(f"- Date: {meta.get('date', '?')}; revision: `{meta.get('rev', '?')}`"
                + (f"; uncommitted changes in: {meta['dirty'].strip()}" if meta.get("dirty", "").strip() else "; clean tree"))
+    lib = (f"- libsse under test: the build step's output (`target/release`: libsse.so, libsse.a, sse-demo-server, "
+           f"the parser benchmark) with `include/sse.h` and `bindings/go`, copied to `build/bench/lib` before the first "
+           f"table and used by every table (libsse.so sha256 {meta.get('lib', '?')})")
+    if meta.get("lib_changed"):
+        lib += (f"; `target/release/libsse.so` was rebuilt during the run (now {meta['lib_changed']}): "
+                f"the tables are unaffected, they used the copy")
+    out.append(lib)
     out.append(f"- Machine: {meta.get('nproc', '?')} CPUs (`nproc`), {meta.get('cpu', '?')}, "
                f"{meta.get('kernel', '?')}, {meta.get('ram', '?')} RAM")
     out.append(f"- Load average at the start (1, 5, 15 min): {meta.get('load', '?')}; whole-machine CPU busy "

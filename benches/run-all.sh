@@ -30,7 +30,12 @@ OUT=${BENCH_OUT:-BENCHMARKS.md}
 ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7}
 WORK=$ROOT/build/bench
 PARTS=$WORK/parts
-LIBDIR=$ROOT/target/release
+BUILT=$ROOT/target/release
+# Every table uses a copy of what the build step produced (libraries,
+# header, demo server, parser benchmark, Go binding sources), taken before
+# the first measurement: someone rebuilding target/release meanwhile does
+# not change what a later table measures.
+LIBDIR=$WORK/lib
 SERVER=$LIBDIR/sse-demo-server
 PYTHON=${PYTHON:-python3}
 # Pinned peers (bench only). ssec >= 3 needs Python >= 3.12; 2.0.0 is the
@@ -141,7 +146,21 @@ build_retry() { build || { log "build failed; retrying in 60 s"; sleep 60; build
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     step "build: cargo build --release (+ -p libsse-benches)" build_retry
 fi
-[ -x "$SERVER" ] && [ -f "$LIBDIR/libsse.so" ] || { echo "no $SERVER / libsse.so: the build failed" >&2; exit 1; }
+[ -x "$BUILT/sse-demo-server" ] && [ -f "$BUILT/libsse.so" ] || { echo "no target/release/{sse-demo-server,libsse.so}: the build failed" >&2; exit 1; }
+snapshot() {
+    local tmp=$LIBDIR.tmp
+    rm -rf "$tmp"
+    mkdir -p "$tmp/include"
+    cp "$BUILT/libsse.so" "$BUILT/libsse.a" "$BUILT/sse-demo-server" "$tmp/"
+    if wants 1; then cp "$BUILT/libsse-benches" "$tmp/"; fi
+    cp include/sse.h "$tmp/include/"
+    cp -r bindings/go "$tmp/go"
+    rm -rf "$LIBDIR"
+    mv "$tmp" "$LIBDIR"
+}
+snapshot
+lib_id() { echo "$(sha256sum "$1" | cut -c1-12), built $(date -u -r "$1" '+%H:%M:%S UTC')"; }
+echo "lib=$(lib_id "$LIBDIR/libsse.so")" >>"$PARTS/meta.env"
 
 # ------------------------------------------------------------ Python set-up
 # venv_for PY DIR PEERS: a venv with the peers (cached: rebuilt when the pins
@@ -216,16 +235,17 @@ start_py_server() {
 
 # --------------------------------------------------------------- 1. parser
 if wants 1; then
-    # (the report quotes the exact command line; the path is relative to
-    # the repository root, where this runs)
-    step "1. parser (cargo run --release -p libsse-benches)" \
-        cargo run --release -q -p libsse-benches -- "${PARSER_ARGS[@]}" --markdown build/bench/parts/1.md
+    # = cargo run --release -p libsse-benches -- ARGS (built above, copied);
+    # paths relative to the repository root, where this runs.
+    step "1. parser (target/release/libsse-benches)" \
+        "$LIBDIR/libsse-benches" "${PARSER_ARGS[@]}" --markdown build/bench/parts/1.md
 fi
 
 # --------------------------------------------------- 2, 5a/b, 6, 7: C ABI
 if wants 2 || wants 5 || wants 6 || wants 7; then
     step "2, 5a, 5b, 7, 6: benches/e2e/run.sh" \
-        "${NO_PROXY_ENV[@]}" E2E_NO_BUILD=1 E2E_QUICK="$QUICK" E2E_PARTS="$PARTS" benches/e2e/run.sh
+        "${NO_PROXY_ENV[@]}" E2E_NO_BUILD=1 E2E_QUICK="$QUICK" E2E_PARTS="$PARTS" \
+        E2E_LIBDIR="$LIBDIR" E2E_INCDIR="$LIBDIR/include" benches/e2e/run.sh
 fi
 
 if wants 3 || wants 5; then
@@ -239,7 +259,7 @@ if wants 3; then
         local dir tag
         for dir in "${PY_ENVS[@]}"; do
             tag=$(basename "$dir")
-            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=target/release/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/throughput.py --url URL --count $PY_TP_COUNT --size 40 --rounds $PY_TP_ROUNDS" \
+            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/throughput.py --url URL --count $PY_TP_COUNT --size 40 --rounds $PY_TP_ROUNDS" \
                 >>"$PARTS/3.cmd"
             py_run "$dir" bindings/python/benchmarks/throughput.py --url "$PY_URL" --count "$PY_TP_COUNT" --size 40 \
                 --rounds "$PY_TP_ROUNDS" --markdown "$PARTS/3-$tag.md" >/dev/null
@@ -252,11 +272,14 @@ fi
 if wants 4; then
     go_report() {
         [ -n "$GO" ] || { echo "go not found" >&2; return 1; }
-        echo "cd bindings/go/benchcompare && LIBSSE_BENCH_REPORT=FILE LIBSSE_BENCH_ROUNDS=$GO_ROUNDS LIBSSE_BENCH_SMALL_COUNT=$GO_SMALL LIBSSE_BENCH_LARGE_COUNT=$GO_LARGE go test -run '^TestReport\$' -count=1 ." >"$PARTS/4.cmd"
-        (cd bindings/go/benchcompare &&
-            "${NO_PROXY_ENV[@]}" SSE_DEMO_SERVER="$SERVER" LIBSSE_BENCH_REPORT="$PARTS/4.md" LIBSSE_BENCH_ROUNDS="$GO_ROUNDS" \
+        # The binding copied at the start, linked to the copied libsse.a.
+        echo "L=\$PWD/build/bench/lib; cd \$L/go/benchcompare && CGO_CFLAGS=-I\$L/include CGO_LDFLAGS=\"\$L/libsse.a -lm -ldl -lpthread\" SSE_DEMO_SERVER=\$L/sse-demo-server LIBSSE_BENCH_REPORT=FILE LIBSSE_BENCH_ROUNDS=$GO_ROUNDS LIBSSE_BENCH_SMALL_COUNT=$GO_SMALL LIBSSE_BENCH_LARGE_COUNT=$GO_LARGE go test -tags libsse_external -run '^TestReport\$' -count=1 ." >"$PARTS/4.cmd"
+        (cd "$LIBDIR/go/benchcompare" &&
+            "${NO_PROXY_ENV[@]}" CGO_CFLAGS="-I$LIBDIR/include" CGO_LDFLAGS="$LIBDIR/libsse.a -lm -ldl -lpthread" \
+                SSE_DEMO_SERVER="$SERVER" LIBSSE_BENCH_REPORT="$PARTS/4.md" LIBSSE_BENCH_ROUNDS="$GO_ROUNDS" \
                 LIBSSE_BENCH_SMALL_COUNT="$GO_SMALL" LIBSSE_BENCH_LARGE_COUNT="$GO_LARGE" \
-                "$GO" test -run '^TestReport$' -count=1 . >"$PARTS/4.log" 2>&1) || { cat "$PARTS/4.log" >&2; return 1; }
+                "$GO" test -tags libsse_external -run '^TestReport$' -count=1 . >"$PARTS/4.log" 2>&1) ||
+            { cat "$PARTS/4.log" >&2; return 1; }
     }
     step "4. Go (bindings/go/benchcompare)" go_report
 fi
@@ -267,7 +290,7 @@ if wants 5; then
         local dir tag
         for dir in "${PY_ENVS[@]}"; do
             tag=$(basename "$dir")
-            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=target/release/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/latency.py --url URL --rate 1000 --count $PY_LAT_COUNT --rounds $PY_LAT_ROUNDS" \
+            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/latency.py --url URL --rate 1000 --count $PY_LAT_COUNT --rounds $PY_LAT_ROUNDS" \
                 >>"$PARTS/5c.cmd"
             py_run "$dir" bindings/python/benchmarks/latency.py --url "$PY_URL" --rate 1000 --count "$PY_LAT_COUNT" \
                 --rounds "$PY_LAT_ROUNDS" --markdown "$PARTS/5c-$tag.md" >/dev/null
@@ -278,6 +301,9 @@ fi
 
 # ---------------------------------------------------------------- report
 echo "load_end=$(load_now)" >>"$PARTS/meta.env"
+if [ "$(lib_id "$BUILT/libsse.so")" != "$(lib_id "$LIBDIR/libsse.so")" ]; then
+    echo "lib_changed=$(lib_id "$BUILT/libsse.so")" >>"$PARTS/meta.env"
+fi
 echo "elapsed_ms=$(( ($(date +%s%N) - START_NS) / 1000000 ))" >>"$PARTS/meta.env"
 "$PYTHON" benches/report.py --parts "$PARTS" --out "$OUT"
 log "wrote $OUT ($(elapsed) s in all)"

@@ -55,11 +55,19 @@ class Samples:
     def __init__(self) -> None:
         self.seen = 0
         self.v: List[float] = []
+        # events whose data is not a stamp (every event of the stream has
+        # one): a client bug, counted and reported, not a sample
+        self.bad: List[str] = []
 
     def add(self, now: int, data: str) -> None:
         self.seen += 1
+        try:
+            stamp = int(data)
+        except ValueError:
+            self.bad.append(f"event {self.seen}: data {data[:40]!r}")
+            return
         if self.seen > WARMUP:
-            self.v.append((now - int(data)) / 1e3)  # µs
+            self.v.append((now - stamp) / 1e3)  # µs
 
 
 # ------------------------------------------------------------------ clients
@@ -256,6 +264,7 @@ def main() -> None:
     pooled: Dict[str, List[float]] = {n: [] for n in names}
     raw_all: List[float] = []
     paired: Dict[str, List[float]] = {n: [] for n in names}
+    bad: Dict[str, List[str]] = {n: [] for n in names}
     for r in range(args.rounds):
         for k in range(len(names)):
             name = names[(k + r) % len(names)]
@@ -267,6 +276,7 @@ def main() -> None:
             if s.seen != args.count:
                 sys.exit(f"{name}: {s.seen} events, expected {args.count}")
             pooled[name] += s.v
+            bad[name] += s.bad
             raw_all += raw_v
             mine, ref = sorted(s.v), sorted(raw_v)
             paired[name].append(pct(mine, 99) / pct(ref, 99))
@@ -309,11 +319,18 @@ def main() -> None:
         best_p99 = pct(sorted(pooled[best]), 99)
         summary_parts.append(
             f"against the peer with the lowest p99, {describe(best)} ({best_p99:.0f} µs), "
-            f"libsse's sync p99 is {lib_p99 / best_p99:.2f}×"
+            f"libsse's sync p99 is {lib_p99 / best_p99:.3g}×"
         )
     for n, why in skipped.items():
         lines.append(f"| {n} | skipped: {why} | | | | | | | |")
     lines.append("")
+    for n in names:
+        if bad[n]:
+            runs = args.rounds
+            lines.append(
+                f"- {describe(n)}: **{len(bad[n])} of {runs * args.count} events arrived without their data** "
+                f"(every event of the stream carries a stamp; not counted as samples): {'; '.join(bad[n][:3])}"
+            )
     summary = f"Python {pyver}: " + "; ".join(summary_parts) if summary_parts else ""
     if summary:
         lines.append(f"- {summary}")

@@ -219,17 +219,26 @@ def main() -> None:
     # per client: lists of (events/s, thread CPU ns/event, process CPU ns/event)
     runs: Dict[str, List[Tuple[float, float, float]]] = {n: [] for n in names}
     per_round: List[Dict[str, float]] = []
+    failed: Dict[str, str] = {}
     for r in range(args.rounds):
         rates: Dict[str, float] = {}
         for k in range(len(names)):
             name = names[(k + r) % len(names)]
+            if name in failed:
+                continue
             wall0, cpu0, proc0 = time.perf_counter(), time.thread_time(), process_cpu()
-            events, total = CLIENTS[name](url, args.count)
+            try:
+                events, total = CLIENTS[name](url, args.count)
+            except Exception as error:  # noqa: BLE001
+                failed[name] = f"failed in round {r + 1}: {type(error).__name__}: {error}"
+                continue
             wall = time.perf_counter() - wall0
             cpu, proc = time.thread_time() - cpu0, process_cpu() - proc0
             if events != args.count or total != args.count * args.size:
-                sys.exit(f"{name}: {events} events, {total} data bytes; expected {args.count}, "
-                         f"{args.count * args.size}")
+                # a client that loses or mangles events is reported, not timed
+                failed[name] = (f"failed in round {r + 1}: {events} events, {total} data bytes; "
+                                f"expected {args.count}, {args.count * args.size}")
+                continue
             rate = args.count / wall
             rates[name] = rate
             runs[name].append((rate, cpu / args.count * 1e9, proc / args.count * 1e9))
@@ -240,6 +249,11 @@ def main() -> None:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait()
 
+    for name in failed:
+        names.remove(name)
+        for rd in per_round:
+            rd.pop(name, None)
+    per_round = [rd for rd in per_round if "libsse" not in names or "libsse" in rd]
     peers = [n for n in names if n not in OURS]
     med = {n: statistics.median(x[0] for x in runs[n]) for n in names}
     fastest_peer = max(peers, key=lambda n: med[n]) if peers else None
@@ -255,18 +269,20 @@ def main() -> None:
         rates = [x[0] for x in runs[n]]
         ratio = "—"
         if n != "libsse" and "libsse" in names:
-            ratio = f"{statistics.median(rd['libsse'] / rd[n] for rd in per_round):.2f}×"
+            ratio = f"{statistics.median(rd['libsse'] / rd[n] for rd in per_round if n in rd):.2f}×"
         bold = "**" if n == "libsse" else ""
         lines.append(
             f"| {bold}{describe(n)}{bold} | {bold}{fmt_rate(med[n])}{bold} | {fmt_rate(min(rates))}–{fmt_rate(max(rates))} "
             f"| {statistics.median(x[1] for x in runs[n]):.0f} | {statistics.median(x[2] for x in runs[n]):.0f} | {ratio} |"
         )
+    for n, why in failed.items():
+        lines.append(f"| {describe(n)} | **{why}** | | | | |")
     for n, why in skipped.items():
         lines.append(f"| {n} | skipped: {why} | | | | |")
     lines.append("")
     summary = ""
     if fastest_peer and "libsse" in names:
-        ratios = sorted(rd["libsse"] / rd[fastest_peer] for rd in per_round)
+        ratios = sorted(rd["libsse"] / rd[fastest_peer] for rd in per_round if fastest_peer in rd)
         r = statistics.median(ratios)
         verdict = "met" if r >= 1 else "**missed**"
         summary = (
