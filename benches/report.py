@@ -212,6 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--time-output", help="what `time make bench` printed for this run (real/user/sys), if known")
     args = ap.parse_args()
     P = lambda name: os.path.join(args.parts, name)  # noqa: E731
 
@@ -239,7 +240,8 @@ def main() -> None:
     out.append("## This run\n")
     out.append(
         f"- Command: `time make bench` (= `benches/run-all.sh`); **wall time {elapsed:.0f} s "
-        f"({elapsed / 60:.1f} min)**, builds included (measured by the script from its start to the report)."
+        f"({elapsed / 60:.1f} min)**, builds included (measured by the script from its start to the report)"
+        + (f"; `time make bench` printed {args.time_output}." if args.time_output else ".")
     )
     out.append(f"- Date: {meta.get('date', '?')}; revision: `{meta.get('rev', '?')}`"
                + (f"; uncommitted changes in: {meta['dirty'].strip()}" if meta.get("dirty", "").strip() else "; clean tree"))

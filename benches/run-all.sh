@@ -151,8 +151,8 @@ snapshot() {
     local tmp=$LIBDIR.tmp
     rm -rf "$tmp"
     mkdir -p "$tmp/include"
-    cp "$BUILT/libsse.so" "$BUILT/libsse.a" "$BUILT/sse-demo-server" "$tmp/"
-    if wants 1; then cp "$BUILT/libsse-benches" "$tmp/"; fi
+    cp -p "$BUILT/libsse.so" "$BUILT/libsse.a" "$BUILT/sse-demo-server" "$tmp/"
+    if wants 1; then cp -p "$BUILT/libsse-benches" "$tmp/"; fi
     cp include/sse.h "$tmp/include/"
     cp -r bindings/go "$tmp/go"
     rm -rf "$LIBDIR"
@@ -301,7 +301,7 @@ fi
 
 # ---------------------------------------------------------------- report
 echo "load_end=$(load_now)" >>"$PARTS/meta.env"
-if [ "$(lib_id "$BUILT/libsse.so")" != "$(lib_id "$LIBDIR/libsse.so")" ]; then
+if ! cmp -s "$BUILT/libsse.so" "$LIBDIR/libsse.so"; then
     echo "lib_changed=$(lib_id "$BUILT/libsse.so")" >>"$PARTS/meta.env"
 fi
 echo "elapsed_ms=$(( ($(date +%s%N) - START_NS) / 1000000 ))" >>"$PARTS/meta.env"

@@ -329,7 +329,8 @@ def main() -> None:
             runs = args.rounds
             lines.append(
                 f"- {describe(n)}: **{len(bad[n])} of {runs * args.count} events arrived without their data** "
-                f"(every event of the stream carries a stamp; not counted as samples): {'; '.join(bad[n][:3])}"
+                f"(every event of the stream carries a stamp; not counted as samples): "
+                f"{'; '.join(sorted(set(bad[n]))[:3])} (per run)"
             )
     summary = f"Python {pyver}: " + "; ".join(summary_parts) if summary_parts else ""
     if summary:
