@@ -29,7 +29,7 @@ pub type ItemCallback = Box<dyn FnMut(ItemRef<'_>) + Send>;
 /// Stack size of a worker thread: small, so thousands of clients fit.
 const WORKER_STACK_BYTES: usize = 256 * 1024;
 /// First read buffer; it grows (up to the max) while reads fill it.
-const INITIAL_READ_BYTES: usize = 4 * 1024;
+const INITIAL_READ_BYTES: usize = 1024;
 const MAX_READ_BYTES: usize = 64 * 1024;
 /// How long `Drop` waits for the thread before leaving it to finish alone
 /// (only a DNS lookup or TCP connect can take that long to notice).
@@ -556,6 +556,7 @@ impl Worker {
                     format!("{}: open (HTTP {status})", self.config.url)
                 });
                 if self.emit(Item::Open { status, headers }) {
+                    crate::stack::release_idle_pages();
                     self.read_stream(reader)
                 } else {
                     Outcome::Closing

@@ -37,6 +37,7 @@ pub mod event;
 pub mod log;
 pub mod notify;
 pub mod parser;
+mod stack;
 pub mod transport;
 
 pub use batch::{Batch, ItemRef, MessageRef};

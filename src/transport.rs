@@ -10,6 +10,7 @@ use ureq::{Agent, Proxy};
 
 use crate::config::{Config, ProxySetting};
 use crate::error::{Error, ErrorKind, Result};
+use crate::log::{log, LogLevel};
 
 /// The body of an open stream.
 pub type StreamReader = Box<dyn Read + Send>;
@@ -31,8 +32,33 @@ pub enum Opened {
 
 /// ureq's socket read buffer per connection.
 const INPUT_BUFFER_BYTES: usize = 16 * 1024;
-/// ureq's request-writing buffer per connection.
-const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
+/// The smallest request-writing buffer per connection (ureq writes the
+/// whole request head into it, then the body through it).
+const MIN_OUTPUT_BUFFER_BYTES: usize = 4 * 1024;
+/// Room in the output buffer beyond the configured request head: standard
+/// headers, a Last-Event-ID, a longer URL after a redirect.
+const OUTPUT_HEAD_SLACK_BYTES: usize = 2 * 1024;
+
+/// The bytes of `config`'s request head apart from the standard headers
+/// and the Last-Event-ID (method, URL, user headers).
+fn configured_head_bytes(config: &Config) -> usize {
+    config.method.len()
+        + config.url.len()
+        + config
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum::<usize>()
+}
+
+/// A request-writing buffer that holds `config`'s request head: 4 KiB for
+/// a usual request, more for long URLs, many large headers or a long
+/// configured Last-Event-ID.
+fn output_buffer_bytes(config: &Config) -> usize {
+    (configured_head_bytes(config) + config.last_event_id.len() + OUTPUT_HEAD_SLACK_BYTES)
+        .max(MIN_OUTPUT_BUFFER_BYTES)
+        .next_multiple_of(1024)
+}
 
 /// Whether the URL's host is an IP address (no name to resolve).
 fn host_is_ip_literal(url: &str) -> bool {
@@ -61,6 +87,9 @@ pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>> {
 /// Settings shared by every connection of one client, prepared once.
 pub struct Transport {
     agent_config: ureq::config::Config,
+    /// The longest Last-Event-ID that fits the request buffer with the
+    /// rest of the head (ureq cannot send a head larger than its buffer).
+    max_last_event_id: usize,
 }
 
 impl Transport {
@@ -80,10 +109,11 @@ impl Transport {
             .timeout_connect(Some(config.connect_timeout))
             .timeout_resolve(resolve_timeout)
             // ureq's default buffers are 128 KiB each, resident per client;
-            // these keep thousands of idle clients small. Large events are
+            // these keep thousands of idle clients small (the output buffer
+            // is sized to the request). Large events are
             // read through our own growing buffer either way.
             .input_buffer_size(INPUT_BUFFER_BYTES)
-            .output_buffer_size(OUTPUT_BUFFER_BYTES)
+            .output_buffer_size(output_buffer_bytes(config))
             .timeout_per_read(config.read_timeout)
             .user_agent(concat!("libsse/", env!("CARGO_PKG_VERSION")))
             .accept("text/event-stream")
@@ -91,7 +121,13 @@ impl Transport {
             .tls_config(tls.build())
             .max_idle_connections(0)
             .build();
-        Ok(Transport { agent_config })
+        let max_last_event_id = output_buffer_bytes(config)
+            - configured_head_bytes(config)
+            - OUTPUT_HEAD_SLACK_BYTES / 2;
+        Ok(Transport {
+            agent_config,
+            max_last_event_id,
+        })
     }
 
     /// A fresh agent: one per connection, so that shutting it down (close,
@@ -102,6 +138,7 @@ impl Transport {
 
     /// Sends the request (following redirects itself, at most
     /// `config.max_redirects`) and checks the response.
+    #[inline(never)] // its large locals must not stay in the caller's frame (see stack.rs)
     pub fn open(&self, agent: &Agent, config: &Config, last_event_id: &str) -> Result<Opened> {
         let mut url = config.url.clone();
         let mut method = parse_method(&config.method)?;
@@ -119,8 +156,17 @@ impl Transport {
                 }
             }
             // A server may set an id with control characters (valid SSE,
-            // not a valid header value): then resume without it.
-            if !last_event_id.is_empty() && crate::config::is_header_value(last_event_id) {
+            // not a valid header value), or one too long for the request
+            // buffer: then resume without it.
+            if last_event_id.len() > self.max_last_event_id {
+                log(LogLevel::Warn, || {
+                    format!(
+                        "{url}: Last-Event-ID of {} bytes not sent (at most {} fit)",
+                        last_event_id.len(),
+                        self.max_last_event_id
+                    )
+                });
+            } else if !last_event_id.is_empty() && crate::config::is_header_value(last_event_id) {
                 request = request.header("last-event-id", last_event_id);
             }
             let result = match (&config.body, send_body) {

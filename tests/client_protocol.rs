@@ -452,3 +452,43 @@ fn batches_hand_out_every_item_in_order_with_each_events_own_retry() {
         })
     ));
 }
+
+#[test]
+fn large_request_heads_and_bodies_are_sent_whole() {
+    let server = Server::start().unwrap();
+    let cookie = "c".repeat(12 * 1024); // beyond a small fixed request buffer
+    let body = "b".repeat(100 * 1024);
+    let client = start(
+        config(&format!("{}/echo", server.url()))
+            .method("POST")
+            .header("Cookie", &cookie)
+            .body(body.as_str()),
+    );
+    let first = messages(&client, 1);
+    assert!(first[0].data.contains(&cookie));
+    let requests = server.requests();
+    assert_eq!(requests[0].header("cookie"), Some(cookie.as_str()));
+    assert_eq!(requests[0].body, body.as_bytes());
+}
+
+#[test]
+fn an_id_too_long_for_the_request_buffer_resumes_without_it() {
+    let server = Server::start().unwrap();
+    for (id_len, sent) in [(500, true), (4000, false)] {
+        let id = "i".repeat(id_len);
+        let body = format!("id: {id}\ndata: x\n\n");
+        let url = format!("{}/raw?b64={}", server.url(), b64(body.as_bytes()));
+        let client = start(config(&url).retry(|r| r.max_attempts = Some(3)));
+        let got = messages(&client, 2);
+        assert_eq!(got[0].last_event_id, id);
+        assert_eq!(data_of(&got), ["x", "x"], "reconnected, not failed");
+        let requests = server.requests();
+        let resumed = requests
+            .iter()
+            .rev()
+            .find(|r| r.path.contains(&url[url.len() - 20..]));
+        let header = resumed.expect("a request").header("last-event-id");
+        assert_eq!(header.is_some(), sent, "id of {id_len} bytes");
+        drop(client);
+    }
+}

@@ -36,10 +36,11 @@
 //
 // # Performance
 //
-// Items are taken from libsse's queue in batches (sse_next_events):
+// Items are taken from libsse's queue in packed batches (sse_next_batch):
 // crossing cgo once per batch, and copying the small strings of one batch
 // into a single allocation. A consequence: a retained small Event keeps
-// the memory of its batch (at most a few hundred small events) alive.
+// the memory of its batch (one network read: up to a few thousand small
+// events) alive.
 // With Events or Items, one goroutine per client blocks in C (so one OS
 // thread per client) and hands events over through the channel; Next
 // blocks in C on the caller's goroutine and saves that hand-over.

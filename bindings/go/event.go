@@ -123,7 +123,7 @@ func batchItems(b *C.gosse_batch) []C.gosse_item {
 	if b.n == 0 {
 		return nil
 	}
-	return unsafe.Slice(b.items, int(b.cap))[:int(b.n)]
+	return unsafe.Slice(b.items, int(b.items_cap))[:int(b.n)]
 }
 
 // texts copies the data of every message and comment of the batch; small

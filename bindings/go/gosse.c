@@ -14,13 +14,19 @@ gosse_batch *gosse_batch_new(size_t cap) {
 		return NULL;
 	}
 	b->cap = cap;
+	b->items_cap = cap;
 	return b;
 }
 
 void gosse_batch_release(gosse_batch *b) {
-	for (size_t i = 0; i < b->n; i++) {
-		sse_event_free(b->evs[i]);
-		b->evs[i] = NULL;
+	if (b->packed != NULL) {
+		sse_batch_free(b->packed);
+		b->packed = NULL;
+	} else {
+		for (size_t i = 0; i < b->n; i++) {
+			sse_event_free(b->evs[i]);
+			b->evs[i] = NULL;
+		}
 	}
 	b->n = 0;
 }
@@ -35,7 +41,9 @@ void gosse_batch_free(gosse_batch *b) {
 
 static void fill(gosse_batch *b) {
 	for (size_t i = 0; i < b->n; i++) {
-		struct sse_event *e = b->evs[i];
+		/* Events of a packed batch are only read, never freed one by one. */
+		struct sse_event *e = b->packed != NULL ? (struct sse_event *)sse_batch_event(b->packed, i)
+		                                        : b->evs[i];
 		gosse_item *it = &b->items[i];
 		it->ev = e;
 		it->kind = (int32_t)sse_event_kind(e);
@@ -65,12 +73,30 @@ static void fill(gosse_batch *b) {
 	}
 }
 
-enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms) {
+/* Takes one packed batch (n items) into `b`, growing `items` if needed. */
+static enum sse_status take_packed(struct sse_client *c, gosse_batch *b, int32_t timeout_ms) {
 	gosse_batch_release(b);
-	uintptr_t n = 0;
-	enum sse_status st = sse_next_events(c, b->evs, b->cap, timeout_ms, &n);
+	struct sse_batch *packed = NULL;
+	enum sse_status st = sse_next_batch(c, timeout_ms, &packed);
 	if (st != SSE_OK) return st;
+	size_t n = sse_batch_len(packed);
+	if (n > b->items_cap) {
+		gosse_item *grown = realloc(b->items, n * sizeof *grown);
+		if (grown == NULL) {
+			sse_batch_free(packed);
+			return SSE_ERR_INTERNAL;
+		}
+		b->items = grown;
+		b->items_cap = n;
+	}
+	b->packed = packed;
 	b->n = n;
+	return SSE_OK;
+}
+
+enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms) {
+	enum sse_status st = take_packed(c, b, timeout_ms);
+	if (st != SSE_OK) return st;
 	fill(b);
 	return SSE_OK;
 }
@@ -85,10 +111,7 @@ enum sse_status gosse_client_drain(struct sse_client *c, gosse_batch *b, int32_t
 	int64_t deadline = now_ms() + max_ms;
 	enum sse_status st;
 	for (;;) {
-		gosse_batch_release(b);
-		uintptr_t n = 0;
-		st = sse_next_events(c, b->evs, b->cap, 50, &n);
-		b->n = n;
+		st = take_packed(c, b, 50);
 		if (st != SSE_OK && st != SSE_TIMEOUT) break;
 		if (now_ms() >= deadline) break;
 	}

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include "sse.h"
 
-/* The strings of one item, borrowed from `ev` (valid until it is freed). */
+/* The strings of one item, borrowed from `ev` (valid until the batch is
+ * released). */
 typedef struct gosse_item {
 	struct sse_event *ev;
 	int32_t kind;
@@ -19,21 +20,25 @@ typedef struct gosse_item {
 	size_t id_len;
 } gosse_item;
 
-/* A batch of items in C memory, reused for every pull. */
+/* A batch of items in C memory, reused for every pull. Client pulls take
+ * a packed libsse batch (`packed`, which owns its events: one free for
+ * all); parser pulls take owned events into `evs`. */
 typedef struct gosse_batch {
-	struct sse_event **evs;
-	gosse_item *items;
+	struct sse_batch *packed;
+	struct sse_event **evs; /* cap slots */
+	gosse_item *items;      /* items_cap slots (grows for large client batches) */
 	size_t n;
 	size_t cap;
+	size_t items_cap;
 } gosse_batch;
 
 gosse_batch *gosse_batch_new(size_t cap);
-/* Frees the events of the last pull (n becomes 0). */
+/* Frees the items of the last pull (n becomes 0). */
 void gosse_batch_release(gosse_batch *b);
 /* Frees the events and the batch. NULL is a no-op. */
 void gosse_batch_free(gosse_batch *b);
 
-/* Releases the previous batch, then sse_next_events into `b`. */
+/* Releases the previous batch, then sse_next_batch into `b`. */
 enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms);
 
 /* After sse_client_close: takes and frees queued items until the stream
