@@ -2,8 +2,95 @@
 //! into one buffer: a read of a thousand small events costs two
 //! allocations (the buffer and the entry list), not a thousand.
 
+use crossbeam_channel::{bounded, Receiver, Sender};
+
 use crate::event::{Event, Item, MESSAGE};
 use crate::parser::EventRef;
+
+/// Text buffers at least this large go back to their worker when the
+/// batch is dropped: reusing them saves a large allocation per batch and
+/// the page faults of memory the allocator returned to the kernel.
+pub const RECYCLE_MIN_BYTES: usize = 32 * 1024;
+/// How many large buffers wait for reuse per client.
+const RECYCLE_SLOTS: usize = 2;
+
+/// A client's spare large text buffers (the worker's end).
+#[derive(Debug)]
+pub struct TextPool {
+    spare: Receiver<String>,
+    recycler: Recycler,
+}
+
+/// Gives a large text buffer back to its pool (the batches' end).
+#[derive(Debug, Clone)]
+pub struct Recycler {
+    spare: Sender<String>,
+}
+
+impl Recycler {
+    fn give(&self, mut text: String) {
+        if text.capacity() >= RECYCLE_MIN_BYTES {
+            text.clear();
+            let _ = self.spare.try_send(text); // pool full or gone: dropped
+        }
+    }
+}
+
+impl Default for TextPool {
+    fn default() -> Self {
+        let (spare_tx, spare) = bounded(RECYCLE_SLOTS);
+        TextPool {
+            spare,
+            recycler: Recycler { spare: spare_tx },
+        }
+    }
+}
+
+impl TextPool {
+    /// An empty batch with room for `text_bytes` of text: small ones
+    /// allocate as usual, large ones reuse a spare buffer if one fits.
+    pub fn batch(&self, text_bytes: usize) -> Batch {
+        if text_bytes < RECYCLE_MIN_BYTES {
+            return Batch::with_text_capacity(text_bytes);
+        }
+        let text = match self.spare.try_recv() {
+            Ok(mut spare) => {
+                spare.reserve(text_bytes);
+                spare
+            }
+            Err(_) => String::with_capacity(text_bytes),
+        };
+        Batch {
+            text,
+            entries: Vec::new(),
+            cursor: 0,
+            recycler: Some(self.recycler.clone()),
+        }
+    }
+}
+
+/// A batch's text buffer after [`Batch::into_text`]; goes back to its
+/// pool when dropped.
+#[derive(Debug)]
+pub struct Text {
+    text: String,
+    recycler: Option<Recycler>,
+}
+
+impl Text {
+    /// The packed text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Drop for Text {
+    fn drop(&mut self) {
+        if let Some(recycler) = &self.recycler {
+            recycler.give(std::mem::take(&mut self.text));
+        }
+    }
+}
 
 /// The empty string, followed by a NUL that C callers rely on.
 const EMPTY: &str = "\0".split_at(0).0;
@@ -86,13 +173,32 @@ impl ItemRef<'_> {
 
 /// Items in stream order, messages packed (see the module docs). Items
 /// are taken from the front; [`Batch::len`] counts those left.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Batch {
     /// Every packed string, each followed by a NUL.
     text: String,
     entries: Vec<Entry>,
     /// Entries before this index were taken.
     cursor: usize,
+    /// Where a large text buffer goes when the batch is dropped.
+    recycler: Option<Recycler>,
+}
+
+/// Batches are equal when the items left are.
+impl PartialEq for Batch {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Batch {}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Some(recycler) = &self.recycler {
+            recycler.give(std::mem::take(&mut self.text));
+        }
+    }
 }
 
 impl Batch {
@@ -105,7 +211,9 @@ impl Batch {
     pub fn with_text_capacity(text_bytes: usize) -> Self {
         Batch {
             text: String::with_capacity(text_bytes),
-            ..Self::default()
+            entries: Vec::new(),
+            cursor: 0,
+            recycler: None,
         }
     }
 
@@ -237,7 +345,7 @@ impl Batch {
     /// message borrowed from the text buffer, any other item moved out),
     /// then returns the text buffer. Moving the buffer does not move its
     /// bytes: pointers to the messages' strings stay valid while it lives.
-    pub fn into_text(mut self, mut each: impl FnMut(Part<'_>)) -> String {
+    pub fn into_text(mut self, mut each: impl FnMut(Part<'_>)) -> Text {
         let entries = std::mem::take(&mut self.entries);
         for entry in entries.into_iter().skip(self.cursor) {
             match entry {
@@ -249,7 +357,10 @@ impl Batch {
                 }
             }
         }
-        self.text
+        Text {
+            text: std::mem::take(&mut self.text),
+            recycler: self.recycler.take(),
+        }
     }
 }
 
@@ -275,6 +386,23 @@ pub enum Part<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_text_buffers_are_reused_small_ones_are_not() {
+        let pool = TextPool::default();
+        let large = pool.batch(RECYCLE_MIN_BYTES);
+        let address = large.text.as_ptr();
+        drop(large);
+        let again = pool.batch(100);
+        assert_ne!(again.text.as_ptr(), address, "a small batch allocates");
+        assert!(again.recycler.is_none());
+        let reused = pool.batch(RECYCLE_MIN_BYTES);
+        assert_eq!(reused.text.as_ptr(), address);
+        let text = reused.into_text(|_| {});
+        assert!(text.as_str().is_empty());
+        drop(text); // back to the pool again
+        assert_eq!(pool.batch(RECYCLE_MIN_BYTES).text.as_ptr(), address);
+    }
     use crate::event::CloseReason;
     use crate::parser::{ParsedItem, Parser};
 
@@ -372,7 +500,7 @@ mod tests {
             Part::Other(item) => others.push(item),
         });
         assert_eq!(others, [Item::Comment("c".into())]);
-        assert_eq!(pointers, [(text.as_ptr(), 1)]);
-        assert_eq!(text, "m\0");
+        assert_eq!(pointers, [(text.as_str().as_ptr(), 1)]);
+        assert_eq!(text.as_str(), "m\0");
     }
 }

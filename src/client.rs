@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::backoff::Backoff;
-use crate::batch::{Batch, ItemRef};
+use crate::batch::{Batch, ItemRef, TextPool};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{CloseReason, Item};
@@ -129,6 +129,7 @@ impl Client {
             control: control_rx,
             parser,
             pending: Batch::new(),
+            text_pool: TextPool::default(),
             read_buffer: vec![0; INITIAL_READ_BYTES],
         };
         let thread = thread::Builder::new()
@@ -368,6 +369,8 @@ struct Worker {
     backoff: Backoff,
     /// Items parsed from one read, delivered after the parser lets go.
     pending: Batch,
+    /// Large text buffers handed back by consumed batches.
+    text_pool: TextPool,
     read_buffer: Vec<u8>,
     last_id_published: String,
 }
@@ -611,7 +614,7 @@ impl Worker {
         if self.pending.is_empty() {
             // Room for every string of this read's events, in most cases.
             let text_bytes = n + self.parser.buffered_bytes();
-            self.pending = Batch::with_text_capacity(text_bytes);
+            self.pending = self.text_pool.batch(text_bytes);
         }
         let pending = &mut self.pending;
         let backoff = &mut self.backoff;

@@ -9,6 +9,8 @@
  *   raw      a plain TCP reader: same GET, read() into 64 KiB until EOF, parses nothing
  *   pull     sse_next_event(-1) + sse_event_data + sse_event_free per event
  *   batch    sse_next_events(max 1024, -1), same per event
+ *   packed   sse_next_batch(-1): one network read's items per call, read with
+ *            sse_batch_event + sse_event_data, one sse_batch_free per batch
  *   callback sse_client_set_callback (informational), main thread blocked in sse_next_event
  * libsse: messages_only, max_retries 0 (one-shot: ends with SSE_CLOSED).
  * Time: from before socket()/sse_client_start to EOF/SSE_CLOSED.
@@ -21,9 +23,10 @@
 
 #include "common.h"
 
-enum { RAW, PULL, BATCH, CALLBACK, NMODES };
+enum { RAW, PULL, BATCH, PACKED, CALLBACK, NMODES };
 static const char *MODE_NAMES[NMODES] = {"raw TCP reader (limit)", "C pull `sse_next_event`",
-                                         "C batch pull `sse_next_events`", "callback"};
+                                         "C batch pull `sse_next_events`",
+                                         "C packed batch `sse_next_batch`", "callback"};
 
 static const char *g_base;
 static int g_port;
@@ -115,6 +118,30 @@ static double run_batch(void) {
     return (double)(t1 - t0) / 1e9;
 }
 
+static double run_packed(void) {
+    sse_config *cfg = config();
+    uint64_t t0 = now_ns();
+    sse_client *c = start_client(cfg);
+    uint64_t events = 0, bytes = 0;
+    sse_batch *batch;
+    sse_status st;
+    while ((st = sse_next_batch(c, -1, &batch)) == SSE_OK) {
+        size_t n = sse_batch_len(batch);
+        for (size_t i = 0; i < n; i++) {
+            size_t len = 0;
+            (void)sse_event_data(sse_batch_event(batch, i), &len);
+            bytes += len;
+        }
+        events += n;
+        sse_batch_free(batch);
+    }
+    uint64_t t1 = now_ns();
+    check_end(c, st, events, bytes);
+    sse_client_free(c);
+    sse_config_free(cfg);
+    return (double)(t1 - t0) / 1e9;
+}
+
 struct counter {
     uint64_t events, bytes; /* written by the client's thread only */
 };
@@ -162,17 +189,18 @@ int main(int argc, char **argv) {
         (void)run_raw(&wire);
         (void)run_pull();
         (void)run_batch();
+        (void)run_packed();
         (void)run_callback();
         g_count = g;
     }
-    /* E2E_ONLY=raw|pull|batch|callback: run that consumer only (profiling). */
+    /* E2E_ONLY=raw|pull|batch|packed|callback: run that consumer only (profiling). */
     const char *only = getenv("E2E_ONLY");
     int only_mode = -1;
     if (only) {
-        const char *names[NMODES] = {"raw", "pull", "batch", "callback"};
+        const char *names[NMODES] = {"raw", "pull", "batch", "packed", "callback"};
         for (int m = 0; m < NMODES; m++)
             if (strcmp(only, names[m]) == 0) only_mode = m;
-        if (only_mode < 0) DIE("E2E_ONLY: raw, pull, batch or callback");
+        if (only_mode < 0) DIE("E2E_ONLY: raw, pull, batch, packed or callback");
     }
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < NMODES; k++) {
@@ -185,6 +213,7 @@ int main(int argc, char **argv) {
             case RAW: secs[m][r] = run_raw(&wire); break;
             case PULL: secs[m][r] = run_pull(); break;
             case BATCH: secs[m][r] = run_batch(); break;
+            case PACKED: secs[m][r] = run_packed(); break;
             default: secs[m][r] = run_callback(); break;
             }
         }

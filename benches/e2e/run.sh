@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks of libsse through its C ABI, against the bundled
 # loopback server (target/release/sse-demo-server):
-#   2. throughput (/fast): C pull, C batch pull, callback vs a raw TCP reader
+#   2. throughput (/fast): C pull, C batch pull, C packed batch, callback vs a raw TCP reader
 #   5. delivery latency (/stamp at 1,000 events/s): pull, callback, fd+poll
 #      vs a raw socket reader running at the same time; once normally, once
 #      with the server and the benchmark under chrt -f 10 (less noise)
@@ -155,9 +155,9 @@ R=$PARTS/2.md
     echo
     echo "One-shot stream (\`max_retries 0\`, \`messages_only\`) of COUNT identical events from \`/fast?count=COUNT&size=SIZE\` (chunked framing),"
     echo "written by the server as fast as the socket takes them. Time from before \`socket()\`/\`sse_client_start\` to EOF/\`SSE_CLOSED\`;"
-    echo "MB/s counts the event-stream body (COUNT × (SIZE + 8) bytes), identical for every consumer. Each round runs all four consumers"
+    echo "MB/s counts the event-stream body (COUNT × (SIZE + 8) bytes), identical for every consumer. Each round runs all five consumers"
     echo "one after the other in a rotating order; figures are medians over $TP_ROUNDS rounds, \"vs raw\" is the median of the"
-    echo "per-round ratios to the raw reader of the same round. Pull/batch call \`sse_event_data\` and \`sse_event_free\` per event;"
+    echo "per-round ratios to the raw reader of the same round. Pull/batch call \`sse_event_data\` and \`sse_event_free\` per event, packed calls \`sse_event_data\` per event and \`sse_batch_free\` per batch;"
     echo "the raw reader parses nothing (64 KiB read buffer). Load before: $(load_now)."
     echo
     echo "Command: \`$BIN/e2e_throughput URL 40 $TP_SMALL_COUNT $TP_ROUNDS\` and \`$BIN/e2e_throughput URL 65536 $TP_LARGE_COUNT $TP_ROUNDS\` (run by \`benches/e2e/run.sh\`)."

@@ -3,7 +3,7 @@
 
 use super::event::sse_event;
 use super::ffi_guard;
-use crate::batch::{Batch, Part};
+use crate::batch::{Batch, Part, Text};
 
 /// Items taken together by `sse_next_batch`: what was left of one network
 /// read, in stream order. Their events belong to the batch: read them with
@@ -13,7 +13,7 @@ use crate::batch::{Batch, Part};
 pub struct sse_batch {
     events: Vec<sse_event>,
     /// The strings the messages' events point into; never mutated.
-    _text: String,
+    _text: Text,
 }
 
 impl sse_batch {
