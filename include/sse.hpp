@@ -63,6 +63,9 @@ struct client_free {
 struct event_free {
     void operator()(sse_event *p) const noexcept { sse_event_free(p); }
 };
+struct batch_free {
+    void operator()(sse_batch *p) const noexcept { sse_batch_free(p); }
+};
 struct parser_free {
     void operator()(sse_parser *p) const noexcept { sse_parser_free(p); }
 };
@@ -73,8 +76,10 @@ template <class Self> class event_accessors {
   public:
     sse_kind kind() const noexcept { return sse_event_kind(raw()); }
     bool is_message() const noexcept { return kind() == SSE_KIND_MESSAGE; }
-    // Message type ("message" unless the server set one).
-    std::string_view type() const noexcept { return view(sse_event_type(raw())); }
+    // Message type ("message" unless the server set one); may contain NUL bytes.
+    std::string_view type() const noexcept {
+        return std::string_view(sse_event_type(raw()), static_cast<std::size_t>(sse_event_type_len(raw())));
+    }
     // Message data, comment text or error message; may contain NUL bytes.
     std::string_view data() const noexcept {
         uintptr_t len = 0;
@@ -82,7 +87,15 @@ template <class Self> class event_accessors {
         return std::string_view(p, static_cast<std::size_t>(len));
     }
     // The last event id in force for a message.
-    std::string_view id() const noexcept { return view(sse_event_id(raw())); }
+    std::string_view id() const noexcept {
+        return std::string_view(sse_event_id(raw()), static_cast<std::size_t>(sse_event_id_len(raw())));
+    }
+    // The `retry:` value given in a message's own block of lines, if any.
+    std::optional<std::chrono::milliseconds> retry() const noexcept {
+        std::int64_t ms = sse_event_retry_ms(raw());
+        if (ms < 0) return std::nullopt;
+        return std::chrono::milliseconds(ms);
+    }
     // HTTP status of an open item, or of an error item when the server answered; 0 otherwise.
     std::uint16_t http_status() const noexcept { return sse_event_http_status(raw()); }
     sse_status error_status() const noexcept { return sse_event_error_status(raw()); }
@@ -138,6 +151,42 @@ class event : public detail::event_accessors<event> {
 
   private:
     std::unique_ptr<sse_event, detail::event_free> ev_;
+};
+
+// The items of one network read, taken together by client::next_batch();
+// its events are views valid while the batch lives.
+class batch {
+  public:
+    explicit batch(sse_batch *b) noexcept : b_(b) {}
+    sse_batch *get() const noexcept { return b_.get(); }
+    std::size_t size() const noexcept { return sse_batch_len(get()); }
+    event_view operator[](std::size_t index) const noexcept { return event_view(sse_batch_event(get(), index)); }
+
+    class iterator {
+      public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = event_view;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = event_view;
+        iterator(const batch *owner, std::size_t index) noexcept : owner_(owner), index_(index) {}
+        event_view operator*() const noexcept { return (*owner_)[index_]; }
+        iterator &operator++() noexcept {
+            ++index_;
+            return *this;
+        }
+        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.index_ == b.index_; }
+        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+
+      private:
+        const batch *owner_;
+        std::size_t index_;
+    };
+    iterator begin() const noexcept { return iterator(this, 0); }
+    iterator end() const noexcept { return iterator(this, size()); }
+
+  private:
+    std::unique_ptr<sse_batch, detail::batch_free> b_;
 };
 
 // The settings of a client (copied by the client at start). Setters
@@ -252,7 +301,20 @@ class client {
         default: ended_ = true; throw error(status, sse_client_last_error(get()));
         }
     }
-    // Whether next() saw the end of the stream.
+    // What is left of the oldest network read's items (at least one), as
+    // one batch: the fastest way to take many events. Ends like next().
+    std::optional<batch> next_batch(std::chrono::milliseconds timeout = forever) {
+        sse_batch *raw = nullptr;
+        auto ms = timeout.count() < 0 ? -1 : timeout.count() > INT32_MAX ? INT32_MAX : timeout.count();
+        sse_status status = sse_next_batch(get(), static_cast<std::int32_t>(ms), &raw);
+        switch (status) {
+        case SSE_OK: return batch(raw);
+        case SSE_TIMEOUT: return std::nullopt;
+        case SSE_CLOSED: ended_ = true; return std::nullopt;
+        default: ended_ = true; throw error(status, sse_client_last_error(get()));
+        }
+    }
+    // Whether next() or next_batch() saw the end of the stream.
     bool ended() const noexcept { return ended_; }
 
     // From now on, items go to `fn` on the background thread (items

@@ -33,6 +33,47 @@ static_assert(!std::is_copy_constructible_v<sse::config>);
 static_assert(!std::is_copy_constructible_v<sse::event>);
 static_assert(std::is_move_constructible_v<sse::event>);
 static_assert(!std::is_copy_constructible_v<sse::parser>);
+static_assert(!std::is_copy_constructible_v<sse::batch>);
+static_assert(std::is_move_constructible_v<sse::batch>);
+
+// next_batch(): one read's items per batch, NUL-safe types, per-event retry.
+static void test_batches() {
+    /* "retry: 250\nevent: a\0b\ndata: x\n\n" then 50 ticks */
+    auto cfg = config_for("/raw?b64=cmV0cnk6IDI1MApldmVudDogYQBiCmRhdGE6IHgKCg%3D%3D");
+    cfg.max_retries(0);
+    sse::client client(cfg);
+    int messages = 0, closed = 0;
+    while (auto batch = client.next_batch(10s)) {
+        CHECK(batch->size() >= 1);
+        for (sse::event_view ev : *batch) {
+            if (ev.kind() == SSE_KIND_CLOSED) closed++;
+            if (!ev.is_message()) continue;
+            messages++;
+            CHECK(ev.type() == std::string_view("a\0b", 3));
+            CHECK(ev.data() == "x");
+            CHECK(ev.retry() == std::optional<std::chrono::milliseconds>(250ms));
+        }
+    }
+    CHECK(client.ended());
+    CHECK_INT(messages, 1);
+    CHECK_INT(closed, 1);
+
+    auto ticks = config_for("/ticker?count=50");
+    ticks.max_retries(0);
+    sse::client many(ticks);
+    std::this_thread::sleep_for(200ms); // let several reads queue
+    std::vector<std::string> data;
+    while (auto batch = many.next_batch(10s)) {
+        for (std::size_t i = 0; i < batch->size(); i++) {
+            if ((*batch)[i].is_message()) {
+                data.emplace_back((*batch)[i].data());
+                CHECK(!(*batch)[i].retry());
+            }
+        }
+    }
+    CHECK_INT(data.size(), 50);
+    CHECK(data.size() == 50 && data[0] == "tick 1" && data[49] == "tick 50");
+}
 
 static void test_range_for() {
     auto cfg = config_for("/ticker?count=4&event=tick");
@@ -243,6 +284,7 @@ static void test_fd_and_interrupt() {
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"range_for", test_range_for},
+        {"batches", test_batches},
         {"errors_throw", test_errors_throw},
         {"next_timeout_and_close", test_next_timeout_and_close},
         {"callback_and_move", test_callback_and_move},
