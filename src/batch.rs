@@ -10,7 +10,7 @@ use crate::parser::EventRef;
 /// Text buffers at least this large go back to their worker when the
 /// batch is dropped: reusing them saves a large allocation per batch and
 /// the page faults of memory the allocator returned to the kernel.
-pub const RECYCLE_MIN_BYTES: usize = 32 * 1024;
+pub(crate) const RECYCLE_MIN_BYTES: usize = 32 * 1024;
 /// How many large buffers wait for reuse per client.
 const RECYCLE_SLOTS: usize = 2;
 
