@@ -383,6 +383,7 @@ def main() -> None:
     for n, name, (goal, text, verdict) in judged:
         out.append(f"| {n} | {name} | {goal} | {text} | {verdict} |")
     out.append("")
+    out.append(doc("goals.md"))
     out += sections
 
     notes = []

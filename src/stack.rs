@@ -69,6 +69,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // calls into libc
     fn the_stack_still_works_after_its_idle_pages_are_dropped() {
         let sum = std::thread::Builder::new()
             .stack_size(256 * 1024)
