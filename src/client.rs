@@ -31,6 +31,16 @@ const WORKER_STACK_BYTES: usize = 256 * 1024;
 /// First read buffer; it grows (up to the max) while reads fill it.
 const INITIAL_READ_BYTES: usize = 1024;
 const MAX_READ_BYTES: usize = 64 * 1024;
+/// Event text the queue holds at most (unless one event is larger): a
+/// consumer that stalls while large events stream in holds this much.
+const QUEUE_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The queue's byte bound: [`QUEUE_TEXT_BYTES`], or room for four events
+/// of the largest size allowed if that is more.
+fn queue_byte_capacity(config: &Config) -> usize {
+    QUEUE_TEXT_BYTES.max(config.max_event_size.saturating_mul(4))
+}
+
 /// How long `Drop` waits for the thread before leaving it to finish alone
 /// (only a DNS lookup or TCP connect can take that long to notice).
 const JOIN_GRACE: Duration = Duration::from_millis(200);
@@ -99,7 +109,7 @@ impl Client {
     /// spawns the named background thread and returns at once.
     pub fn start(config: Config) -> Result<Client> {
         let transport = Transport::new(&config)?;
-        let (item_tx, items) = queue(config.queue_capacity);
+        let (item_tx, items) = queue(config.queue_capacity, queue_byte_capacity(&config));
         let (control_tx, control_rx) = unbounded();
         let (finished_tx, finished) = bounded::<()>(0);
         let shared = Arc::new(Shared {

@@ -2,11 +2,12 @@
 //!
 //! Items travel in batches (one per network read) through a crossbeam
 //! channel, so a busy stream costs one channel operation per read, not per
-//! event. The bound is on items: the worker waits before sending while the
-//! user holds `capacity` items or more, and resumes once the user has taken
-//! the queue down to half (hysteresis: one wake-up per half queue, not one
-//! per item). A batch always goes through when the queue is empty, so a
-//! single large read never deadlocks.
+//! event. The bound is on items and on bytes of event text: the worker
+//! waits before sending while the user holds `capacity` items or
+//! `byte_capacity` bytes or more, and resumes once the user has taken the
+//! queue down to half of both (hysteresis: one wake-up per half queue, not
+//! one per item). A batch always goes through when the queue is empty, so
+//! a single large read or event never deadlocks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,6 +23,9 @@ struct State {
     /// Items sent and not yet taken by the user.
     queued: AtomicUsize,
     capacity: usize,
+    /// Text bytes of the batches sent and not yet wholly taken.
+    queued_bytes: AtomicUsize,
+    byte_capacity: usize,
     sender_waiting: AtomicBool,
 }
 
@@ -41,13 +45,16 @@ pub struct QueueReceiver {
     state: Arc<State>,
 }
 
-/// A queue holding about `capacity` items (at least 1).
-pub fn queue(capacity: usize) -> (QueueSender, QueueReceiver) {
+/// A queue holding about `capacity` items (at least 1) and `byte_capacity`
+/// bytes of event text.
+pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiver) {
     let (batch_tx, batch_rx) = unbounded();
     let (space_tx, space_rx) = bounded(1);
     let state = Arc::new(State {
         queued: AtomicUsize::new(0),
         capacity: capacity.max(1),
+        queued_bytes: AtomicUsize::new(0),
+        byte_capacity: byte_capacity.max(1),
         sender_waiting: AtomicBool::new(false),
     });
     (
@@ -89,12 +96,13 @@ impl QueueSender {
         if count == 0 {
             return Ok(());
         }
-        while !self.has_room(count) {
+        let bytes = batch.text_capacity();
+        while !self.has_room(count, bytes) {
             if give_up() {
                 return Err(SendError::Stopped);
             }
             self.state.sender_waiting.store(true, Ordering::SeqCst);
-            if self.has_room(count) {
+            if self.has_room(count, bytes) {
                 break; // the user took items meanwhile
             }
             let mut select = Select::new();
@@ -112,14 +120,18 @@ impl QueueSender {
         }
         self.state.sender_waiting.store(false, Ordering::SeqCst);
         self.state.queued.fetch_add(count, Ordering::SeqCst);
+        self.state.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
         self.batches
             .send(batch)
             .map_err(|_| SendError::Disconnected)
     }
 
-    fn has_room(&self, count: usize) -> bool {
+    fn has_room(&self, count: usize, bytes: usize) -> bool {
         let queued = self.state.queued.load(Ordering::SeqCst);
-        queued == 0 || queued + count <= self.state.capacity
+        let queued_bytes = self.state.queued_bytes.load(Ordering::SeqCst);
+        queued == 0
+            || (queued + count <= self.state.capacity
+                && queued_bytes + bytes <= self.state.byte_capacity)
     }
 }
 
@@ -164,11 +176,9 @@ impl QueueReceiver {
             local = self.local();
             local.push_back(batch);
         }
-        let item = pop_item(&mut local);
+        let (item, freed) = pop_item(&mut local);
         drop(local);
-        if item.is_some() {
-            self.taken(1);
-        }
+        self.taken(usize::from(item.is_some()), freed);
         item.ok_or(RecvTimeoutError::Timeout)
     }
 
@@ -179,14 +189,14 @@ impl QueueReceiver {
             Some(batch) => batch,
             None => self.receive(timeout)?,
         };
-        self.taken(batch.len());
+        self.taken(batch.len(), batch.text_capacity());
         Ok(batch)
     }
 
     /// Moves up to `max` waiting items into `out` without blocking.
     pub fn try_take(&self, out: &mut Vec<Item>, max: usize) -> usize {
         let mut local = self.local();
-        let mut count = 0;
+        let (mut count, mut freed) = (0, 0);
         while count < max {
             if local.is_empty() {
                 match self.batches.try_recv() {
@@ -194,7 +204,9 @@ impl QueueReceiver {
                     Err(_) => break,
                 }
             }
-            match pop_item(&mut local) {
+            let (item, bytes) = pop_item(&mut local);
+            freed += bytes;
+            match item {
                 Some(item) => {
                     out.push(item);
                     count += 1;
@@ -203,7 +215,7 @@ impl QueueReceiver {
             }
         }
         drop(local);
-        self.taken(count);
+        self.taken(count, freed);
         count
     }
 
@@ -218,7 +230,7 @@ impl QueueReceiver {
                     Err(_) => return,
                 },
             };
-            self.taken(batch.len());
+            self.taken(batch.len(), batch.text_capacity());
             for item in batch.iter() {
                 if !keep_going() {
                     return;
@@ -228,14 +240,16 @@ impl QueueReceiver {
         }
     }
 
-    /// Accounts for `count` items taken; wakes a waiting sender once the
-    /// queue is down to half its capacity.
-    fn taken(&self, count: usize) {
-        if count == 0 {
+    /// Accounts for `count` items and `bytes` of text taken; wakes a
+    /// waiting sender once the queue is down to half its capacities.
+    fn taken(&self, count: usize, bytes: usize) {
+        if count == 0 && bytes == 0 {
             return;
         }
         let left = self.state.queued.fetch_sub(count, Ordering::SeqCst) - count;
+        let left_bytes = self.state.queued_bytes.fetch_sub(bytes, Ordering::SeqCst) - bytes;
         if left <= self.state.capacity / 2
+            && left_bytes <= self.state.byte_capacity / 2
             && self.state.sender_waiting.swap(false, Ordering::SeqCst)
         {
             let _ = self.space.try_send(());
@@ -243,18 +257,21 @@ impl QueueReceiver {
     }
 }
 
-/// Takes the first item of the oldest batch, dropping emptied batches.
-fn pop_item(local: &mut VecDeque<Batch>) -> Option<Item> {
+/// Takes the first item of the oldest batch, dropping emptied batches;
+/// also returns the text bytes of the batches dropped.
+fn pop_item(local: &mut VecDeque<Batch>) -> (Option<Item>, usize) {
+    let mut freed = 0;
     while let Some(front) = local.front_mut() {
-        if let Some(item) = front.pop_front() {
-            if front.is_empty() {
-                local.pop_front();
-            }
-            return Some(item);
+        let item = front.pop_front();
+        if front.is_empty() {
+            freed += front.text_capacity();
+            local.pop_front();
         }
-        local.pop_front();
+        if item.is_some() {
+            return (item, freed);
+        }
     }
-    None
+    (None, freed)
 }
 
 #[cfg(test)]
@@ -268,7 +285,7 @@ mod tests {
 
     #[test]
     fn items_arrive_in_order_across_batches() {
-        let (tx, rx) = queue(100);
+        let (tx, rx) = queue(100, usize::MAX);
         let (_wake_tx, wake_rx) = unbounded::<()>();
         tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
             .unwrap();
@@ -285,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_batch_pull_takes_what_is_left_of_a_started_batch_first() {
-        let (tx, rx) = queue(100);
+        let (tx, rx) = queue(100, usize::MAX);
         let (_wake_tx, wake_rx) = unbounded::<()>();
         tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
             .unwrap();
@@ -310,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_blocks_the_sender_until_half_is_taken() {
-        let (tx, rx) = queue(10);
+        let (tx, rx) = queue(10, usize::MAX);
         let (_wake_tx, wake_rx) = unbounded::<()>();
         let sender = thread::spawn(move || {
             for round in 0..50 {
@@ -330,8 +347,33 @@ mod tests {
     }
 
     #[test]
+    fn the_bytes_of_event_text_bound_the_queue_too() {
+        let (tx, rx) = queue(100, 1000);
+        let (_wake_tx, wake_rx) = unbounded::<()>();
+        let large = |n: usize| {
+            let mut batch = Batch::with_text_capacity(600);
+            batch.push(comment(n));
+            batch
+        };
+        tx.send(large(0), &wake_rx, |_| true, || false).unwrap();
+        // Room for items, not for bytes: this send waits (gives up here).
+        assert_eq!(
+            tx.send(large(1), &wake_rx, |_| true, || true),
+            Err(SendError::Stopped)
+        );
+        let sender = thread::spawn(move || tx.send(large(2), &wake_rx, |_| true, || false));
+        thread::sleep(Duration::from_millis(50));
+        assert!(!sender.is_finished(), "a send over the byte bound waits");
+        assert_eq!(rx.recv(None).unwrap(), comment(0));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+        assert_eq!(rx.recv(None).unwrap(), comment(2));
+        assert!(rx.is_empty());
+        assert_eq!(rx.state.queued_bytes.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
     fn a_waker_message_can_abandon_a_blocked_send() {
-        let (tx, _rx) = queue(1);
+        let (tx, _rx) = queue(1, usize::MAX);
         let (wake_tx, wake_rx) = unbounded::<bool>();
         let (_unused, never) = unbounded::<bool>();
         tx.send(Batch::single(comment(0)), &never, |_| true, || false)
@@ -346,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_never_blocks_a_sender_that_gives_up() {
-        let (tx, _rx) = queue(1);
+        let (tx, _rx) = queue(1, usize::MAX);
         let (_wake_tx, wake_rx) = unbounded::<()>();
         tx.send(Batch::single(comment(0)), &wake_rx, |_| true, || false)
             .unwrap();

@@ -88,6 +88,28 @@ fn a_stalled_consumer_stops_the_reader_and_memory_stays_flat() {
 }
 
 #[test]
+fn large_events_for_a_stalled_consumer_are_bounded_in_bytes_too() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start().unwrap();
+    // 1 MiB events with the default item bound (1,024 items = 1 GiB): the
+    // byte bound (64 MiB of event text) stops the reader long before.
+    let url = format!("{}/fast?count=0&size=1048576", server.url());
+    let client = start(config(&url));
+    messages(&client, 2);
+    let rss_before = rss_kib();
+    std::thread::sleep(ms(1500));
+    let grown = rss_kib().saturating_sub(rss_before);
+    assert!(grown < 160 * 1024, "RSS grew by {grown} KiB while stalled");
+    let queued = client.queued();
+    assert!((1..=80).contains(&queued), "{queued} items of 1 MiB queued");
+    let more = messages(&client, 200);
+    assert!(
+        more.iter().all(|e| e.data.len() == 1 << 20),
+        "whole events after the stall"
+    );
+}
+
+#[test]
 fn closing_with_a_full_queue_ends_the_thread_at_once() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start().unwrap();
