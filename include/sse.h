@@ -383,6 +383,8 @@ enum sse_status sse_config_set_error_policy(struct sse_config *config, int32_t p
 enum sse_status sse_config_set_max_event_bytes(struct sse_config *config, uintptr_t bytes);
 
 // Capacity of the item queue (default 1024); a full queue stops reading.
+// The queue also holds at most 64 MiB of event text (or four events of
+// the maximum size, if more), whatever this capacity.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_queue_capacity(struct sse_config *config, uintptr_t items);

@@ -245,7 +245,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Capacity of the bounded item queue (backpressure beyond it).
+    /// Capacity of the bounded item queue (backpressure beyond it); the
+    /// queue also holds at most 64 MiB of event text (or four events of the
+    /// maximum size, if more).
     pub fn queue_capacity(mut self, items: usize) -> Self {
         self.config.queue_capacity = items;
         self

@@ -402,6 +402,8 @@ pub unsafe extern "C" fn sse_config_set_max_event_bytes(
 }
 
 /// Capacity of the item queue (default 1024); a full queue stops reading.
+/// The queue also holds at most 64 MiB of event text (or four events of
+/// the maximum size, if more), whatever this capacity.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 #[no_mangle]
