@@ -479,8 +479,9 @@ int64_t sse_event_retry_after_ms(const struct sse_event *event);
 // The wait before the reconnection of a reconnecting item, in ms; 0 otherwise.
 uint64_t sse_event_delay_ms(const struct sse_event *event);
 
-// The attempt number (from 1 since the last connection) of a
-// reconnecting item; 0 otherwise.
+// The attempt number (from 1 since the last connection that delivered an
+// event or stayed up past the reset threshold) of a reconnecting item; 0
+// otherwise.
 uint32_t sse_event_attempt(const struct sse_event *event);
 
 // Why a closed item ended the client; `SSE_CLOSE_NONE` for other kinds.

@@ -14,7 +14,8 @@ pub struct Backoff {
     base: Duration,
     /// Failed attempts since the delay was last reset.
     failures: u32,
-    /// Attempts since the last successful connection.
+    /// Attempts since the last successful connection (one that delivered
+    /// an event or stayed up past the reset threshold).
     attempts: u32,
     /// When the current run of retries started.
     retrying_since: Option<Instant>,
@@ -39,18 +40,21 @@ impl Backoff {
         self.base = Duration::from_millis(millis);
     }
 
-    /// A connection opened at `now`: the attempt count and the retry clock
-    /// start over (the delay itself resets only via [`Backoff::connection_ended`]).
-    pub fn connected(&mut self) {
-        self.attempts = 0;
-        self.retrying_since = None;
-    }
-
-    /// A connection that opened at `opened` ended at `now`: if it stayed up
-    /// past the reset threshold, the delay starts over from the base.
-    pub fn connection_ended(&mut self, opened: Instant, now: Instant) {
-        if now.saturating_duration_since(opened) >= self.policy.reset_after {
+    /// A connection that opened at `opened` ended at `now`, having
+    /// delivered an event or not. If it stayed up past the reset threshold,
+    /// the delay starts over from the base. If it delivered an event or
+    /// stayed up that long, it was a success: the attempt count and the
+    /// retry clock start over. A server that accepts and then drops every
+    /// connection (or cuts every stream before its first event) is thus
+    /// still bounded by `max_attempts` and `max_elapsed`.
+    pub fn connection_ended(&mut self, opened: Instant, now: Instant, delivered_events: bool) {
+        let stayed_up = now.saturating_duration_since(opened) >= self.policy.reset_after;
+        if stayed_up {
             self.failures = 0;
+        }
+        if stayed_up || delivered_events {
+            self.attempts = 0;
+            self.retrying_since = None;
         }
     }
 
@@ -163,9 +167,9 @@ mod tests {
         let t0 = Instant::now();
         b.next_delay(t0, None);
         b.next_delay(t0, None);
-        b.connection_ended(t0, t0 + Duration::from_secs(1));
+        b.connection_ended(t0, t0 + Duration::from_secs(1), true);
         assert_eq!(b.next_delay(t0, None), Some(ms(400)));
-        b.connection_ended(t0, t0 + Duration::from_secs(61));
+        b.connection_ended(t0, t0 + Duration::from_secs(61), false);
         assert_eq!(b.next_delay(t0, None), Some(ms(100)));
     }
 
@@ -182,7 +186,10 @@ mod tests {
         assert!(b.next_delay(now, None).is_some());
         assert!(b.next_delay(now, None).is_some());
         assert_eq!(b.next_delay(now, None), None);
-        b.connected();
+        // A connection that opened but delivered nothing does not count.
+        b.connection_ended(now, now, false);
+        assert_eq!(b.next_delay(now, None), None);
+        b.connection_ended(now, now, true);
         assert!(b.next_delay(now, None).is_some());
     }
 

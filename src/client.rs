@@ -140,6 +140,7 @@ impl Client {
             parser,
             pending: Batch::new(),
             text_pool: TextPool::default(),
+            delivered_events: false,
             read_buffer: vec![0; INITIAL_READ_BYTES],
         };
         let thread = thread::Builder::new()
@@ -381,6 +382,8 @@ struct Worker {
     pending: Batch,
     /// Large text buffers handed back by consumed batches.
     text_pool: TextPool,
+    /// The current connection has dispatched an event.
+    delivered_events: bool,
     read_buffer: Vec<u8>,
     last_id_published: String,
 }
@@ -418,7 +421,13 @@ impl Worker {
             }
         };
         log(LogLevel::Info, || {
-            format!("{}: closed ({reason:?})", self.config.url)
+            let why = match reason {
+                CloseReason::NoContent => "the server answered 204 No Content",
+                CloseReason::EndOfStream => "the stream ended",
+                CloseReason::ClosedByUser => "closed by the user",
+                CloseReason::Error => "after a fatal error",
+            };
+            format!("{}: closed: {why}", self.config.url)
         });
         self.emit(Item::Closed { reason });
     }
@@ -430,7 +439,9 @@ impl Worker {
             let outcome = self.connect_and_read(&mut opened_at);
             if let Some(opened) = opened_at {
                 ever_opened = true;
-                self.backoff.connection_ended(opened, Instant::now());
+                let delivered = std::mem::take(&mut self.delivered_events);
+                self.backoff
+                    .connection_ended(opened, Instant::now(), delivered);
             }
             let mut retry_after = None;
             match outcome {
@@ -564,7 +575,6 @@ impl Worker {
                 reader,
             }) => {
                 *opened_at = Some(Instant::now());
-                self.backoff.connected();
                 log(LogLevel::Info, || {
                     format!("{}: open (HTTP {status})", self.config.url)
                 });
@@ -627,10 +637,14 @@ impl Worker {
             self.pending = self.text_pool.batch(text_bytes);
         }
         let pending = &mut self.pending;
+        let delivered = &mut self.delivered_events;
         let backoff = &mut self.backoff;
         let messages_only = self.config.messages_only;
         let fed = self.parser.feed(&self.read_buffer[..n], |item| match item {
-            ParsedItem::Event(event) => pending.push_message(&event),
+            ParsedItem::Event(event) => {
+                *delivered = true;
+                pending.push_message(&event)
+            }
             ParsedItem::Comment(text) if !messages_only => {
                 pending.push(Item::Comment(text.into_owned()))
             }

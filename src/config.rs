@@ -25,7 +25,9 @@ pub struct RetryPolicy {
     pub jitter: f64,
     /// A connection that stayed up this long resets the delay to the start.
     pub reset_after: Duration,
-    /// Give up after this many reconnection attempts in a row (None: never).
+    /// Give up after this many reconnection attempts in a row (None: never);
+    /// a connection that opens but ends before its first event (and before
+    /// `reset_after`) does not break the row.
     pub max_attempts: Option<u32>,
     /// Give up once retrying has lasted this long (None: never).
     pub max_elapsed: Option<Duration>,

@@ -90,7 +90,8 @@ pub enum Item {
         fatal: bool,
     },
     /// The client will reconnect after `delay`; `attempt` counts from 1
-    /// since the last successful connection.
+    /// since the last successful connection (one that delivered an event
+    /// or stayed up past the reset threshold).
     Reconnecting {
         /// The attempt number about to be made.
         attempt: u32,

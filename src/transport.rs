@@ -411,9 +411,15 @@ pub fn classify_io(io: &std::io::Error, context: &str) -> Error {
             return classify(clone_ureq_error(inner), context);
         }
     }
+    use std::io::ErrorKind as Io;
     let kind = match io.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::ReadTimeout,
-        std::io::ErrorKind::ConnectionRefused => ErrorKind::Connect,
+        Io::TimedOut | Io::WouldBlock => ErrorKind::ReadTimeout,
+        Io::ConnectionRefused
+        | Io::HostUnreachable
+        | Io::NetworkUnreachable
+        | Io::AddrNotAvailable => ErrorKind::Connect,
+        // std reports a failed name lookup with this message, no own kind.
+        _ if io.to_string().starts_with("failed to lookup address") => ErrorKind::Connect,
         _ => ErrorKind::Io,
     };
     Error::new(kind, format!("{context}: {io}"))
@@ -434,6 +440,29 @@ fn clone_ureq_error(error: &ureq::Error) -> ureq::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_to_reach_the_server_are_connect_errors() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        let lookup =
+            IoError::other("failed to lookup address information: Name or service not known");
+        for io in [
+            lookup,
+            IoError::from(Io::ConnectionRefused),
+            IoError::from(Io::HostUnreachable),
+            IoError::from(Io::NetworkUnreachable),
+        ] {
+            assert_eq!(
+                classify_io(&io, "connecting").kind,
+                ErrorKind::Connect,
+                "{io}"
+            );
+        }
+        let reset = IoError::from(Io::ConnectionReset);
+        assert_eq!(classify_io(&reset, "reading").kind, ErrorKind::Io);
+        let wrapped = ureq::Error::Io(IoError::other("failed to lookup address information: x"));
+        assert_eq!(classify(wrapped, "connecting").kind, ErrorKind::Connect);
+    }
 
     #[test]
     fn content_type_matching() {

@@ -310,3 +310,45 @@ fn an_id_that_cannot_be_a_header_value_resumes_without_it() {
     assert_eq!(data_of(&got), ["x", "x"], "reconnected, not failed");
     assert_eq!(server.requests()[1].header("last-event-id"), None);
 }
+
+#[test]
+fn connections_that_end_before_any_event_still_count_toward_max_attempts() {
+    let server = Server::start().unwrap();
+    // Each connection opens (200, event stream) and then fails: an event
+    // over the size limit, or a stream that ends at once. Neither may reset
+    // the attempt count, or max_attempts would never end the client.
+    let too_large = format!("{}/fast?count=2&size=1000", server.url());
+    let empty = format!("{}/raw?b64=", server.url());
+    for url in [too_large, empty] {
+        let client = start(
+            config(&url)
+                .max_event_size(100)
+                .retry(|r| r.max_attempts = Some(2)),
+        );
+        let (items, end) = drain(&client);
+        assert_eq!(end.kind, ErrorKind::RetriesExhausted, "{url}");
+        let attempts: Vec<u32> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Reconnecting { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2], "{url}");
+        let opens = items
+            .iter()
+            .filter(|i| matches!(i, Item::Open { .. }))
+            .count();
+        assert_eq!(opens, 3, "{url}");
+    }
+}
+
+#[test]
+fn a_connection_that_delivered_an_event_starts_the_attempt_count_over() {
+    let server = Server::start().unwrap();
+    // Every connection delivers one event, then the server drops it.
+    let url = format!("{}/ticker?count=1000&drop_after=1", server.url());
+    let client = start(config(&url).retry(|r| r.max_attempts = Some(1)));
+    let got = messages(&client, 4);
+    assert_eq!(got.len(), 4, "the client kept reconnecting");
+}

@@ -337,8 +337,9 @@ pub unsafe extern "C" fn sse_event_delay_ms(event: *const sse_event) -> u64 {
     })
 }
 
-/// The attempt number (from 1 since the last connection) of a
-/// reconnecting item; 0 otherwise.
+/// The attempt number (from 1 since the last connection that delivered an
+/// event or stayed up past the reset threshold) of a reconnecting item; 0
+/// otherwise.
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_attempt(event: *const sse_event) -> u32 {
     ffi_guard!(0, {
