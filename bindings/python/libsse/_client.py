@@ -33,9 +33,24 @@ _MAIN_SLICE_MS = 100  # longest uninterrupted wait in the main thread (Ctrl-C la
 
 
 def _ms(seconds: float, what: str) -> int:
-    if seconds < 0:
-        raise E.InvalidArgument(f"{what} must not be negative (got {seconds!r})")
-    return int(round(seconds * 1000))
+    try:
+        millis = float(seconds) * 1000
+    except (TypeError, ValueError):
+        raise E.InvalidArgument(f"{what} must be a number of seconds (got {seconds!r})") from None
+    if not millis >= 0 or millis == float("inf"):  # also refuses NaN
+        raise E.InvalidArgument(f"{what} must be a finite number >= 0 (got {seconds!r})")
+    return int(round(millis))
+
+
+def _count(value: int, what: str, limit: int) -> int:
+    """A non-negative integer setting that fits the C parameter."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise E.InvalidArgument(f"{what} must be an integer (got {value!r})") from None
+    if not 0 <= number <= limit:
+        raise E.InvalidArgument(f"{what} must be between 0 and {limit} (got {value!r})")
+    return number
 
 
 def _check(config: Any, status: int) -> None:
@@ -139,11 +154,11 @@ def _build_config(
         if proxy is not None:
             _check(config, lib.sse_config_set_proxy(config, _encode(proxy, "proxy")))
         if max_redirects is not None:
-            _check(config, lib.sse_config_set_max_redirects(config, int(max_redirects)))
+            _check(config, lib.sse_config_set_max_redirects(config, _count(max_redirects, "max_redirects", 2**32 - 1)))
         if max_event_bytes is not None:
-            _check(config, lib.sse_config_set_max_event_bytes(config, int(max_event_bytes)))
+            _check(config, lib.sse_config_set_max_event_bytes(config, _count(max_event_bytes, "max_event_bytes", 2**63 - 1)))
         if queue_capacity is not None:
-            _check(config, lib.sse_config_set_queue_capacity(config, int(queue_capacity)))
+            _check(config, lib.sse_config_set_queue_capacity(config, _count(queue_capacity, "queue_capacity", 2**63 - 1)))
         return config
     except BaseException:
         lib.sse_config_free(config)

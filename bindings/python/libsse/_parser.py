@@ -120,6 +120,22 @@ class Parser:
         for event in self.finish():
             yield event
 
+    def lines(self, lines: Iterable[Union[str, Buffer]]) -> Iterator[Event]:
+        """The events of an iterable of lines with their line ends removed
+        (``requests``' ``iter_lines()``, httpx's ``iter_lines()``, a list of
+        ``str``), as zerodep's ``EventSource`` takes them; then :meth:`finish`."""
+        for line in lines:
+            yield from self.feed(_line_bytes(line))
+        yield from self.finish()
+
+    async def lines_async(self, lines: AsyncIterable[Union[str, Buffer]]) -> AsyncIterator[Event]:
+        """Like :meth:`lines`, over an async iterable (httpx's ``aiter_lines()``)."""
+        async for line in lines:
+            for event in self.feed(_line_bytes(line)):
+                yield event
+        for event in self.finish():
+            yield event
+
     def close(self) -> None:
         """Frees the native parser (also done when garbage collected)."""
         self._finalizer()
@@ -129,3 +145,10 @@ class Parser:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _line_bytes(line: Union[str, Buffer]) -> bytes:
+    """A line without its end, as bytes ending in LF."""
+    if isinstance(line, str):
+        return line.encode("utf-8", "surrogateescape") + b"\n"
+    return bytes(line) + b"\n"

@@ -34,8 +34,9 @@ class Event(NamedTuple):
     ``event:``), ``data`` the data (lines joined with ``"\\n"``), ``id`` the
     last event id in force (``""`` if none; it persists across events
     and reconnections until the server changes it). ``retry`` is the
-    ``retry:`` value in milliseconds when known for this event; the C ABI
-    does not report it per event yet, so it is ``None`` (the parser's
+    ``retry:`` value in milliseconds (an ``int``, as the stream gives it)
+    when the event's own block of lines had one, else ``None``; the
+    client applies it to its reconnection delay either way (the parser's
     latest value is :attr:`libsse.Parser.retry`).
     """
 

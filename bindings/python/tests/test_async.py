@@ -198,7 +198,7 @@ def test_async_no_leaks(url: str) -> None:
     run(main(4))
     gc.collect()
     threads, fds = settled_thread_count(), fd_count()
-    run(main(100))
+    run(main(200))
     gc.collect()
     end = time.monotonic() + 5
     while thread_count() > threads and time.monotonic() < end:

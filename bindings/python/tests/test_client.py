@@ -231,6 +231,31 @@ def test_invalid_settings_raise_at_connect() -> None:
         libsse.connect("http://127.0.0.1:9/", error_policy="sometimes")
     with pytest.raises(InvalidArgument):
         libsse.connect("http://127.0.0.1:9/", cafile="/nonexistent/ca.pem")
+    for bad in (
+        {"retry": float("nan")},
+        {"connect_timeout": float("inf")},
+        {"read_timeout": "soon"},
+        {"max_event_bytes": -5},
+        {"queue_capacity": 2**70},
+        {"max_redirects": "many"},
+    ):
+        with pytest.raises(InvalidArgument):
+            libsse.connect("http://127.0.0.1:9/", **bad)  # type: ignore[arg-type]
+
+
+def test_library_path_from_the_environment(tmp_path: "os.PathLike[str]") -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    copy = os.path.join(str(tmp_path), "libsse-copy.so")
+    shutil.copyfile(libsse.LIBRARY_PATH, copy)
+    env = dict(os.environ, LIBSSE_LIBRARY=copy)
+    code = "import libsse; print(libsse.LIBRARY_PATH); print(libsse.library_version())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    path, version = out.stdout.split()
+    assert os.path.samefile(path, copy)
+    assert version == libsse.library_version()
 
 
 def free_port() -> int:

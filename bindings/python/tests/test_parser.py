@@ -17,9 +17,6 @@ from conftest import REPO
 
 VECTORS = os.path.join(REPO, "tests", "vectors", "parser_vectors.json")
 
-# The C ABI hands out an event's type as a NUL-terminated string without a
-# length (sse_event_type), so a type holding NUL comes out cut at the NUL.
-# Reported as an ABI gap; these cases are expected to fail until it has one.
 def load_cases() -> List[dict]:
     if not os.path.exists(VECTORS):
         return []
@@ -142,6 +139,25 @@ def test_each_event_carries_the_retry_of_its_own_block(mode: str) -> None:
     events = p.feed(b"retry: 5\n\ndata: a\n\ndata: b\nretry: 7\n\ndata: c\n\n")
     assert [(e.data, e.retry) for e in events] == [("a", None), ("b", 7), ("c", None)]
     assert p.retry == 7
+
+
+def test_lines_without_line_ends_like_zerodep(mode: str) -> None:
+    lines = ["event: greeting", "data: hello", "", b"data: world", "id: 7", "", "data: cut"]
+    events = list(Parser().lines(lines))
+    assert events == [Event("greeting", "hello", ""), Event("message", "world", "7")]
+
+
+def test_lines_async(mode: str) -> None:
+    import asyncio
+
+    async def source():  # type: ignore[no-untyped-def]
+        for line in ["data: a", "", "data: b", ""]:
+            yield line
+
+    async def collect() -> List[Event]:
+        return [e async for e in Parser().lines_async(source())]
+
+    assert [e.data for e in asyncio.run(collect())] == ["a", "b"]
 
 
 def test_finish_discards_unterminated_event_and_keeps_state(mode: str) -> None:
