@@ -90,7 +90,7 @@ def judge_parser(md: str) -> Judgement:
     return (
         "small events ≥ 3× the fastest peer; 64 KiB events ≥ 50% of the memchr pass",
         "small: " + ", ".join(small) + "; 64 KiB: " + ", ".join(large),
-        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)} met)",
     )
 
 
@@ -115,7 +115,7 @@ def judge_throughput(md: str) -> Judgement:
     return (
         "C pull, batch, packed batch and callback ≥ 70% of the raw TCP reader (same run, per-round ratio)",
         "; ".join(parts) + " of the raw reader",
-        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)} met)",
     )
 
 
@@ -138,8 +138,9 @@ def judge_latency(md: str, py_summaries: List[str]) -> Judgement:
     for s in py_summaries:
         for m in re.finditer(r"libsse, (sync iterator|asyncio) \(`[^`]+`\) p50 [\d.]+ µs, p99 [\d.]+ µs = \*\*([\d.]+)×\*\*", s):
             ratio = float(m.group(2))
-            ver = re.match(r"Python ([\d.]+)", s)
-            parts.append(f"Python {ver.group(1) if ver else ''} {m.group(1).split()[0]} {ratio:.2f}×")
+            ver = re.match(r"Python ([\d.]+)(?:, (\w+))?", s)
+            label = f"{ver.group(1)} {ver.group(2) or ''}".strip() if ver else ""
+            parts.append(f"Python {label} {m.group(1).split()[0]} {ratio:.2f}×")
             py_oks.append(ratio <= 1.5)
     oks += py_oks
     if not oks:
@@ -147,7 +148,7 @@ def judge_latency(md: str, py_summaries: List[str]) -> Judgement:
     return (
         "p99 ≤ 1.5× the p99 of the raw socket reader beside it (pooled; C: chunked/close)",
         "p99 ÷ raw: " + "; ".join(parts),
-        met(all(oks)) + f" ({sum(oks)} of {len(oks)})",
+        met(all(oks)) + f" ({sum(oks)} of {len(oks)} met)",
     )
 
 
@@ -206,7 +207,7 @@ def from_summaries(summaries: List[str], goal: str) -> Judgement:
         return (goal, "no result", "**failed**")
     verdicts = ["missed" not in s for s in lines]
     text = "; ".join(re.sub(r"; goal ≥ [\d.]+×[^;]*$", "", s) for s in lines)
-    return (goal, text, met(all(verdicts)) + (f" ({sum(verdicts)} of {len(verdicts)})" if len(lines) > 1 else ""))
+    return (goal, text, met(all(verdicts)) + (f" ({sum(verdicts)} of {len(verdicts)} met)" if len(lines) > 1 else ""))
 
 
 def main() -> None:
@@ -336,7 +337,7 @@ def main() -> None:
     # 5. latency: C (5a, 5b) and Python (5c)
     md5 = read(P("5.md"))
     s = [md5.rstrip() + "\n" if md5 else "## 5. Delivery latency (/stamp, 1,000 events/s)\n\n" + missing("2") + "\n"]
-    s.append("### 5c. Python binding (chunked, normal scheduling)\n")
+    s.append("### 5c. Python binding (chunked and close-delimited bodies, normal scheduling)\n")
     s.append(doc("5c-python-latency.md"))
     cmds = read(P("5c.cmd"))
     if cmds:
@@ -345,10 +346,11 @@ def main() -> None:
         s.append("")
     py_lat = []
     for tag in ("py311", "py312"):
-        md = read(P(f"5c-{tag}.md"))
-        if md:
-            s.append(md.rstrip() + "\n")
-            py_lat.append(read(P(f"5c-{tag}.md.summary")) or "")
+        for framing in ("chunked", "close"):
+            md = read(P(f"5c-{tag}-{framing}.md"))
+            if md:
+                s.append(md.rstrip() + "\n")
+                py_lat.append(read(P(f"5c-{tag}-{framing}.md.summary")) or "")
     if not py_lat:
         s.append(missing("5c") + "\n")
     j = judge_latency(md5 or "", py_lat) if (md5 or py_lat) else ("p99 ≤ 1.5× raw", "not measured", "**not run**")
@@ -378,7 +380,7 @@ def main() -> None:
 
     # ------------------------------------------------------------- summary
     out.append("## Summary\n")
-    out.append("| # | benchmark | goal | this run (against the reference of the same run) | goal |")
+    out.append("| # | benchmark | goal | this run (against the reference of the same run) | verdict |")
     out.append("| --- | --- | --- | --- | --- |")
     for n, name, (goal, text, verdict) in judged:
         out.append(f"| {n} | {name} | {goal} | {text} | {verdict} |")

@@ -63,7 +63,8 @@ elapsed() { echo $(( ($(date +%s%N) - START_NS) / 1000000000 )); }
 log() { printf '[bench %3ds] %s\n' "$(elapsed)" "$*" >&2; }
 wants() { [[ " $ONLY " == *" $1 "* ]]; }
 # step NAME CMD...: runs CMD, records its wall time; a failure is recorded,
-# not fatal (the report says which table failed).
+# not fatal at once (the report says which table failed; the script exits 1
+# at the end).
 step() {
     local name=$1 t0 rc=0
     shift
@@ -287,13 +288,15 @@ fi
 # ---------------------------------------------------- 5c. Python latency
 if wants 5; then
     py_lat() {
-        local dir tag
+        local dir tag framing
         for dir in "${PY_ENVS[@]}"; do
             tag=$(basename "$dir")
-            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/latency.py --url URL --rate 1000 --count $PY_LAT_COUNT --rounds $PY_LAT_ROUNDS" \
-                >>"$PARTS/5c.cmd"
-            py_run "$dir" bindings/python/benchmarks/latency.py --url "$PY_URL" --rate 1000 --count "$PY_LAT_COUNT" \
-                --rounds "$PY_LAT_ROUNDS" --markdown "$PARTS/5c-$tag.md" >/dev/null
+            for framing in chunked close; do
+                echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/latency.py --url URL --rate 1000 --count $PY_LAT_COUNT --rounds $PY_LAT_ROUNDS --framing $framing" \
+                    >>"$PARTS/5c.cmd"
+                py_run "$dir" bindings/python/benchmarks/latency.py --url "$PY_URL" --rate 1000 --count "$PY_LAT_COUNT" \
+                    --rounds "$PY_LAT_ROUNDS" --framing "$framing" --markdown "$PARTS/5c-$tag-$framing.md" >/dev/null
+            done
         done
     }
     step "5c. Python latency" py_lat
@@ -307,3 +310,10 @@ fi
 echo "elapsed_ms=$(( ($(date +%s%N) - START_NS) / 1000000 ))" >>"$PARTS/meta.env"
 "$PYTHON" benches/report.py --parts "$PARTS" --out "$OUT"
 log "wrote $OUT ($(elapsed) s in all)"
+# A table that failed is in the report as "not measured"; the exit status
+# says so too.
+failed=$(awk -F'\t' '$3 != 0 { print $1 }' "$TIMINGS")
+if [ -n "$failed" ]; then
+    log "FAILED steps: $(echo "$failed" | tr '\n' ';')"
+    exit 1
+fi

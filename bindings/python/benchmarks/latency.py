@@ -231,6 +231,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--url", help="base URL of a running sse-demo-server")
+    ap.add_argument(
+        "--framing",
+        choices=("chunked", "close"),
+        default="chunked",
+        help="the response body's framing: chunked, or delimited by the connection's close",
+    )
     ap.add_argument("--markdown", help="write the table and the verdict there")
     ap.add_argument("--raw-worker", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -250,7 +256,7 @@ def main() -> None:
             [binary, "--port", "0", "--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         base = server.stdout.readline().decode().strip()  # type: ignore[union-attr]
-    url = f"{base}/stamp?rate={args.rate:g}&count={args.count}"
+    url = f"{base}/stamp?rate={args.rate:g}&count={args.count}&framing={args.framing}"
     pyver = sys.version.split()[0]
     names: List[str] = []
     skipped: Dict[str, str] = {}
@@ -289,7 +295,8 @@ def main() -> None:
     raw_all.sort()
     raw_p50, raw_p99 = pct(raw_all, 50), pct(raw_all, 99)
     lines = [
-        f"Python {pyver}; `/stamp?rate={args.rate:g}&count={args.count}` (chunked), {args.rounds} rounds; "
+        f"Python {pyver}, {args.framing} body; `/stamp?rate={args.rate:g}&count={args.count}&framing={args.framing}`, "
+        f"{args.rounds} rounds; "
         f"each run {args.count - WARMUP} samples after {WARMUP} warm-up events.",
         "",
         "| consumer | samples | p50 | p90 | p99 | max | Δp50 | p99 ÷ raw | paired p99 ratio |",
@@ -332,7 +339,7 @@ def main() -> None:
                 f"(every event of the stream carries a stamp; not counted as samples): "
                 f"{'; '.join(sorted(set(bad[n]))[:3])} (per run)"
             )
-    summary = f"Python {pyver}: " + "; ".join(summary_parts) if summary_parts else ""
+    summary = f"Python {pyver}, {args.framing}: " + "; ".join(summary_parts) if summary_parts else ""
     if summary:
         lines.append(f"- {summary}")
     text = "\n".join(lines) + "\n"
