@@ -272,6 +272,34 @@ def test_connect_error(mode: str) -> None:
             list(client)
 
 
+def test_connect_timeout_on_a_connect_that_gets_no_answer() -> None:
+    # A listener whose accept queue is full: the kernel drops further SYNs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.settimeout(0.2)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            pass
+        fillers.append(s)
+    started = time.monotonic()
+    try:
+        with libsse.connect(f"http://127.0.0.1:{port}/", connect_timeout=0.3, max_retries=0) as client:
+            with pytest.raises(ConnectError):
+                list(client)
+        took = time.monotonic() - started
+        assert 0.25 <= took < 20, took  # not before the timeout, long before the kernel's
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
 def test_read_timeout(url: str) -> None:
     start = time.monotonic()
     with libsse.connect(url + "/silent", read_timeout=0.2, max_retries=0) as client:
