@@ -291,28 +291,12 @@ class client {
     // normally (then ended() is true); throws sse::error when it ended
     // with an error.
     std::optional<event> next(std::chrono::milliseconds timeout = forever) {
-        sse_event *raw = nullptr;
-        auto ms = timeout.count() < 0 ? -1 : timeout.count() > INT32_MAX ? INT32_MAX : timeout.count();
-        sse_status status = sse_next_event(get(), static_cast<std::int32_t>(ms), &raw);
-        switch (status) {
-        case SSE_OK: return event(raw);
-        case SSE_TIMEOUT: return std::nullopt;
-        case SSE_CLOSED: ended_ = true; return std::nullopt;
-        default: ended_ = true; throw error(status, sse_client_last_error(get()));
-        }
+        return take<event, sse_event>(timeout, sse_next_event);
     }
     // What is left of the oldest network read's items (at least one), as
     // one batch: the fastest way to take many events. Ends like next().
     std::optional<batch> next_batch(std::chrono::milliseconds timeout = forever) {
-        sse_batch *raw = nullptr;
-        auto ms = timeout.count() < 0 ? -1 : timeout.count() > INT32_MAX ? INT32_MAX : timeout.count();
-        sse_status status = sse_next_batch(get(), static_cast<std::int32_t>(ms), &raw);
-        switch (status) {
-        case SSE_OK: return batch(raw);
-        case SSE_TIMEOUT: return std::nullopt;
-        case SSE_CLOSED: ended_ = true; return std::nullopt;
-        default: ended_ = true; throw error(status, sse_client_last_error(get()));
-        }
+        return take<batch, sse_batch>(timeout, sse_next_batch);
     }
     // Whether next() or next_batch() saw the end of the stream.
     bool ended() const noexcept { return ended_; }
@@ -384,6 +368,19 @@ class client {
     iterator end() noexcept { return iterator(); }
 
   private:
+    // What next() and next_batch() share: the wait, and the end of the stream.
+    template <class Owned, class Raw>
+    std::optional<Owned> take(std::chrono::milliseconds timeout, sse_status (*pull)(sse_client *, std::int32_t, Raw **)) {
+        Raw *raw = nullptr;
+        auto ms = timeout.count() < 0 ? -1 : timeout.count() > INT32_MAX ? INT32_MAX : timeout.count();
+        sse_status status = pull(get(), static_cast<std::int32_t>(ms), &raw);
+        switch (status) {
+        case SSE_OK: return Owned(raw);
+        case SSE_TIMEOUT: return std::nullopt;
+        case SSE_CLOSED: ended_ = true; return std::nullopt;
+        default: ended_ = true; throw error(status, sse_client_last_error(get()));
+        }
+    }
     struct callback_state {
         callback fn;
         sse_client *client;

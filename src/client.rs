@@ -166,6 +166,27 @@ impl Client {
     /// the stream ended for good and every item was taken: the fatal error
     /// that ended it, or an error of kind [`ErrorKind::Closed`].
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
+        self.take(timeout, |queue, timeout| queue.recv(timeout))
+    }
+
+    /// Waits up to `timeout` (None: forever) for items and takes what is
+    /// left of the oldest batch (one network read's worth, messages packed
+    /// into one buffer): the cheapest way to take many items. Ends like
+    /// [`Client::next`].
+    pub fn next_batch(&self, timeout: Option<Duration>) -> Result<Option<Batch>> {
+        self.take(timeout, |queue, timeout| queue.recv_batch(timeout))
+    }
+
+    /// What `next` and `next_batch` share: waiting up to `timeout` with
+    /// `receive`, and telling a timeout from the end of the stream.
+    fn take<T>(
+        &self,
+        timeout: Option<Duration>,
+        receive: impl FnOnce(
+            &QueueReceiver,
+            Option<Duration>,
+        ) -> std::result::Result<T, RecvTimeoutError>,
+    ) -> Result<Option<T>> {
         // After close(), queued items are still handed out, then the end
         // comes within the grace period even if the thread is stuck in a
         // connect (normally the closed item arrives within microseconds).
@@ -174,38 +195,10 @@ impl Client {
         } else {
             timeout
         };
-        match self.shared.queue.recv(timeout) {
-            Ok(item) => {
+        match receive(&self.shared.queue, timeout) {
+            Ok(taken) => {
                 self.rearm_notifier();
-                Ok(Some(item))
-            }
-            Err(RecvTimeoutError::Timeout)
-                if self.shared.closing() && timeout.is_some_and(|t| t >= JOIN_GRACE) =>
-            {
-                Err(Error::closed())
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                self.rearm_notifier();
-                Ok(None)
-            }
-            Err(RecvTimeoutError::Disconnected) => Err(self.end_error()),
-        }
-    }
-
-    /// Waits up to `timeout` (None: forever) for items and takes what is
-    /// left of the oldest batch (one network read's worth, messages packed
-    /// into one buffer): the cheapest way to take many items. Ends like
-    /// [`Client::next`].
-    pub fn next_batch(&self, timeout: Option<Duration>) -> Result<Option<Batch>> {
-        let timeout = if self.shared.closing() {
-            Some(timeout.map_or(JOIN_GRACE, |t| t.min(JOIN_GRACE)))
-        } else {
-            timeout
-        };
-        match self.shared.queue.recv_batch(timeout) {
-            Ok(batch) => {
-                self.rearm_notifier();
-                Ok(Some(batch))
+                Ok(Some(taken))
             }
             Err(RecvTimeoutError::Timeout)
                 if self.shared.closing() && timeout.is_some_and(|t| t >= JOIN_GRACE) =>
