@@ -2,6 +2,8 @@
 //! into one buffer: a read of a thousand small events costs two
 //! allocations (the buffer and the entry list), not a thousand.
 
+use std::collections::VecDeque;
+
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::event::{Event, Item, MESSAGE};
@@ -62,8 +64,7 @@ impl TextPool {
         };
         Batch {
             text,
-            entries: Vec::new(),
-            cursor: 0,
+            entries: VecDeque::new(),
             recycler: Some(self.recycler.clone()),
         }
     }
@@ -114,8 +115,6 @@ enum Entry {
     },
     /// Any other item, kept whole.
     Other(Item),
-    /// Already handed out (before the batch's cursor).
-    Taken,
 }
 
 /// A message borrowed from a [`Batch`] (or from an owned [`Event`]).
@@ -177,9 +176,8 @@ impl ItemRef<'_> {
 pub struct Batch {
     /// Every packed string, each followed by a NUL.
     text: String,
-    entries: Vec<Entry>,
-    /// Entries before this index were taken.
-    cursor: usize,
+    /// The items left; taken from the front.
+    entries: VecDeque<Entry>,
     /// Where a large text buffer goes when the batch is dropped.
     recycler: Option<Recycler>,
 }
@@ -211,8 +209,7 @@ impl Batch {
     pub fn with_text_capacity(text_bytes: usize) -> Self {
         Batch {
             text: String::with_capacity(text_bytes),
-            entries: Vec::new(),
-            cursor: 0,
+            entries: VecDeque::new(),
             recycler: None,
         }
     }
@@ -233,7 +230,7 @@ impl Batch {
         };
         let data = self.pack(&event.data);
         let last_event_id = self.pack(event.last_event_id);
-        self.entries.push(Entry::Message {
+        self.entries.push_back(Entry::Message {
             event_type,
             data,
             last_event_id,
@@ -250,7 +247,7 @@ impl Batch {
                 last_event_id: &event.last_event_id,
                 retry: event.retry,
             }),
-            other => self.entries.push(Entry::Other(other)),
+            other => self.entries.push_back(Entry::Other(other)),
         }
     }
 
@@ -278,7 +275,7 @@ impl Batch {
 
     /// How many items are left.
     pub fn len(&self) -> usize {
-        self.entries.len() - self.cursor
+        self.entries.len()
     }
 
     /// Whether no item is left.
@@ -291,9 +288,9 @@ impl Batch {
         self.text.capacity()
     }
 
-    /// The item `index` places after the cursor.
+    /// Item number `index` of those left.
     pub fn get(&self, index: usize) -> Option<ItemRef<'_>> {
-        let entry = self.entries.get(self.cursor.checked_add(index)?)?;
+        let entry = self.entries.get(index)?;
         Some(self.view(entry))
     }
 
@@ -311,23 +308,17 @@ impl Batch {
                 retry: *retry,
             }),
             Entry::Other(item) => ItemRef::Other(item),
-            Entry::Taken => unreachable!("taken entries lie before the cursor"),
         }
     }
 
     /// The items left, in order.
     pub fn iter(&self) -> impl Iterator<Item = ItemRef<'_>> {
-        self.entries[self.cursor..]
-            .iter()
-            .map(move |entry| self.view(entry))
+        self.entries.iter().map(move |entry| self.view(entry))
     }
 
     /// Takes the first item left, as an owned item.
     pub fn pop_front(&mut self) -> Option<Item> {
-        let entry = self.entries.get_mut(self.cursor)?;
-        let entry = std::mem::replace(entry, Entry::Taken);
-        self.cursor += 1;
-        Some(match entry {
+        Some(match self.entries.pop_front()? {
             Entry::Other(item) => item,
             message => self.view(&message).to_item(),
         })
@@ -335,8 +326,6 @@ impl Batch {
 
     /// Keeps only the messages.
     pub fn retain_messages(&mut self) {
-        self.entries.drain(..self.cursor);
-        self.cursor = 0;
         self.entries
             .retain(|entry| matches!(entry, Entry::Message { .. }));
     }
@@ -347,7 +336,7 @@ impl Batch {
     /// bytes: pointers to the messages' strings stay valid while it lives.
     pub fn into_text(mut self, mut each: impl FnMut(Part<'_>)) -> Text {
         let entries = std::mem::take(&mut self.entries);
-        for entry in entries.into_iter().skip(self.cursor) {
+        for entry in entries {
             match entry {
                 Entry::Other(item) => each(Part::Other(item)),
                 message => {
