@@ -39,8 +39,10 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 from urllib.parse import urlsplit
+
+from _peers import dist_version, importable  # beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -127,16 +129,6 @@ CLIENTS: Dict[str, Callable[[str, int, Samples], None]] = {
     "launchdarkly": run_launchdarkly,
     "ssec": run_ssec,
 }
-MODULES = {"libsse": "libsse", "libsse-async": "libsse", "launchdarkly": "ld_eventsource", "ssec": "ssec"}
-
-
-def dist_version(dist: str) -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(dist)
-    except Exception:  # noqa: BLE001
-        return "?"
 
 
 def describe(name: str) -> str:
@@ -153,14 +145,6 @@ def describe(name: str) -> str:
             return f"ssec {dist_version('ssec')} (httpx), `ssec.sse` (1 KiB chunks)"
         return f"ssec {dist_version('ssec')} (requests), `EventSource` (1-byte reads)"
     return name
-
-
-def importable(name: str) -> Optional[str]:
-    try:
-        __import__(MODULES[name])
-    except Exception as error:  # noqa: BLE001
-        return f"{type(error).__name__}: {error}"
-    return None
 
 
 # --------------------------------------------------------------- raw reader

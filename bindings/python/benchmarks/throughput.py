@@ -43,7 +43,9 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
+
+from _peers import dist_version, importable  # beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -125,17 +127,7 @@ CLIENTS: Dict[str, Callable[[str, int], Tuple[int, int]]] = {
     "launchdarkly": run_launchdarkly,
     "ssec": run_ssec,
 }
-MODULES = {"libsse": "libsse", "libsse-async": "libsse", "launchdarkly": "ld_eventsource", "ssec": "ssec"}
 OURS = ("libsse", "libsse-async")
-
-
-def dist_version(dist: str) -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(dist)
-    except Exception:  # noqa: BLE001
-        return "?"
 
 
 def describe(name: str) -> str:
@@ -155,14 +147,6 @@ def describe(name: str) -> str:
             return f"ssec {v} (httpx {dist_version('httpx')}), `ssec.sse` (default 1 KiB chunks)"
         return f"ssec {v} (requests {dist_version('requests')}), `EventSource(chunk_size=64 KiB)`"
     return name
-
-
-def importable(name: str) -> Optional[str]:
-    try:
-        __import__(MODULES[name])
-    except Exception as error:  # noqa: BLE001
-        return f"{type(error).__name__}: {error}"
-    return None
 
 
 def process_cpu() -> float:
