@@ -153,6 +153,9 @@ snapshot() {
     rm -rf "$tmp"
     mkdir -p "$tmp/include"
     cp -p "$BUILT/libsse.so" "$BUILT/libsse.a" "$BUILT/sse-demo-server" "$tmp/"
+    # Programs linked with -lsse record the SONAME (libsse.so.0) and look
+    # for it beside the copy (rpath).
+    ln -s libsse.so "$tmp/$(readelf -d "$BUILT/libsse.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
     if wants 1; then cp -p "$BUILT/libsse-benches" "$tmp/"; fi
     cp include/sse.h "$tmp/include/"
     cp -r bindings/go "$tmp/go"

@@ -8,8 +8,11 @@
  * thread waits on the client's file descriptor (and a self-pipe for
  * SIGINT/SIGTERM) with poll(), then takes every queued item with
  * sse_next_event(timeout 0). A signal handler only writes to the pipe; the
- * main thread then calls sse_client_close (not async-signal-safe). Each item is printed and stdout is flushed
- * at once, so `ssecat URL | jq` streams.
+ * main thread then calls sse_client_close (not async-signal-safe). Each item is
+ * written out at once, so `ssecat URL | jq` streams; a signal ends ssecat
+ * promptly even while nobody reads its stdout (see out_flush). In text mode
+ * on a terminal, control characters from the server are shown escaped
+ * (\x1b, \0); in a pipe or file, and with --jsonl, the bytes are exact.
  *
  * Exit status: 0 when the stream ended normally (204 No Content,
  * --max-events reached, or the end of the stream with --max-retries 0),
@@ -29,6 +32,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +57,13 @@ static const char USAGE[] =
     "      --last-event-id ID      Last-Event-ID of the first connection\n"
     "      --cacert FILE           trust the PEM certificates in FILE\n"
     "      --insecure              do not verify the server's certificate\n"
+    "      --proxy URL             proxy URL ('' for none; default: the environment\n"
+    "                              as curl reads it: http_proxy, HTTPS_PROXY, NO_PROXY)\n"
+    "Redirects:\n"
+    "      --sensitive-header NAME  also drop header NAME on a redirect to another\n"
+    "                              origin (Authorization, Cookie and\n"
+    "                              Proxy-Authorization always are; repeatable)\n"
+    "      --allow-https-downgrade follow redirects from https to http\n"
     "Reconnection and limits:\n"
     "      --retry-ms N            initial reconnection delay (default 1000)\n"
     "      --max-retry-ms N        cap of the growing delay (default 30000)\n"
@@ -61,7 +72,12 @@ static const char USAGE[] =
     "      --connect-timeout-ms N  connect timeout (default 10000)\n"
     "      --read-timeout-ms N     reconnect after N ms without a byte (0: never)\n"
     "      --max-event-bytes N     maximum size of a line or an event\n"
+    "      --max-response-head-bytes N  maximum size of a response head (default 65536)\n"
+    "      --max-retry-after-ms N  ceiling of a server's Retry-After (default 3600000)\n"
+    "      --max-retry-elapsed-ms N  give up after retrying for N ms in a row\n"
     "Output:\n"
+    "      --type TYPE             only message events of type TYPE (repeatable;\n"
+    "                              'message' for events without event:)\n"
     "      --max-events N          exit 0 after N message events\n"
     "      --all                   print every item (open, comment, error,\n"
     "                              reconnecting, closed), not only messages\n"
@@ -94,6 +110,13 @@ enum {
     OPT_CACERT,
     OPT_INSECURE,
     OPT_MAX_EVENTS,
+    OPT_PROXY,
+    OPT_SENSITIVE_HEADER,
+    OPT_TYPE,
+    OPT_ALLOW_HTTPS_DOWNGRADE,
+    OPT_MAX_RESPONSE_HEAD_BYTES,
+    OPT_MAX_RETRY_AFTER_MS,
+    OPT_MAX_RETRY_ELAPSED_MS,
     OPT_ALL,
     OPT_JSONL,
     OPT_VERSION,
@@ -113,6 +136,13 @@ static const struct option LONG_OPTIONS[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"max-events", required_argument, NULL, OPT_MAX_EVENTS},
+    {"proxy", required_argument, NULL, OPT_PROXY},
+    {"sensitive-header", required_argument, NULL, OPT_SENSITIVE_HEADER},
+    {"type", required_argument, NULL, OPT_TYPE},
+    {"allow-https-downgrade", no_argument, NULL, OPT_ALLOW_HTTPS_DOWNGRADE},
+    {"max-response-head-bytes", required_argument, NULL, OPT_MAX_RESPONSE_HEAD_BYTES},
+    {"max-retry-after-ms", required_argument, NULL, OPT_MAX_RETRY_AFTER_MS},
+    {"max-retry-elapsed-ms", required_argument, NULL, OPT_MAX_RETRY_ELAPSED_MS},
     {"all", no_argument, NULL, OPT_ALL},
     {"jsonl", no_argument, NULL, OPT_JSONL},
     {"help", no_argument, NULL, 'h'},
@@ -198,11 +228,15 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     opts->max_retries = -2;
 
     const char *method = NULL, *body = NULL, *last_event_id = NULL, *cacert = NULL;
+    const char *proxy = NULL;
     long long retry_ms = -1, max_retry_ms = -1, connect_ms = -1, read_ms = -1, max_bytes = -1;
-    bool insecure = false;
-    int header_count = 0;
+    long long max_head = -1, max_retry_after = -1, max_elapsed = -1;
+    bool insecure = false, allow_downgrade = false;
+    int header_count = 0, sensitive_count = 0, type_count = 0;
     char **headers = calloc((size_t)argc + 1, sizeof *headers);
-    if (headers == NULL) {
+    char **sensitive = calloc((size_t)argc + 1, sizeof *sensitive);
+    char **types = calloc((size_t)argc + 1, sizeof *types);
+    if (headers == NULL || sensitive == NULL || types == NULL) {
         perror("ssecat");
         exit(EXIT_FATAL);
     }
@@ -233,6 +267,19 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
             break;
         case OPT_CACERT: cacert = optarg; break;
         case OPT_INSECURE: insecure = true; break;
+        case OPT_PROXY: proxy = optarg; break;
+        case OPT_SENSITIVE_HEADER: sensitive[sensitive_count++] = optarg; break;
+        case OPT_TYPE: types[type_count++] = optarg; break;
+        case OPT_ALLOW_HTTPS_DOWNGRADE: allow_downgrade = true; break;
+        case OPT_MAX_RESPONSE_HEAD_BYTES:
+            max_head = parse_number("--max-response-head-bytes", optarg, 1024, 16 * 1024 * 1024);
+            break;
+        case OPT_MAX_RETRY_AFTER_MS:
+            max_retry_after = parse_number("--max-retry-after-ms", optarg, 1, 86400000);
+            break;
+        case OPT_MAX_RETRY_ELAPSED_MS:
+            max_elapsed = parse_number("--max-retry-elapsed-ms", optarg, 1, 86400000);
+            break;
         case OPT_MAX_EVENTS:
             opts->max_events = parse_number("--max-events", optarg, 1, LLONG_MAX);
             break;
@@ -256,6 +303,38 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     }
     for (int i = 0; i < header_count; i++) add_header(cfg, headers[i]);
     free(headers);
+    for (int i = 0; i < sensitive_count; i++) {
+        if (sse_config_add_sensitive_header(cfg, sensitive[i]) != SSE_OK) {
+            free(sensitive);
+            config_failed(cfg, "--sensitive-header");
+        }
+    }
+    free(sensitive);
+    for (int i = 0; i < type_count; i++) {
+        if (sse_config_add_event_type(cfg, types[i]) != SSE_OK) {
+            free(types);
+            config_failed(cfg, "--type");
+        }
+    }
+    free(types);
+    if (proxy != NULL && sse_config_set_proxy(cfg, proxy) != SSE_OK) {
+        config_failed(cfg, "--proxy");
+    }
+    if (allow_downgrade && sse_config_set_allow_https_downgrade(cfg, true) != SSE_OK) {
+        config_failed(cfg, "--allow-https-downgrade");
+    }
+    if (max_head >= 0 &&
+        sse_config_set_max_response_head_bytes(cfg, (uintptr_t)max_head) != SSE_OK) {
+        config_failed(cfg, "--max-response-head-bytes");
+    }
+    if (max_retry_after >= 0 &&
+        sse_config_set_max_retry_after_ms(cfg, (uint64_t)max_retry_after) != SSE_OK) {
+        config_failed(cfg, "--max-retry-after-ms");
+    }
+    if (max_elapsed >= 0 &&
+        sse_config_set_max_retry_elapsed_ms(cfg, (uint64_t)max_elapsed) != SSE_OK) {
+        config_failed(cfg, "--max-retry-elapsed-ms");
+    }
     if (body != NULL) {
         if (sse_config_set_body(cfg, (const uint8_t *)body, strlen(body)) != SSE_OK) {
             config_failed(cfg, "-d");
@@ -316,10 +395,98 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
 
 /* ------------------------------------------------------------------ output */
 
+/* Each item is formatted into one growing buffer, then written to stdout
+ * by out_flush(), which gives up as soon as SIGINT or SIGTERM arrives, even
+ * when nobody reads stdout (stdio would block in write() for ever). */
+static struct {
+    char *data;
+    size_t len, cap;
+    bool failed; /* out of memory */
+} out;
+
+static void out_put(const void *bytes, size_t len) {
+    if (out.failed || len == 0) return;
+    if (out.len + len > out.cap) {
+        size_t cap = out.cap ? out.cap : 4096;
+        while (cap < out.len + len) cap *= 2;
+        char *grown = realloc(out.data, cap);
+        if (grown == NULL) {
+            out.failed = true;
+            return;
+        }
+        out.data = grown;
+        out.cap = cap;
+    }
+    memcpy(out.data + out.len, bytes, len);
+    out.len += len;
+}
+
+static void out_str(const char *text) { out_put(text, strlen(text)); }
+static void out_char(char c) { out_put(&c, 1); }
+
+__attribute__((format(printf, 1, 2))) static void out_printf(const char *fmt, ...) {
+    char small[256];
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, args);
+    va_end(args);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        out_put(small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (big == NULL) {
+        out.failed = true;
+        return;
+    }
+    va_start(args, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, args);
+    va_end(args);
+    out_put(big, (size_t)n);
+    free(big);
+}
+
+static volatile sig_atomic_t signal_caught = 0;
+static int signal_pipe[2] = {-1, -1};
+
+/* How a flush ended. */
+typedef enum { FLUSH_OK, FLUSH_SIGNAL, FLUSH_ERROR } flush_result;
+
+/* Writes the buffer to stdout. Before each write it waits until stdout can
+ * take bytes or a signal arrives (poll on stdout and the signal pipe), and
+ * writes at most PIPE_BUF bytes, which a pipe that polled writable takes
+ * without blocking: a signal never finds ssecat stuck in write(). */
+static flush_result out_flush(void) {
+    if (out.failed) {
+        errno = ENOMEM;
+        return FLUSH_ERROR;
+    }
+    size_t done = 0;
+    while (done < out.len) {
+        if (signal_caught) return FLUSH_SIGNAL;
+        struct pollfd fds[2] = {{STDOUT_FILENO, POLLOUT, 0}, {signal_pipe[0], POLLIN, 0}};
+        nfds_t count = signal_pipe[0] >= 0 ? 2 : 1;
+        int r = poll(fds, count, signal_pipe[0] >= 0 ? -1 : 100);
+        if (r < 0 && errno != EINTR) return FLUSH_ERROR;
+        if (r <= 0 || !(fds[0].revents & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))) continue;
+        size_t chunk = out.len - done;
+        if (chunk > PIPE_BUF) chunk = PIPE_BUF;
+        ssize_t n = write(STDOUT_FILENO, out.data + done, chunk);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            return FLUSH_ERROR;
+        }
+        done += (size_t)n;
+    }
+    out.len = 0;
+    return FLUSH_OK;
+}
+
 /* Writes `len` bytes as the inside of a JSON string: `"` and `\` escaped,
  * control characters as \n, \t, ... or \u00XX (NUL as \u0000); all other
  * bytes, UTF-8 included, as they are (the library hands out valid UTF-8). */
-static void json_chars(FILE *out, const char *text, size_t len) {
+static void json_chars(const char *text, size_t len) {
     static const char HEX[] = "0123456789abcdef";
     size_t run = 0; /* bytes waiting to be written unchanged */
     for (size_t i = 0; i < len; i++) {
@@ -347,61 +514,57 @@ static void json_chars(FILE *out, const char *text, size_t len) {
             run++;
             continue;
         }
-        fwrite(text + i - run, 1, run, out);
+        out_put(text + i - run, run);
         run = 0;
-        fputs(escape, out);
+        out_str(escape);
     }
-    fwrite(text + len - run, 1, run, out);
+    out_put(text + len - run, run);
 }
 
-static void json_string(FILE *out, const char *text, size_t len) {
-    fputc('"', out);
-    json_chars(out, text, len);
-    fputc('"', out);
-}
-
-static void json_cstring(FILE *out, const char *text) {
-    json_string(out, text, strlen(text));
+static void json_string(const char *text, size_t len) {
+    out_char('"');
+    json_chars(text, len);
+    out_char('"');
 }
 
 /* Prints one item as a JSON line. */
-static void print_jsonl(FILE *out, const sse_event *ev) {
+static void print_jsonl(const sse_event *ev) {
     size_t len = 0;
     const char *data = sse_event_data(ev, &len);
     switch (sse_event_kind(ev)) {
     case SSE_KIND_MESSAGE:
-        fputs("{\"kind\":\"message\",\"event\":", out);
-        json_string(out, sse_event_type(ev), sse_event_type_len(ev));
-        fputs(",\"data\":", out);
-        json_string(out, data, len);
-        fputs(",\"id\":", out);
-        json_cstring(out, sse_event_id(ev));
-        fputs("}\n", out);
+        out_str("{\"kind\":\"message\",\"event\":");
+        json_string(sse_event_type(ev), sse_event_type_len(ev));
+        out_str(",\"data\":");
+        json_string(data, len);
+        out_str(",\"id\":");
+        json_string(sse_event_id(ev), sse_event_id_len(ev));
+        out_str("}\n");
         break;
     case SSE_KIND_COMMENT:
-        fputs("{\"kind\":\"comment\",\"text\":", out);
-        json_string(out, data, len);
-        fputs("}\n", out);
+        out_str("{\"kind\":\"comment\",\"text\":");
+        json_string(data, len);
+        out_str("}\n");
         break;
     case SSE_KIND_OPEN:
-        fprintf(out, "{\"kind\":\"open\",\"status\":%u}\n", (unsigned)sse_event_http_status(ev));
+        out_printf("{\"kind\":\"open\",\"status\":%u}\n", (unsigned)sse_event_http_status(ev));
         break;
     case SSE_KIND_ERROR: {
         unsigned status = sse_event_http_status(ev);
         if (status != 0) {
-            fprintf(out, "{\"kind\":\"error\",\"status\":%u,\"message\":", status);
+            out_printf("{\"kind\":\"error\",\"status\":%u,\"message\":", status);
         } else {
-            fputs("{\"kind\":\"error\",\"status\":null,\"message\":", out);
+            out_str("{\"kind\":\"error\",\"status\":null,\"message\":");
         }
-        json_string(out, data, len);
-        fputs("}\n", out);
+        json_string(data, len);
+        out_str("}\n");
         break;
     }
     case SSE_KIND_RECONNECTING:
-        fprintf(out, "{\"kind\":\"reconnecting\",\"delay_ms\":%" PRIu64 "}\n",
-                (uint64_t)sse_event_delay_ms(ev));
+        out_printf("{\"kind\":\"reconnecting\",\"delay_ms\":%" PRIu64 "}\n",
+                   (uint64_t)sse_event_delay_ms(ev));
         break;
-    case SSE_KIND_CLOSED: fputs("{\"kind\":\"closed\"}\n", out); break;
+    case SSE_KIND_CLOSED: out_str("{\"kind\":\"closed\"}\n"); break;
     }
 }
 
@@ -416,58 +579,107 @@ static const char *close_reason_text(sse_close_reason reason) {
     return "closed";
 }
 
+/* Whether text from the server is shown escaped: when stdout is a
+ * terminal, control characters would drive it (retitle it, move the
+ * cursor, hide text). Elsewhere the bytes are passed on exactly. */
+static bool escape_controls = false;
+
+/* Writes server text in text mode. With escape_controls, C0 controls
+ * (but tab), DEL and the C1 controls (U+0080..U+009F, which some
+ * terminals obey) are shown as \xNN, NUL as \0, and a backslash as \\. */
+static void text_chars(const char *text, size_t len) {
+    if (!escape_controls) {
+        out_put(text, len);
+        return;
+    }
+    static const char HEX[] = "0123456789abcdef";
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char byte = (unsigned char)text[i];
+        char escape[9];
+        size_t skip = 1;
+        if (byte == '\\') {
+            strcpy(escape, "\\\\");
+        } else if (byte == 0) {
+            strcpy(escape, "\\0");
+        } else if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+            snprintf(escape, sizeof escape, "\\x%c%c", HEX[byte >> 4], HEX[byte & 15]);
+        } else if (byte == 0xc2 && i + 1 < len && (unsigned char)text[i + 1] >= 0x80 &&
+                   (unsigned char)text[i + 1] <= 0x9f) {
+            unsigned char c1 = (unsigned char)text[i + 1];
+            snprintf(escape, sizeof escape, "\\u00%c%c", HEX[c1 >> 4], HEX[c1 & 15]);
+            skip = 2;
+        } else {
+            run++;
+            continue;
+        }
+        out_put(text + i - run, run);
+        run = 0;
+        out_str(escape);
+        i += skip - 1;
+    }
+    out_put(text + len - run, run);
+}
+
+/* Whether an error message already names the HTTP status ("HTTP status
+ * 503 ...", "HTTP 302 redirect ..."): then it is not prefixed again. */
+static bool names_status(const char *message) { return strncmp(message, "HTTP ", 5) == 0; }
+
 /* Prints one item for people: a message as a block in the wire format
  * (`event:`, `id:` when set, one `data:` line per line of data, a blank
  * line); with --all the other items as `: comment` and `[kind] ...` lines. */
-static void print_human(FILE *out, const sse_event *ev) {
+static void print_human(const sse_event *ev) {
     size_t len = 0;
     const char *data = sse_event_data(ev, &len);
     switch (sse_event_kind(ev)) {
     case SSE_KIND_MESSAGE: {
-        fprintf(out, "event: %s\n", sse_event_type(ev));
-        const char *id = sse_event_id(ev);
-        if (id[0] != '\0') fprintf(out, "id: %s\n", id);
+        out_str("event: ");
+        text_chars(sse_event_type(ev), sse_event_type_len(ev));
+        out_char('\n');
+        size_t id_len = sse_event_id_len(ev);
+        if (id_len > 0) {
+            out_str("id: ");
+            text_chars(sse_event_id(ev), id_len);
+            out_char('\n');
+        }
         size_t start = 0;
         for (;;) {
             const char *nl = memchr(data + start, '\n', len - start);
             size_t end = nl ? (size_t)(nl - data) : len;
-            fputs(end > start ? "data: " : "data:", out);
-            fwrite(data + start, 1, end - start, out);
-            fputc('\n', out);
+            out_str(end > start ? "data: " : "data:");
+            text_chars(data + start, end - start);
+            out_char('\n');
             if (nl == NULL) break;
             start = end + 1;
         }
-        fputc('\n', out);
+        out_char('\n');
         break;
     }
     case SSE_KIND_COMMENT:
-        fputs(len > 0 ? ": " : ":", out);
-        fwrite(data, 1, len, out);
-        fputc('\n', out);
+        out_str(len > 0 ? ": " : ":");
+        text_chars(data, len);
+        out_char('\n');
         break;
-    case SSE_KIND_OPEN: fprintf(out, "[open] HTTP %u\n", (unsigned)sse_event_http_status(ev)); break;
+    case SSE_KIND_OPEN: out_printf("[open] HTTP %u\n", (unsigned)sse_event_http_status(ev)); break;
     case SSE_KIND_ERROR: {
         unsigned status = sse_event_http_status(ev);
-        fputs(sse_event_is_fatal(ev) ? "[error, fatal] " : "[error] ", out);
-        if (status != 0) fprintf(out, "HTTP %u: ", status);
-        fwrite(data, 1, len, out);
-        fputc('\n', out);
+        out_str(sse_event_is_fatal(ev) ? "[error, fatal] " : "[error] ");
+        if (status != 0 && !names_status(data)) out_printf("HTTP %u: ", status);
+        text_chars(data, len);
+        out_char('\n');
         break;
     }
     case SSE_KIND_RECONNECTING:
-        fprintf(out, "[reconnecting] in %" PRIu64 " ms (attempt %u)\n",
-                (uint64_t)sse_event_delay_ms(ev), (unsigned)sse_event_attempt(ev));
+        out_printf("[reconnecting] in %" PRIu64 " ms (attempt %u)\n",
+                   (uint64_t)sse_event_delay_ms(ev), (unsigned)sse_event_attempt(ev));
         break;
     case SSE_KIND_CLOSED:
-        fprintf(out, "[closed] %s\n", close_reason_text(sse_event_close_reason(ev)));
+        out_printf("[closed] %s\n", close_reason_text(sse_event_close_reason(ev)));
         break;
     }
 }
 
 /* ------------------------------------------------------------------ signals */
-
-static volatile sig_atomic_t signal_caught = 0;
-static int signal_pipe[2] = {-1, -1};
 
 /* Async-signal-safe: records the signal and wakes poll() via the pipe.
  * The client is closed by the main thread, not here. */
@@ -532,14 +744,15 @@ static run_end run(sse_client *client, const options *opts) {
         sse_kind kind = sse_event_kind(ev);
         if (kind == SSE_KIND_MESSAGE || opts->all) {
             if (opts->jsonl) {
-                print_jsonl(stdout, ev);
+                print_jsonl(ev);
             } else {
-                print_human(stdout, ev);
+                print_human(ev);
             }
-            if (fflush(stdout) != 0 || ferror(stdout)) {
+            flush_result flushed = out_flush();
+            if (flushed != FLUSH_OK) {
                 int error = errno;
                 sse_event_free(ev);
-                if (signal_caught) return RUN_SIGNAL; /* a write cut short by the signal */
+                if (flushed == FLUSH_SIGNAL) return RUN_SIGNAL;
                 /* A reader that went away (`ssecat URL | head`) is no news. */
                 if (error != EPIPE) fprintf(stderr, "ssecat: stdout: %s\n", strerror(error));
                 return RUN_OUTPUT;
@@ -547,12 +760,12 @@ static run_end run(sse_client *client, const options *opts) {
         } else if (kind == SSE_KIND_ERROR && !sse_event_is_fatal(ev)) {
             /* Without --all, say on stderr why nothing comes (the fatal
              * error is reported once, from sse_next_event's status). */
+            const char *message = sse_event_data(ev, NULL);
             unsigned http = sse_event_http_status(ev);
-            if (http != 0) {
-                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)\n", http,
-                        sse_event_data(ev, NULL));
+            if (http != 0 && !names_status(message)) {
+                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)\n", http, message);
             } else {
-                fprintf(stderr, "ssecat: %s (reconnecting)\n", sse_event_data(ev, NULL));
+                fprintf(stderr, "ssecat: %s (reconnecting)\n", message);
             }
         }
         sse_event_free(ev);
@@ -577,6 +790,7 @@ int main(int argc, char **argv) {
     }
     sse_config_free(cfg); /* the client keeps its own copy */
 
+    escape_controls = !opts.jsonl && isatty(STDOUT_FILENO);
     run_end end = run(client, &opts);
     /* Stops the background thread within milliseconds, even in a read. */
     sse_client_close(client);
@@ -585,6 +799,7 @@ int main(int argc, char **argv) {
         close(signal_pipe[0]);
         close(signal_pipe[1]);
     }
+    free(out.data);
     switch (end) {
     case RUN_ENDED: return 0;
     case RUN_SIGNAL: return 128 + (int)signal_caught;

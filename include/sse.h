@@ -26,6 +26,15 @@
 // (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((16 * 1024) * 1024)
 
+// The default limit of a response head (status line and headers): 64 KiB.
+#define SSE_DEFAULT_MAX_RESPONSE_HEAD_BYTES (64 * 1024)
+
+// The smallest accepted response-head limit: 1 KiB.
+#define SSE_MIN_RESPONSE_HEAD_BYTES 1024
+
+// The largest accepted response-head limit: 16 MiB.
+#define SSE_MAX_RESPONSE_HEAD_BYTES ((16 * 1024) * 1024)
+
 // Result of every fallible libsse call. Numbers are stable and never reused.
 typedef enum sse_status {
   // Success.
@@ -36,7 +45,8 @@ typedef enum sse_status {
   SSE_CLOSED = 2,
   // An argument was NULL or invalid; see the handle's last error.
   SSE_ERR_ARGUMENT = 3,
-  // The URL is malformed or not http/https.
+  // The URL (in the config or a redirect's `Location`) is malformed, not
+  // http/https, or has a port outside 1-65535.
   SSE_ERR_URL = 4,
   // Name resolution or the TCP connection failed.
   SSE_ERR_CONNECT = 5,
@@ -120,7 +130,14 @@ typedef struct sse_batch sse_batch;
 
 // A running stream. Start with `sse_client_start`, free with
 // `sse_client_free`. Every function on a client may be called from any
-// thread; `sse_next_event`/`sse_next_events` from one thread at a time.
+// thread, also while other threads are in calls on it (several threads
+// pulling share the items between them). `sse_client_free` may even be
+// called while other threads are blocked in calls on the client: it
+// wakes them (they return `SSE_CLOSED` or a last item), waits for them
+// to leave, then frees. No call may start once `sse_client_free` has
+// been called: one that starts while the free is under way is refused
+// (`SSE_ERR_ARGUMENT`, NULL, -1 or false), one that starts after it
+// returned reads freed memory.
 typedef struct sse_client sse_client;
 
 // The settings of a client. Create with `sse_config_new`, free with
@@ -141,10 +158,13 @@ typedef struct sse_event sse_event;
 // message and comment events out. Not thread-safe: one thread at a time.
 typedef struct sse_parser sse_parser;
 
-// Receives one item on the client's background thread. `event` is
-// borrowed for the call: read it, do not free it, do not keep pointers
-// into it. The callback may call `sse_client_close`,
-// `sse_client_interrupt` and even `sse_client_free` on its client.
+// Receives one item on the library's background thread, which all clients
+// share: a callback that blocks holds up every stream (hand slow work to a
+// thread of your own, or give the client a thread of its own with
+// `sse_config_set_own_thread`). `event` is borrowed for the call: read it, do
+// not free it, do not keep pointers into it. The callback may call
+// `sse_client_close`, `sse_client_interrupt` and even `sse_client_free`
+// on its client.
 typedef void (*sse_callback)(void *userdata, const struct sse_event *event);
 
 // Releases a callback's userdata; runs exactly once, when the callback is
@@ -186,8 +206,13 @@ enum sse_status sse_client_start(const struct sse_config *config, struct sse_cli
 //
 // Returns `SSE_OK`; `SSE_TIMEOUT` when nothing came; `SSE_CLOSED` when the
 // stream ended for good and every item was taken, or the error status that
-// ended it (`sse_client_last_error` says why); `SSE_ERR_ARGUMENT` for NULL.
-// Once the stream has ended, every call returns that same status.
+// ended it (`sse_client_copy_last_error` says why); `SSE_ERR_ARGUMENT` for
+// NULL, and when called from inside a callback on the thread that
+// delivers this client's items (the thread all clients share, unless this
+// one has its own), or from this client's callback during the hand-over in
+// `sse_client_set_callback`: that would wait for items only the caller
+// can deliver. Once the stream has
+// ended, every call returns that same status.
 enum sse_status sse_next_event(struct sse_client *client, int32_t timeout_ms, struct sse_event **out);
 
 // Batch pull: waits up to `timeout_ms` (-1: forever) for a first item,
@@ -195,7 +220,8 @@ enum sse_status sse_next_event(struct sse_client *client, int32_t timeout_ms, st
 // On `SSE_OK`, `events[0..*count]` receive events to free one by one.
 //
 // Returns `SSE_OK` (`*count` >= 1), `SSE_TIMEOUT` (`*count` = 0), or the
-// end status as `sse_next_event` does; `SSE_ERR_ARGUMENT` for NULL or max 0.
+// end status as `sse_next_event` does; `SSE_ERR_ARGUMENT` for NULL, max 0,
+// or a call from inside a callback, as `sse_next_event` says.
 enum sse_status sse_next_events(struct sse_client *client, struct sse_event **events, uintptr_t max, int32_t timeout_ms, uintptr_t *count);
 
 // Waits up to `timeout_ms` (-1: forever, 0: do not wait) for items and
@@ -204,11 +230,12 @@ enum sse_status sse_next_events(struct sse_client *client, struct sse_event **ev
 // messages' strings, one free). On `SSE_OK`, `*out` receives a batch of
 // at least one item, to free with `sse_batch_free`.
 //
-// Returns like `sse_next_event`; `SSE_ERR_ARGUMENT` if `out` is NULL.
+// Returns like `sse_next_event`; `SSE_ERR_ARGUMENT` if `out` is NULL or
+// when called from inside a callback, as `sse_next_event` says.
 enum sse_status sse_next_batch(struct sse_client *client, int32_t timeout_ms, struct sse_batch **out);
 
 // Registers `callback`: from now on every item goes to it, on the
-// client's background thread, instead of the queue. Items queued before
+// library's background thread (see `sse_callback`), instead of the queue. Items queued before
 // are handed to it during this call, on the calling thread. `userdata` is
 // passed to every call; `userdata_free` (may be NULL) runs exactly once
 // when the callback is replaced or the client freed. A NULL `callback`
@@ -241,22 +268,51 @@ enum sse_status sse_client_interrupt(struct sse_client *client);
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL).
 enum sse_status sse_client_close(struct sse_client *client);
 
-// Closes the client, joins its thread, runs the callback's
-// `userdata_free`, and frees it. NULL is a no-op. From inside the
-// callback the thread finishes on its own right after the callback returns.
+// Closes the client, wakes the calls other threads are making on it
+// (blocked pulls return at once) and waits for them to return, joins its
+// thread, runs the callback's `userdata_free`, and frees it. NULL is a
+// no-op. No call on the client may start once this is called (one that
+// starts during the free is refused; after it, the handle is gone). From inside
+// the callback the thread finishes on its own right after the callback
+// returns (do not free from a callback while another thread is in
+// `sse_client_set_callback` on the same client: each would wait for the
+// other).
 void sse_client_free(struct sse_client *client);
 
-// The message of the client's last failure ("" if none). Owned by the
-// client: valid until the next failing call on it or `sse_client_free`.
-// NULL if `client` is NULL.
+// Copies the message of the client's last failure ("" if none) into
+// `buf` (`cap` bytes), NUL-terminated. `*needed` (if `needed` is not
+// NULL) receives the size the whole message needs, NUL included. Safe
+// from any thread, also while other threads' calls fail; never changes
+// the last error itself.
+//
+// Returns `SSE_OK` when the message fitted; `SSE_ERR_TOO_LARGE` when it
+// did not (`buf` holds as much as fits, cut at a character boundary,
+// NUL-terminated, when `cap` > 0; `buf` may be NULL when `cap` is 0, to
+// ask for the size); `SSE_ERR_ARGUMENT` when `client` is NULL or `buf` is
+// NULL with `cap` > 0.
+enum sse_status sse_client_copy_last_error(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
+
+// Copies the last event id received (or configured), what a reconnection
+// sends as Last-Event-ID, into `buf` as `sse_client_copy_last_error`
+// copies the message (same statuses). Safe from any thread, also while
+// events flow.
+enum sse_status sse_client_copy_last_event_id(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
+
+// The message of the client's last failure ("" if none), as a copy owned
+// by the calling thread: valid until this thread calls
+// `sse_client_last_error` again or ends, whatever other threads do (their
+// failing calls, `sse_client_free`). NULL if `client` is NULL. Prefer
+// `sse_client_copy_last_error` (a copy into your own buffer; required
+// where a caller may change OS thread between two calls, as a Go
+// goroutine can).
 const char *sse_client_last_error(const struct sse_client *client);
 
-// The last event id received (or configured): what a reconnection sends
-// as Last-Event-ID. Owned by the client: valid until the next call of
-// this function on it or `sse_client_free`, so callers on several threads
-// must serialise their calls (and copy the string). NULL if `client` is
-// NULL.
-const char *sse_client_last_event_id(struct sse_client *client);
+// The last event id received (or configured), what a reconnection sends
+// as Last-Event-ID, as a copy owned by the calling thread: valid until
+// this thread calls `sse_client_last_event_id` again or ends, whatever
+// other threads do. NULL if `client` is NULL. Prefer
+// `sse_client_copy_last_event_id` (see `sse_client_last_error`).
+const char *sse_client_last_event_id(const struct sse_client *client);
 
 // Whether the stream ended for good and every item was taken.
 // False for NULL.
@@ -271,10 +327,21 @@ struct sse_config *sse_config_new(const char *url);
 void sse_config_free(struct sse_config *config);
 
 // The message of the last failure of a call on this config (or of
-// `sse_client_start` with it); "" if none. Owned by the config: valid
-// until the next failing call on it or `sse_config_free`. NULL if
-// `config` is NULL.
+// `sse_client_start` with it); "" if none. A copy owned by the calling
+// thread: valid until this thread calls `sse_config_last_error` again or
+// ends, whatever other threads do. NULL if `config` is NULL. Prefer
+// `sse_config_copy_last_error` (a copy into your own buffer).
 const char *sse_config_last_error(const struct sse_config *config);
+
+// Copies the message of the config's last failure ("" if none) into
+// `buf` (`cap` bytes), NUL-terminated; `*needed` (if not NULL) receives
+// the size it needs, NUL included. Never changes the last error itself.
+//
+// Returns `SSE_OK`; `SSE_ERR_TOO_LARGE` when it did not fit (`buf` holds
+// as much as fits, NUL-terminated, when `cap` > 0; `buf` may be NULL when
+// `cap` is 0); `SSE_ERR_ARGUMENT` when `config` is NULL or `buf` is NULL
+// with `cap` > 0.
+enum sse_status sse_config_copy_last_error(const struct sse_config *config, char *buf, uintptr_t cap, uintptr_t *needed);
 
 // Replaces the URL.
 //
@@ -298,7 +365,17 @@ enum sse_status sse_config_set_method(struct sse_config *config, const char *val
 enum sse_status sse_config_set_last_event_id(struct sse_config *config, const char *value);
 
 // Adds a request header (repeatable). The name must be an HTTP token and
-// the value must not hold CR, LF or NUL: checked now.
+// the value must not hold CR, LF or NUL: checked now. Headers that libsse
+// writes itself are refused: `Host`, `Content-Length`,
+// `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Proxy-Connection`,
+// `TE`, `Trailer`, `Upgrade` and `Expect` (they frame the request and the
+// connection; a wrong one would leave the server waiting), and
+// `Last-Event-ID`, which libsse sends from the stream's last id (set the
+// first one with `sse_config_set_last_event_id`).
+//
+// On a redirect to another origin (scheme, host or port), `Authorization`,
+// `Cookie` and `Proxy-Authorization` are not sent, nor any header named
+// with `sse_config_add_sensitive_header`.
 //
 // Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (the header is not added).
 enum sse_status sse_config_add_header(struct sse_config *config, const char *name, const char *value);
@@ -316,7 +393,9 @@ enum sse_status sse_config_set_body(struct sse_config *config, const uint8_t *bo
 enum sse_status sse_config_set_connect_timeout_ms(struct sse_config *config, uint64_t millis);
 
 // No byte for `millis` ms means a dead connection and a reconnect
-// (default 300000; 0 disables the timeout).
+// (default 300000; 0 disables the timeout). The response head must also
+// be complete within twice this time (a head trickled byte by byte fails
+// with `SSE_ERR_READ_TIMEOUT` too).
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_read_timeout_ms(struct sse_config *config, uint64_t millis);
@@ -410,6 +489,12 @@ enum sse_status sse_config_set_insecure(struct sse_config *config, bool insecure
 // direct connection, or NULL for the default: the environment, as curl
 // reads it (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
 //
+// Through an `http://` proxy, `http://` streams are sent as requests in
+// absolute form (`GET http://host/path`, as curl does; standard proxies
+// refuse CONNECT to ports other than 443) with the proxy URL's
+// credentials as `Proxy-Authorization`; `https://` streams go through a
+// CONNECT tunnel. Through other proxies, every stream is tunnelled.
+//
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config, invalid URL).
 enum sse_status sse_config_set_proxy(struct sse_config *config, const char *proxy_url);
 
@@ -418,12 +503,70 @@ enum sse_status sse_config_set_proxy(struct sse_config *config, const char *prox
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_max_redirects(struct sse_config *config, uint32_t count);
 
+// Names one more request header that is not sent after a redirect to
+// another origin (repeatable, any case), besides `Authorization`,
+// `Cookie` and `Proxy-Authorization`, which never are: API keys often
+// travel in headers such as `X-Api-Key`.
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL config, or a name that is
+// not an HTTP token).
+enum sse_status sse_config_add_sensitive_header(struct sse_config *config, const char *name);
+
+// Delivers only message events of type `event_type` (repeatable: each
+// call adds one; none: every type, the default). An event without an
+// `event:` field has the type `message`. Other messages are dropped on
+// the background thread before they are copied or queued, yet their `id`
+// still moves the resume point (`Last-Event-ID` on reconnect). Comments,
+// open, error, reconnecting and closed items come as before.
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL, or an empty type or one
+// with CR or LF, which no stream can carry).
+enum sse_status sse_config_add_event_type(struct sse_config *config, const char *event_type);
+
+// When true, a redirect from an https URL to an http one is followed
+// (without the credentials headers). Default false: such a redirect ends
+// the connection attempt with `SSE_ERR_HTTP_STATUS` (not retried by the
+// default error policy), since the request would travel in plain text.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+enum sse_status sse_config_set_allow_https_downgrade(struct sse_config *config, bool allow);
+
+// Largest response head (status line and headers) accepted, in bytes:
+// 1024 to 16 MiB, default 65536. A larger head fails the connection with
+// `SSE_ERR_TOO_LARGE` ("response head larger than N bytes"), which the
+// default error policy does not retry. Memory grows to this size only
+// while a head is that large; a stream in progress keeps a 16 KiB buffer.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). The range is
+// checked by `sse_config_validate` and `sse_client_start`.
+enum sse_status sse_config_set_max_response_head_bytes(struct sse_config *config, uintptr_t bytes);
+
+// Ceiling of a server's `Retry-After` (seconds or an HTTP date, on a
+// 429, 503 or any other refused response), in ms: 1 ms to 24 h, default
+// 3600000 (one hour). A `Retry-After` raises the next delay above
+// `sse_config_set_retry_max_ms` (a rate-limited server means it), but
+// never above this ceiling; a longer one is cut to it and a warning is
+// logged. With `sse_config_set_max_retry_elapsed_ms`, a delay that would
+// end past that limit ends the client with `SSE_ERR_RETRIES_EXHAUSTED`.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). The range is
+// checked by `sse_config_validate` and `sse_client_start`.
+enum sse_status sse_config_set_max_retry_after_ms(struct sse_config *config, uint64_t millis);
+
 // When true, the client delivers only message events; open, comment,
 // error, reconnecting and closed items are skipped (the final error is
 // still returned by `sse_next_event`). Default false.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_messages_only(struct sse_config *config, bool only);
+
+// When true, the client runs on a background thread of its own instead of
+// the one all clients share. For a callback that may block: on the shared
+// thread it would hold up every other stream. Costs a thread (and a
+// little memory) per such client. Default false.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
 
 // Checks every setting now (as `sse_client_start` will).
 //

@@ -71,6 +71,27 @@ struct parser_free {
 };
 inline std::string_view view(const char *s) { return s ? std::string_view(s) : std::string_view(); }
 
+// A string the library copies out with an sse_*_copy_* function (safe
+// while other threads' calls change it): sized by the library, retried if
+// it grew between the two calls.
+template <class Handle>
+std::string copied(sse_status (*copy)(const Handle *, char *, std::size_t, std::size_t *),
+                   const Handle *handle) {
+    std::string out(64, '\0');
+    for (;;) {
+        std::size_t needed = 0;
+        sse_status status = copy(handle, out.data(), out.size(), &needed);
+        if (status == SSE_OK) {
+            out.resize(needed - 1);
+            return out;
+        }
+        if (status != SSE_ERR_TOO_LARGE) return std::string();
+        out.assign(needed, '\0');
+    }
+}
+inline std::string last_error(const sse_config *c) { return copied(sse_config_copy_last_error, c); }
+inline std::string last_error(const sse_client *c) { return copied(sse_client_copy_last_error, c); }
+
 // The read-only accessors shared by an owned event and a borrowed one.
 template <class Self> class event_accessors {
   public:
@@ -263,7 +284,7 @@ class config {
         return *this;
     }
     const config &check(sse_status status) const {
-        if (status != SSE_OK) throw error(status, sse_config_last_error(get()));
+        if (status != SSE_OK) throw error(status, detail::last_error(get()));
         return *this;
     }
     std::unique_ptr<sse_config, detail::config_free> cfg_;
@@ -281,7 +302,7 @@ class client {
     explicit client(const config &cfg) {
         sse_client *raw = nullptr;
         sse_status status = sse_client_start(cfg.get(), &raw);
-        if (status != SSE_OK) throw error(status, sse_config_last_error(cfg.get()));
+        if (status != SSE_OK) throw error(status, detail::last_error(cfg.get()));
         client_.reset(raw);
     }
     sse_client *get() const noexcept { return client_.get(); }
@@ -309,7 +330,7 @@ class client {
             sse_client_set_callback(get(), &client::trampoline, state, &client::free_state);
         if (status != SSE_OK) {
             delete state;
-            throw error(status, sse_client_last_error(get()));
+            throw error(status, detail::last_error(get()));
         }
     }
     // Back to pulling with next().
@@ -320,11 +341,12 @@ class client {
     // Readable while items are queued or the stream has ended (for poll/epoll).
     int fd() const {
         int fd = sse_client_fd(get());
-        if (fd < 0) throw error(SSE_ERR_INTERNAL, sse_client_last_error(get()));
+        if (fd < 0) throw error(SSE_ERR_INTERNAL, detail::last_error(get()));
         return fd;
     }
-    std::string last_event_id() const { return std::string(detail::view(sse_client_last_event_id(get()))); }
-    std::string last_error() const { return std::string(detail::view(sse_client_last_error(get()))); }
+    // Both safe from any thread, also while other threads use the client.
+    std::string last_event_id() const { return detail::copied(sse_client_copy_last_event_id, get()); }
+    std::string last_error() const { return detail::last_error(get()); }
     bool finished() const noexcept { return sse_client_is_finished(get()); }
 
     // Iterating a client takes its items until the stream ends (see next()).
@@ -378,7 +400,7 @@ class client {
         case SSE_OK: return Owned(raw);
         case SSE_TIMEOUT: return std::nullopt;
         case SSE_CLOSED: ended_ = true; return std::nullopt;
-        default: ended_ = true; throw error(status, sse_client_last_error(get()));
+        default: ended_ = true; throw error(status, detail::last_error(get()));
         }
     }
     struct callback_state {
@@ -395,7 +417,7 @@ class client {
     }
     static void free_state(void *userdata) noexcept { delete static_cast<callback_state *>(userdata); }
     void check(sse_status status) const {
-        if (status != SSE_OK) throw error(status, sse_client_last_error(get()));
+        if (status != SSE_OK) throw error(status, detail::last_error(get()));
     }
     std::unique_ptr<sse_client, detail::client_free> client_;
     bool ended_ = false;

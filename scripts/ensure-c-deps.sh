@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the C/C++ suites (`make test-c test-header test-install`)
 # and `make demo` need, only when missing: a C and a C++ compiler, a
-# working AddressSanitizer/UBSan runtime, valgrind, pkg-config, python3.
+# working AddressSanitizer/UBSan runtime, valgrind, pkg-config, python3,
+# squid (for `make test-proxy`).
 #
 # Prints nothing when everything is there. Which compiler builds the
 # sanitizer binaries is decided by scripts/asan-cc.sh (gcc's libasan when
@@ -16,6 +17,8 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v make >/dev/null || need_apt+=(make)
+# A real forward proxy for tests/proxy (Debian's Squid and its default rules).
+command -v squid >/dev/null || [ -x /usr/sbin/squid ] || need_apt+=(squid)
 
 apt_install() {
   local sudo=""

@@ -83,6 +83,20 @@ impl Text {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The start of the buffer, as a pointer allowed to read all of it
+    /// (NULs included), unlike one derived from a `&str` of a message,
+    /// which may read only that string's bytes. Valid while `self` lives
+    /// unmodified (moving it keeps the bytes in place).
+    pub(crate) fn base_ptr(&mut self) -> *const u8 {
+        // SAFETY: only a pointer is taken; the bytes are not touched.
+        unsafe { self.text.as_mut_vec() }.as_mut_ptr().cast_const()
+    }
+
+    /// The buffer's size in bytes (its capacity).
+    pub(crate) fn buffer_len(&self) -> usize {
+        self.text.capacity()
+    }
 }
 
 impl Drop for Text {
@@ -283,6 +297,13 @@ impl Batch {
         self.len() == 0
     }
 
+    /// The whole packed text: every message's strings lie in it, each
+    /// followed by a NUL. A pointer derived from it may read those NULs
+    /// (one derived from a message's `&str` may not).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Bytes of packed text (capacity included): a measure of its memory.
     pub fn text_capacity(&self) -> usize {
         self.text.capacity()
@@ -407,10 +428,16 @@ mod tests {
         batch
     }
 
-    fn nul_follows(text: &str) -> bool {
-        // SAFETY: reads the byte just past the string, which the batch
-        // (or the static default) guarantees to be a NUL it owns.
-        unsafe { *text.as_ptr().add(text.len()) == 0 }
+    /// Whether a NUL follows `text` in the batch's buffer, read through the
+    /// buffer (not past the end of the `&str`, which Miri's borrow model
+    /// forbids); the static default and empty strings are checked by value.
+    fn nul_follows(batch: &Batch, text: &str) -> bool {
+        if text.is_empty() || std::ptr::eq(text, MESSAGE) {
+            return true;
+        }
+        let buffer = batch.text.as_bytes();
+        let offset = text.as_ptr().addr() - buffer.as_ptr().addr();
+        buffer[offset..offset + text.len()] == *text.as_bytes() && buffer[offset + text.len()] == 0
     }
 
     #[test]
@@ -437,8 +464,8 @@ mod tests {
             ]
         );
         for m in &messages {
-            assert!(nul_follows(m.event_type) && nul_follows(m.data));
-            assert!(nul_follows(m.last_event_id));
+            assert!(nul_follows(&batch, m.event_type) && nul_follows(&batch, m.data));
+            assert!(nul_follows(&batch, m.last_event_id));
         }
         assert_eq!(batch.text_capacity(), batch.text.capacity());
         assert_eq!(batch.text, concat!("a\0", "up\0", "b\0", "7\0", "7\0"));

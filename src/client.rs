@@ -1,6 +1,9 @@
-//! The client: one background thread per stream that connects, reads,
-//! parses, queues and reconnects, and a handle to pull items, interrupt
-//! and close it promptly.
+//! The client: a handle to pull items, interrupt and close a stream
+//! promptly, and what drives the stream: the engine loop shared by every
+//! client (`crate::engine::reactor`, through `LoopSink`), or, with
+//! `LIBSSE_ENGINE=thread` or a proxy the loop does not speak, a thread of
+//! its own (`Worker`) that connects, reads, parses, queues and
+//! reconnects.
 
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -11,20 +14,27 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
-use crate::backoff::Backoff;
 use crate::batch::{Batch, ItemRef, TextPool};
 use crate::config::Config;
+use crate::engine::reactor::{self, Delivery, Engine};
+use crate::engine::session::{final_items, Ending, Next, Outcome, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{CloseReason, Item};
 use crate::log::{log, LogLevel};
 use crate::notify::Notifier;
 use crate::parser::{ParsedItem, Parser};
-use crate::queue::{queue, QueueReceiver, QueueSender};
-use crate::transport::{classify_io, Opened, StreamReader, Transport};
+use crate::queue::{queue, QueueReceiver, QueueSender, TrySendError};
+use crate::transport::{classify_io, read_timeout_error, Opened, StreamReader, Transport};
 
-/// A function receiving every item on the client's background thread,
+/// A function receiving every item on the client's background thread (the
+/// engine loop's, shared by all clients: it must not block),
 /// borrowed for the call ([`ItemRef::to_item`] makes an owned copy).
-pub type ItemCallback = Box<dyn FnMut(ItemRef<'_>) + Send>;
+///
+/// The second argument is the whole text buffer of the item's batch: a
+/// message's strings lie in it, each followed by a NUL. A C layer derives
+/// its string pointers from it, so that each may read its NUL (Rust code
+/// can ignore it).
+pub type ItemCallback = Box<dyn FnMut(ItemRef<'_>, &str) + Send>;
 
 /// Stack size of a worker thread: small, so thousands of clients fit.
 const WORKER_STACK_BYTES: usize = 256 * 1024;
@@ -55,7 +65,8 @@ enum Control {
 struct Shared {
     closing: AtomicBool,
     interrupt_requested: AtomicBool,
-    control: Sender<Control>,
+    /// Wakes the worker thread (None on the engine loop).
+    control: Option<Sender<Control>>,
     /// The agent of the current connection; shutting it down wakes a read.
     agent: Mutex<Option<ureq::Agent>>,
     last_event_id: Mutex<String>,
@@ -65,11 +76,18 @@ struct Shared {
     callback: Mutex<Option<ItemCallback>>,
     /// Set once the worker has queued its last item and let go of the queue.
     ended: AtomicBool,
+    /// For `wait_ended`.
+    ended_lock: Mutex<()>,
+    ended_signal: std::sync::Condvar,
     /// The handle was dropped: no callback may run any more.
     dropped: AtomicBool,
     /// The user's end of the item queue.
     queue: QueueReceiver,
     worker: OnceLock<ThreadId>,
+    /// The stream's id on the engine loop, when the loop drives it.
+    on_loop: OnceLock<u64>,
+    /// That loop (kept running while a client is on it).
+    engine: OnceLock<Arc<Engine>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,6 +105,74 @@ impl Shared {
         }
     }
 
+    /// Hands `batch` to the callback, if one is set: `Some(go on)`; `None`
+    /// without a callback. Queued items go first.
+    fn to_callback(&self, batch: &Batch) -> Option<bool> {
+        if !self.has_callback.load(Ordering::Acquire) {
+            return None;
+        }
+        self.drain_to_callback();
+        let mut slot = lock(&self.callback);
+        let callback = slot.as_mut()?;
+        // A close from inside the callback stops delivery at once, even in
+        // the middle of a batch; only the final closed item follows. After
+        // a free nothing follows at all.
+        for item in batch.iter() {
+            let last = item.is_closed();
+            if self.dropped.load(Ordering::Acquire) || (self.closing() && !last) {
+                return Some(false);
+            }
+            callback(item, batch.text());
+        }
+        Some(!self.closing())
+    }
+
+    /// After a batch was queued: wake a waiting `poll`, and hand it to a
+    /// callback set meanwhile. Always under the callback's lock (one
+    /// uncontended lock per batch), so a `set_callback` racing the send
+    /// either drained the batch or is seen here; a flag alone could miss
+    /// both ways.
+    fn queued(&self) {
+        if let Some(notifier) = self.notifier.get() {
+            notifier.signal();
+        }
+        self.drain_to_callback();
+    }
+
+    /// Waits up to `timeout` for the stream to be over.
+    fn wait_ended(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut guard = lock(&self.ended_lock);
+        while !self.ended.load(Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            guard = self
+                .ended_signal
+                .wait_timeout(guard, left)
+                .map_or_else(|e| e.into_inner().0, |(g, _)| g);
+        }
+    }
+
+    /// The stream is over: its end error, the queue let go (so that a
+    /// consumer woken by the final signal finds the end, not an empty
+    /// queue), the flag and the signal.
+    fn finish(&self, error: Option<Error>, items: QueueSender) {
+        if error.is_some() {
+            *lock(&self.final_error) = error;
+        }
+        drop(items);
+        {
+            let _guard = lock(&self.ended_lock);
+            self.ended.store(true, Ordering::SeqCst);
+            self.ended_signal.notify_all();
+        }
+        if let Some(notifier) = self.notifier.get() {
+            notifier.force_signal();
+        }
+    }
+
     /// Hands every queued item to the callback, if one is set.
     fn drain_to_callback(&self) {
         let mut slot = lock(&self.callback);
@@ -101,13 +187,18 @@ impl Shared {
 pub struct Client {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    finished: Receiver<()>,
+    /// Disconnected when the worker thread ends (None on the engine loop,
+    /// whose end is `Shared::ended`).
+    finished: Option<Receiver<()>>,
 }
 
 impl Client {
     /// Validates nothing more (the [`Config`] is valid by construction),
     /// spawns the named background thread and returns at once.
     pub fn start(config: Config) -> Result<Client> {
+        if use_loop(&config) {
+            return Self::start_on_loop(config);
+        }
         let transport = Transport::new(&config)?;
         let (item_tx, items) = queue(config.queue_capacity, queue_byte_capacity(&config));
         let (control_tx, control_rx) = unbounded();
@@ -115,7 +206,7 @@ impl Client {
         let shared = Arc::new(Shared {
             closing: AtomicBool::new(false),
             interrupt_requested: AtomicBool::new(false),
-            control: control_tx,
+            control: Some(control_tx),
             agent: Mutex::new(None),
             last_event_id: Mutex::new(config.last_event_id.clone()),
             final_error: Mutex::new(None),
@@ -123,14 +214,18 @@ impl Client {
             has_callback: AtomicBool::new(false),
             callback: Mutex::new(None),
             ended: AtomicBool::new(false),
+            ended_lock: Mutex::new(()),
+            ended_signal: std::sync::Condvar::new(),
             dropped: AtomicBool::new(false),
             queue: items,
             worker: OnceLock::new(),
+            on_loop: OnceLock::new(),
+            engine: OnceLock::new(),
         });
         let mut parser = Parser::with_max_size(config.max_event_size);
         parser.set_last_event_id(&config.last_event_id);
         let worker = Worker {
-            backoff: Backoff::new(config.retry, seed()),
+            session: Session::new(&config, seed()),
             last_id_published: config.last_event_id.clone(),
             config,
             transport,
@@ -148,7 +243,7 @@ impl Client {
             .stack_size(WORKER_STACK_BYTES)
             .spawn(move || {
                 let _finished = finished_tx; // dropped when the thread ends
-                block_signals();
+                crate::signals::block_on_this_thread();
                 worker.run();
             })
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot spawn thread: {e}")))?;
@@ -156,7 +251,70 @@ impl Client {
         Ok(Client {
             shared,
             thread: Some(thread),
-            finished,
+            finished: Some(finished),
+        })
+    }
+
+    /// A client driven by the shared engine loop instead of a thread of
+    /// its own (see [`use_loop`]).
+    fn start_on_loop(config: Config) -> Result<Client> {
+        let engine = if config.own_thread {
+            let engine = Engine::start().map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}"))
+            })?;
+            Arc::new(engine)
+        } else {
+            shared_engine()?
+        };
+        let (items, queue) = queue(config.queue_capacity, queue_byte_capacity(&config));
+        let shared = Arc::new(Shared {
+            closing: AtomicBool::new(false),
+            interrupt_requested: AtomicBool::new(false),
+            control: None,
+            agent: Mutex::new(None),
+            last_event_id: Mutex::new(config.last_event_id.clone()),
+            final_error: Mutex::new(None),
+            notifier: OnceLock::new(),
+            has_callback: AtomicBool::new(false),
+            callback: Mutex::new(None),
+            ended: AtomicBool::new(false),
+            ended_lock: Mutex::new(()),
+            ended_signal: std::sync::Condvar::new(),
+            dropped: AtomicBool::new(false),
+            queue,
+            worker: OnceLock::new(),
+            on_loop: OnceLock::new(),
+            engine: OnceLock::new(),
+        });
+        if let Some(id) = engine.thread_id() {
+            let _ = shared.worker.set(id);
+        }
+        let _ = shared.engine.set(engine.clone());
+        // The room hook needs the stream's id, known once it is added: it
+        // reads it from the shared state.
+        let weak = Arc::downgrade(&shared);
+        items.on_room(Box::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                if let (Some(&id), Some(engine)) = (shared.on_loop.get(), shared.engine.get()) {
+                    engine.resume(id);
+                }
+            }
+        }));
+        let sink = LoopSink {
+            shared: shared.clone(),
+            items: Some(items),
+            messages_only: config.messages_only,
+        };
+        let id = engine.add(config, Box::new(sink))?;
+        let _ = shared.on_loop.set(id);
+        // A close before the id was set would have been lost.
+        if shared.closing() {
+            engine.close(id);
+        }
+        Ok(Client {
+            shared,
+            thread: None,
+            finished: None,
         })
     }
 
@@ -164,7 +322,9 @@ impl Client {
     ///
     /// `Ok(Some(item))`: an item; `Ok(None)`: the timeout passed; `Err`:
     /// the stream ended for good and every item was taken: the fatal error
-    /// that ended it, or an error of kind [`ErrorKind::Closed`].
+    /// that ended it, or an error of kind [`ErrorKind::Closed`]; or, called
+    /// from inside this client's callback, an
+    /// [`ErrorKind::InvalidArgument`] error (it would wait for itself).
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<Item>> {
         self.take(timeout, |queue, timeout| queue.recv(timeout))
     }
@@ -178,7 +338,8 @@ impl Client {
     }
 
     /// What `next` and `next_batch` share: waiting up to `timeout` with
-    /// `receive`, and telling a timeout from the end of the stream.
+    /// `receive`, and telling a timeout from the end of the stream. Refused
+    /// on the client's own thread: the worker would wait for itself.
     fn take<T>(
         &self,
         timeout: Option<Duration>,
@@ -187,6 +348,13 @@ impl Client {
             Option<Duration>,
         ) -> std::result::Result<T, RecvTimeoutError>,
     ) -> Result<Option<T>> {
+        if self.on_worker_thread() {
+            return Err(Error::argument(
+                "cannot take items from inside a callback: it runs on the thread that \
+                 delivers this client's items (shared by every client on it), so the call \
+                 would wait for itself",
+            ));
+        }
         // After close(), queued items are still handed out, then the end
         // comes within the grace period even if the thread is stuck in a
         // connect (normally the closed item arrives within microseconds).
@@ -277,8 +445,18 @@ impl Client {
     pub fn set_callback(&self, callback: ItemCallback) {
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
+        // Switch first, then hand over, all under the lock: a batch the
+        // worker queues meanwhile is either handed over here or found by
+        // the worker under the same lock right after its send.
+        self.shared.has_callback.store(true, Ordering::SeqCst);
         self.shared.queue.drain(callback, || !self.shared.closing());
-        self.shared.has_callback.store(true, Ordering::Release);
+    }
+
+    /// Wakes every thread waiting in [`Client::next`] or
+    /// [`Client::next_batch`], now and later: they return the end at once.
+    /// For a C handle about to be freed while other threads are in calls.
+    pub fn wake_waiters(&self) {
+        self.shared.queue.shut();
     }
 
     /// Removes the callback, waiting for a running call to return (unless
@@ -303,10 +481,16 @@ impl Client {
         if self.shared.closing() {
             return;
         }
+        if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
+            engine.interrupt(id);
+            return;
+        }
         self.shared
             .interrupt_requested
             .store(true, Ordering::Release);
-        let _ = self.shared.control.send(Control::Interrupt);
+        if let Some(control) = &self.shared.control {
+            let _ = control.send(Control::Interrupt);
+        }
         self.shared.shutdown_connection();
     }
 
@@ -316,7 +500,13 @@ impl Client {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let _ = self.shared.control.send(Control::Close);
+        if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
+            engine.close(id);
+            return;
+        }
+        if let Some(control) = &self.shared.control {
+            let _ = control.send(Control::Close);
+        }
         self.shared.shutdown_connection();
     }
 
@@ -340,27 +530,16 @@ impl Drop for Client {
             // DNS lookup or TCP connect (bounded by the connect timeout)
             // can outlast the grace period; then the thread is left to
             // finish alone: it holds no user state and calls no callback.
-            if let Err(RecvTimeoutError::Disconnected) = self.finished.recv_timeout(JOIN_GRACE) {
+            let finished = self.finished.as_ref().map(|f| f.recv_timeout(JOIN_GRACE));
+            if let Some(Err(RecvTimeoutError::Disconnected)) = finished {
                 let _ = thread.join();
             }
+        } else {
+            // On the loop: the stream ends once the closed item is out (the
+            // loop ends a closed stream at once, connect or not).
+            self.shared.wait_ended(JOIN_GRACE);
         }
     }
-}
-
-/// How one connection ended.
-enum Outcome {
-    Closing,
-    NoContent,
-    /// The server ended the stream cleanly.
-    Ended,
-    Interrupted,
-    Failed(Error),
-}
-
-/// How the whole client ended.
-enum Ending {
-    Closed(CloseReason),
-    Fatal(Error),
 }
 
 struct Worker {
@@ -370,7 +549,7 @@ struct Worker {
     items: QueueSender,
     control: Receiver<Control>,
     parser: Parser,
-    backoff: Backoff,
+    session: Session,
     /// Items parsed from one read, delivered after the parser lets go.
     pending: Batch,
     /// Large text buffers handed back by consumed batches.
@@ -390,113 +569,43 @@ impl Worker {
                 "internal error: the client thread panicked",
             )),
         };
-        let _ = catch_unwind(AssertUnwindSafe(|| self.finish(ending)));
-        // Let go of the queue first: a consumer woken by the final signal
-        // must find the end (disconnected), not an empty queue.
+        let final_error = catch_unwind(AssertUnwindSafe(|| self.finish(ending))).unwrap_or(None);
         let Worker { items, shared, .. } = self;
-        drop(items);
-        shared.ended.store(true, Ordering::SeqCst);
-        if let Some(notifier) = shared.notifier.get() {
-            notifier.force_signal();
-        }
+        shared.finish(final_error, items);
     }
 
-    fn finish(&mut self, ending: Ending) {
-        let reason = match ending {
-            Ending::Closed(reason) => reason,
-            Ending::Fatal(error) => {
-                log(LogLevel::Error, || {
-                    format!("{}: giving up: {error}", self.config.url)
-                });
-                *lock(&self.shared.final_error) = Some(error.clone());
-                self.emit(Item::Error { error, fatal: true });
-                CloseReason::Error
-            }
-        };
-        log(LogLevel::Info, || {
-            let why = match reason {
-                CloseReason::NoContent => "the server answered 204 No Content",
-                CloseReason::EndOfStream => "the stream ended",
-                CloseReason::ClosedByUser => "closed by the user",
-                CloseReason::Error => "after a fatal error",
-            };
-            format!("{}: closed: {why}", self.config.url)
-        });
-        self.emit(Item::Closed { reason });
+    /// Emits the final items; returns the error that ended the stream.
+    fn finish(&mut self, ending: Ending) -> Option<Error> {
+        let (items, final_error) = final_items(&self.config.url, ending);
+        for item in items {
+            self.emit(item);
+        }
+        final_error
     }
 
     fn run_connections(&mut self) -> Ending {
-        let mut ever_opened = false;
         loop {
             let mut opened_at = None;
             let outcome = self.connect_and_read(&mut opened_at);
             if let Some(opened) = opened_at {
-                ever_opened = true;
                 let delivered = std::mem::take(&mut self.delivered_events);
-                self.backoff
+                self.session
                     .connection_ended(opened, Instant::now(), delivered);
             }
-            let mut retry_after = None;
-            match outcome {
-                Outcome::Closing => return Ending::Closed(CloseReason::ClosedByUser),
-                Outcome::NoContent => return Ending::Closed(CloseReason::NoContent),
-                Outcome::Ended if !self.config.retry.reconnect => {
-                    return Ending::Closed(CloseReason::EndOfStream)
-                }
-                Outcome::Ended => {
-                    log(LogLevel::Info, || {
-                        format!("{}: the server ended the stream", self.config.url)
-                    });
-                }
-                Outcome::Interrupted if !self.config.retry.reconnect => {
-                    return Ending::Closed(CloseReason::ClosedByUser)
-                }
-                Outcome::Interrupted => {
-                    // The user asked for a new connection: no backoff wait.
-                    log(LogLevel::Info, || {
-                        format!("{}: interrupted", self.config.url)
-                    });
-                    let attempt = self.backoff.attempts() + 1;
-                    let delay = Duration::ZERO;
-                    if !self.emit(Item::Reconnecting { attempt, delay }) {
-                        return Ending::Closed(CloseReason::ClosedByUser);
+            match self.session.after(outcome, Instant::now()) {
+                Next::End(ending) => return ending,
+                Next::Reconnect { items, wait } => {
+                    for item in items {
+                        if !self.emit(item) {
+                            return Ending::Closed(CloseReason::ClosedByUser);
+                        }
                     }
-                    continue;
-                }
-                Outcome::Failed(error) => {
-                    let retry = self.config.retry.reconnect
-                        && (ever_opened || self.config.retry.retry_first_connect)
-                        && self.config.error_policy.retries(&error);
-                    if !retry {
-                        return Ending::Fatal(error);
-                    }
-                    log(LogLevel::Warn, || format!("{}: {error}", self.config.url));
-                    retry_after = error.retry_after;
-                    if !self.emit(Item::Error {
-                        error,
-                        fatal: false,
-                    }) {
-                        return Ending::Closed(CloseReason::ClosedByUser);
+                    if let Some(delay) = wait {
+                        if !self.wait(delay) {
+                            return Ending::Closed(CloseReason::ClosedByUser);
+                        }
                     }
                 }
-            }
-            let Some(delay) = self.backoff.next_delay(Instant::now(), retry_after) else {
-                let attempts = self.backoff.attempts();
-                return Ending::Fatal(Error::new(
-                    ErrorKind::RetriesExhausted,
-                    format!("gave up after {attempts} reconnection attempts"),
-                ));
-            };
-            let attempt = self.backoff.attempts();
-            log(LogLevel::Info, || {
-                format!(
-                    "{}: reconnecting in {} ms (attempt {attempt})",
-                    self.config.url,
-                    delay.as_millis()
-                )
-            });
-            if !self.emit(Item::Reconnecting { attempt, delay }) || !self.wait(delay) {
-                return Ending::Closed(CloseReason::ClosedByUser);
             }
         }
     }
@@ -608,11 +717,7 @@ impl Worker {
                 Err(e) => {
                     let error = classify_io(&e, "reading the stream");
                     let error = if error.kind == ErrorKind::ReadTimeout {
-                        let idle = self.config.read_timeout.unwrap_or_default().as_millis();
-                        Error::new(
-                            ErrorKind::ReadTimeout,
-                            format!("no data for {idle} ms (read timeout)"),
-                        )
+                        read_timeout_error(&self.config)
                     } else {
                         error
                     };
@@ -631,18 +736,22 @@ impl Worker {
         }
         let pending = &mut self.pending;
         let delivered = &mut self.delivered_events;
-        let backoff = &mut self.backoff;
+        let session = &mut self.session;
         let messages_only = self.config.messages_only;
+        let types = &self.config.event_types;
         let fed = self.parser.feed(&self.read_buffer[..n], |item| match item {
+            // A message filtered out still moved the parser's last id.
             ParsedItem::Event(event) => {
                 *delivered = true;
-                pending.push_message(&event)
+                if crate::config::type_wanted(types, &event.event_type) {
+                    pending.push_message(&event)
+                }
             }
             ParsedItem::Comment(text) if !messages_only => {
                 pending.push(Item::Comment(text.into_owned()))
             }
             ParsedItem::Comment(_) => {}
-            ParsedItem::Retry(millis) => backoff.set_server_retry(millis),
+            ParsedItem::Retry(millis) => session.set_server_retry(millis),
         });
         if self.parser.last_event_id() != self.last_id_published {
             self.last_id_published.clear();
@@ -670,24 +779,8 @@ impl Worker {
         if batch.is_empty() {
             return !self.shared.closing();
         }
-        if self.shared.has_callback.load(Ordering::Acquire) {
-            self.shared.drain_to_callback();
-            let mut slot = lock(&self.shared.callback);
-            if let Some(callback) = slot.as_mut() {
-                // A close from inside the callback stops delivery at once,
-                // even in the middle of a batch; only the final closed item
-                // follows. After a free nothing follows at all.
-                for item in batch.iter() {
-                    let last = item.is_closed();
-                    if self.shared.dropped.load(Ordering::Acquire)
-                        || (self.shared.closing() && !last)
-                    {
-                        return false;
-                    }
-                    callback(item);
-                }
-                return !self.shared.closing();
-            }
+        if let Some(go_on) = self.shared.to_callback(&batch) {
+            return go_on;
         }
         // An interrupt while waiting does not drop the batch: its ids may
         // be committed already; it is noticed after this read.
@@ -698,26 +791,133 @@ impl Worker {
             |c| matches!(c, Control::Close),
             || shared.closing(),
         );
-        if let Some(notifier) = self.shared.notifier.get() {
-            notifier.signal();
-        }
-        if self.shared.has_callback.load(Ordering::Acquire) {
-            self.shared.drain_to_callback();
-        }
+        self.shared.queued();
         sent.is_ok() && !self.shared.closing()
     }
 }
 
-/// Keeps process signals (Ctrl-C, SIGTERM) off this thread, so they reach
-/// the application's threads, which can act on them.
-fn block_signals() {
-    // SAFETY: sigfillset initialises the set; pthread_sigmask only changes
-    // this thread's mask.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+/// Where the engine loop puts a client's items (see [`reactor::Sink`]):
+/// the callback or the queue, as the worker thread does, but never
+/// waiting: a full queue refuses the batch and its room hook resumes the
+/// stream.
+struct LoopSink {
+    shared: Arc<Shared>,
+    items: Option<QueueSender>,
+    messages_only: bool,
+}
+
+impl LoopSink {
+    /// Items that may not wait: queued whatever the queue holds.
+    fn force(&mut self, batch: Batch) -> bool {
+        let Some(items) = &self.items else {
+            return false;
+        };
+        let sent = items.force_send(batch).is_ok();
+        self.shared.queued();
+        sent
     }
+}
+
+impl reactor::Sink for LoopSink {
+    fn deliver(&mut self, mut batch: Batch) -> Delivery {
+        if self.messages_only {
+            batch.retain_messages();
+        }
+        if batch.is_empty() {
+            return Delivery::Taken;
+        }
+        if let Some(go_on) = self.shared.to_callback(&batch) {
+            return if go_on {
+                Delivery::Taken
+            } else {
+                Delivery::Gone
+            };
+        }
+        let Some(items) = &self.items else {
+            return Delivery::Gone;
+        };
+        match items.try_send(batch) {
+            Ok(()) => {
+                self.shared.queued();
+                if self.shared.closing() {
+                    Delivery::Gone
+                } else {
+                    Delivery::Taken
+                }
+            }
+            Err(TrySendError::Full(batch)) => Delivery::Full(batch),
+            Err(TrySendError::Disconnected) => Delivery::Gone,
+        }
+    }
+
+    fn deliver_always(&mut self, mut batch: Batch) -> bool {
+        if self.messages_only {
+            batch.retain_messages();
+        }
+        if batch.is_empty() {
+            return true;
+        }
+        if let Some(go_on) = self.shared.to_callback(&batch) {
+            return go_on;
+        }
+        self.force(batch)
+    }
+
+    fn last_event_id(&mut self, id: &str) {
+        lock(&self.shared.last_event_id).replace_range(.., id);
+    }
+
+    fn finished(&mut self, error: Option<Error>) {
+        if let Some(items) = self.items.take() {
+            self.shared.finish(error, items);
+        }
+    }
+}
+
+/// Whether a client of `config` runs on the engine loop: always, unless
+/// the environment says `LIBSSE_ENGINE=thread` (today's thread per client,
+/// kept while engine v2 settles) or the client goes through a kind of
+/// proxy the loop does not speak yet (`https://`, SOCKS): then it keeps a
+/// thread of its own.
+fn use_loop(config: &Config) -> bool {
+    static ASKED: OnceLock<bool> = OnceLock::new();
+    let asked = *ASKED.get_or_init(|| !std::env::var("LIBSSE_ENGINE").is_ok_and(|v| v == "thread"));
+    asked
+        && match crate::proxy::choose(&config.proxy, &config.url) {
+            Ok(None) => true,
+            Ok(Some(proxy)) => proxy.http_proxy().is_some(),
+            Err(_) => false, // the thread engine reports it as today
+        }
+}
+
+/// The engine loops the clients of the process share: one by default,
+/// `LIBSSE_ENGINE_THREADS` (1 to 64) for more, clients handed out in turn.
+/// Each starts with its first client and stops (its thread joined, its
+/// descriptors closed) once its last is gone, to start again for the next.
+fn shared_engine() -> Result<Arc<Engine>> {
+    static ENGINES: Mutex<Vec<std::sync::Weak<Engine>>> = Mutex::new(Vec::new());
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    let count = *COUNT.get_or_init(|| {
+        std::env::var("LIBSSE_ENGINE_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .map_or(1, |n| n.clamp(1, 64))
+    });
+    let mut engines = lock(&ENGINES);
+    engines.resize_with(count, std::sync::Weak::new);
+    let slot = &mut engines[NEXT.fetch_add(1, Ordering::Relaxed) % count];
+    if let Some(engine) = slot.upgrade() {
+        return Ok(engine);
+    }
+    let engine = Arc::new(Engine::start().map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot start the engine loop: {e}"),
+        )
+    })?);
+    *slot = Arc::downgrade(&engine);
+    Ok(engine)
 }
 
 /// A jitter seed that differs between clients and runs.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+use crate::{headers, urls};
 
 /// The longest timeout or delay accepted anywhere: one day.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -36,7 +37,21 @@ pub struct RetryPolicy {
     /// Whether to reconnect at all; false means one-shot streams, where a
     /// clean end of stream is a normal close.
     pub reconnect: bool,
+    /// Ceiling of a server's `Retry-After`. A `Retry-After` raises the
+    /// delay above `max_delay` (a rate-limited server means it), up to this
+    /// ceiling; a longer one is cut to it with a warning in the log.
+    pub max_retry_after: Duration,
 }
+
+/// The default ceiling of a server's `Retry-After`: one hour.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// The default limit of a response head (status line and headers): 64 KiB.
+pub const DEFAULT_MAX_RESPONSE_HEAD_BYTES: usize = 64 * 1024;
+/// The smallest accepted response-head limit: 1 KiB.
+pub const MIN_RESPONSE_HEAD_BYTES: usize = 1024;
+/// The largest accepted response-head limit: 16 MiB.
+pub const MAX_RESPONSE_HEAD_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -51,6 +66,7 @@ impl Default for RetryPolicy {
             max_elapsed: None,
             retry_first_connect: true,
             reconnect: true,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
         }
     }
 }
@@ -131,6 +147,11 @@ pub struct Config {
     pub(crate) proxy: ProxySetting,
     pub(crate) max_redirects: u32,
     pub(crate) messages_only: bool,
+    pub(crate) sensitive_headers: Vec<String>,
+    pub(crate) allow_https_downgrade: bool,
+    pub(crate) max_response_head_bytes: usize,
+    pub(crate) own_thread: bool,
+    pub(crate) event_types: Vec<String>,
 }
 
 impl Config {
@@ -154,6 +175,11 @@ impl Config {
                 proxy: ProxySetting::default(),
                 max_redirects: 10,
                 messages_only: false,
+                sensitive_headers: Vec::new(),
+                allow_https_downgrade: false,
+                max_response_head_bytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES,
+                own_thread: false,
+                event_types: Vec::new(),
             },
         }
     }
@@ -172,6 +198,17 @@ impl Config {
     pub fn queue_capacity(&self) -> usize {
         self.queue_capacity
     }
+
+    /// The event types delivered (empty: every type).
+    pub fn event_types(&self) -> &[String] {
+        &self.event_types
+    }
+}
+
+/// Whether a message of `event_type` passes a filter of `types` (empty:
+/// every type passes).
+pub(crate) fn type_wanted(types: &[String], event_type: &str) -> bool {
+    types.is_empty() || types.iter().any(|t| t == event_type)
 }
 
 /// Builds a [`Config`]; [`ConfigBuilder::build`] validates every field.
@@ -217,7 +254,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// No byte for this long means a dead connection (None: wait forever).
+    /// No byte for this long means a dead connection (None: wait forever);
+    /// the response head must also be complete within twice this time.
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.read_timeout = timeout;
         self
@@ -287,10 +325,53 @@ impl ConfigBuilder {
         self
     }
 
+    /// Names one more request header to drop on a redirect to another
+    /// origin (repeatable), besides `Authorization`, `Cookie` and
+    /// `Proxy-Authorization`, which are always dropped: API keys travel in
+    /// headers such as `X-Api-Key`.
+    pub fn sensitive_header(mut self, name: impl Into<String>) -> Self {
+        self.config.sensitive_headers.push(name.into());
+        self
+    }
+
+    /// Follow a redirect from https to http (default false: such a
+    /// redirect fails, as the request and its headers would travel in
+    /// plain text). Credentials are dropped on it either way.
+    pub fn allow_https_downgrade(mut self, allow: bool) -> Self {
+        self.config.allow_https_downgrade = allow;
+        self
+    }
+
+    /// Largest response head (status line and headers) accepted, in bytes
+    /// (default 64 KiB, 1 KiB to 16 MiB); a larger one fails the
+    /// connection with `TooLarge`, and is not retried by default.
+    pub fn max_response_head_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_response_head_bytes = bytes;
+        self
+    }
+
     /// Deliver only message events (and the final error), not open,
     /// comment, error, reconnecting and closed items.
     pub fn messages_only(mut self, only: bool) -> Self {
         self.config.messages_only = only;
+        self
+    }
+
+    /// Delivers only message events of this type (repeatable; none set:
+    /// every type). Other messages are dropped before they are queued, yet
+    /// their `id` still moves the resume point (Last-Event-ID). Comments,
+    /// open, error, reconnecting and closed items come as before. An event
+    /// without an `event:` field has the type `message`.
+    pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
+        self.config.event_types.push(event_type.into());
+        self
+    }
+
+    /// Drive this client on a background thread of its own instead of the
+    /// one all clients share: for a callback that may block (which would
+    /// hold up every stream of the shared thread). Costs a thread.
+    pub fn own_thread(mut self, own: bool) -> Self {
+        self.config.own_thread = own;
         self
     }
 
@@ -299,10 +380,27 @@ impl ConfigBuilder {
         let c = self.config;
         validate_url(&c.url)?;
         validate_method(&c.method)?;
+        for event_type in &c.event_types {
+            if event_type.is_empty() || event_type.contains(['\r', '\n', '\0']) {
+                return Err(Error::argument(format!(
+                    "invalid event type {event_type:?}: must be non-empty, without CR, LF or NUL"
+                )));
+            }
+        }
         for (name, value) in &c.headers {
             validate_header(name, value)?;
         }
-        validate_header_value("Last-Event-ID", &c.last_event_id)?;
+        for name in &c.sensitive_headers {
+            headers::validate_name(name)?;
+        }
+        headers::validate_value("Last-Event-ID", &c.last_event_id)?;
+        if !(MIN_RESPONSE_HEAD_BYTES..=MAX_RESPONSE_HEAD_BYTES).contains(&c.max_response_head_bytes)
+        {
+            return Err(Error::argument(format!(
+                "max response head size must be between {MIN_RESPONSE_HEAD_BYTES} and {MAX_RESPONSE_HEAD_BYTES} bytes, got {}",
+                c.max_response_head_bytes
+            )));
+        }
         validate_timeout("connect timeout", c.connect_timeout)?;
         if let Some(timeout) = c.read_timeout {
             validate_timeout("read timeout", timeout)?;
@@ -317,7 +415,7 @@ impl ConfigBuilder {
             ));
         }
         if let Some(pem) = &c.ca_pem {
-            crate::transport::parse_ca_pem(pem)?;
+            crate::ca::parse_pem(pem)?;
         }
         if let ProxySetting::Url(url) = &c.proxy {
             ureq::Proxy::new(url)
@@ -327,26 +425,15 @@ impl ConfigBuilder {
     }
 }
 
-/// Checks that `url` is an absolute http or https URL with a host.
+/// Checks that `url` is an absolute http or https URL with a host and a
+/// valid port (see [`crate::urls::parse`]).
 pub fn validate_url(url: &str) -> Result<()> {
-    let invalid = |why: &str| Err(Error::new(ErrorKind::InvalidUrl, format!("{why}: {url:?}")));
-    let uri: ureq::http::Uri = match url.parse() {
-        Ok(uri) => uri,
-        Err(_) => return invalid("malformed URL"),
-    };
-    match uri.scheme_str() {
-        Some("http") | Some("https") => {}
-        _ => return invalid("URL scheme must be http or https"),
-    }
-    match uri.host() {
-        Some(host) if !host.is_empty() => Ok(()),
-        _ => invalid("URL has no host"),
-    }
+    urls::validate(url)
 }
 
 /// Checks that `method` is an HTTP token (e.g. GET, POST, REPORT).
 pub fn validate_method(method: &str) -> Result<()> {
-    if is_token(method) {
+    if headers::is_token(method) {
         Ok(())
     } else {
         Err(Error::argument(format!(
@@ -355,30 +442,9 @@ pub fn validate_method(method: &str) -> Result<()> {
     }
 }
 
-/// Checks a header name (an HTTP token) and value (no CR, LF or NUL).
+/// Checks a request header set by the user (see [`crate::headers::validate`]).
 pub fn validate_header(name: &str, value: &str) -> Result<()> {
-    if !is_token(name) {
-        return Err(Error::argument(format!(
-            "invalid header name {name:?}: must be a non-empty HTTP token"
-        )));
-    }
-    validate_header_value(name, value)
-}
-
-/// Checks that a header value holds no control character (CR, LF, NUL
-/// and the others; a tab is allowed).
-pub fn validate_header_value(name: &str, value: &str) -> Result<()> {
-    if !is_header_value(value) {
-        return Err(Error::argument(format!(
-            "invalid value for header {name}: control characters (CR, LF, NUL...) are not allowed"
-        )));
-    }
-    Ok(())
-}
-
-/// Whether `value` can be sent as an HTTP header value.
-pub fn is_header_value(value: &str) -> bool {
-    !value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    headers::validate(name, value)
 }
 
 fn validate_timeout(what: &str, timeout: Duration) -> Result<()> {
@@ -424,6 +490,11 @@ fn validate_retry(r: &RetryPolicy) -> Result<()> {
             r.jitter
         )));
     }
+    if r.max_retry_after.is_zero() || r.max_retry_after > MAX_DURATION {
+        return Err(Error::argument(
+            "retry-after ceiling must be between 1 ms and 24 h",
+        ));
+    }
     if r.max_elapsed
         .is_some_and(|d| d.is_zero() || d > MAX_DURATION)
     {
@@ -432,12 +503,6 @@ fn validate_retry(r: &RetryPolicy) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -463,6 +528,9 @@ mod tests {
             "http://",
             "/relative",
             "http://a b/",
+            "http://127.0.0.1:99999/",
+            "http://127.0.0.1:65536/",
+            "http://127.0.0.1:-1/",
         ] {
             assert_eq!(
                 build(Config::builder(url)).unwrap_err(),
@@ -486,6 +554,12 @@ mod tests {
             base().last_event_id("a\rb"),
             base().last_event_id("a\u{1}b"),
             base().header("X-A", "bell\u{7}"),
+            base().header("Content-Length", "5"),
+            base().header("transfer-encoding", "chunked"),
+            base().header("Host", "evil.example"),
+            base().header("Connection", "close"),
+            base().sensitive_header("X Api Key"),
+            base().max_response_head_bytes(10),
         ];
         for b in bad {
             assert_eq!(build(b).unwrap_err(), ErrorKind::InvalidArgument);

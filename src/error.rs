@@ -7,7 +7,8 @@ use std::time::Duration;
 pub enum ErrorKind {
     /// A caller passed an invalid value (NULL, CR/LF in a header, zero timeout).
     InvalidArgument,
-    /// The URL is malformed or not http/https.
+    /// The URL (in the config or a redirect's `Location`) is malformed, not
+    /// http/https, or has a port outside 1-65535.
     InvalidUrl,
     /// Name resolution or TCP connection failed (includes connect timeout).
     Connect,
@@ -21,7 +22,8 @@ pub enum ErrorKind {
     Io,
     /// No byte arrived within the read-idle timeout.
     ReadTimeout,
-    /// A line or event exceeded the configured maximum size.
+    /// A line or event exceeded the configured maximum size, or the
+    /// response head the configured maximum response-head size.
     TooLarge,
     /// The retry limits (attempts or total time) were reached.
     RetriesExhausted,
@@ -54,8 +56,11 @@ pub struct Error {
     pub status: Option<u16>,
     /// The response headers, when the failure is a response.
     pub headers: Vec<(String, String)>,
-    /// The server's `Retry-After`, when given in seconds.
+    /// The server's `Retry-After` (seconds or an HTTP date), uncapped.
     pub retry_after: Option<Duration>,
+    /// The server will answer the same way again (an oversized response
+    /// head): the default policy does not retry it.
+    pub permanent: bool,
 }
 
 impl Error {
@@ -67,6 +72,16 @@ impl Error {
             status: None,
             headers: Vec::new(),
             retry_after: None,
+            permanent: false,
+        }
+    }
+
+    /// An unexpected HTTP response: `status`, its `headers`, and `message`.
+    pub fn status(status: u16, headers: Vec<(String, String)>, message: impl Into<String>) -> Self {
+        Error {
+            status: Some(status),
+            headers,
+            ..Self::new(ErrorKind::HttpStatus, message)
         }
     }
 
@@ -81,9 +96,12 @@ impl Error {
     }
 
     /// The default error policy: network errors, oversized events, 5xx and
-    /// 429 are retried; other statuses, content-type, TLS and URL errors end
-    /// the client.
+    /// 429 are retried; other statuses, content-type, TLS and URL errors and
+    /// an oversized response head end the client.
     pub fn is_retryable_by_default(&self) -> bool {
+        if self.permanent {
+            return false;
+        }
         match self.kind {
             ErrorKind::HttpStatus => {
                 matches!(self.status, Some(status) if status >= 500 || status == 429)

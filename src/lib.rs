@@ -30,15 +30,24 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod ca;
 pub mod client;
 pub mod config;
+// Engine v2 (issue 12), built in steps; nothing uses it before step 3.
+mod engine;
 pub mod error;
 pub mod event;
+mod head_buffer;
+pub mod headers;
 pub mod log;
 pub mod notify;
 pub mod parser;
+pub mod proxy;
+pub mod retry_after;
+mod signals;
 mod stack;
 pub mod transport;
+pub mod urls;
 
 pub use batch::{Batch, ItemRef, MessageRef};
 pub use client::{Client, ItemCallback};

@@ -27,6 +27,10 @@ struct State {
     queued_bytes: AtomicUsize,
     byte_capacity: usize,
     sender_waiting: AtomicBool,
+    /// Called (on the consumer's thread) when a sender that found the
+    /// queue full may send again: how an event loop, which cannot wait,
+    /// learns that a stream may be read again.
+    on_room: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// The worker's end.
@@ -39,6 +43,9 @@ pub struct QueueSender {
 /// The user's end.
 pub struct QueueReceiver {
     batches: Receiver<Batch>,
+    /// Dropping the sender (see [`QueueReceiver::shut`]) wakes every wait.
+    shut_tx: Mutex<Option<Sender<()>>>,
+    shut: Receiver<()>,
     /// Received batches with items not yet handed out.
     local: Mutex<VecDeque<Batch>>,
     space: Sender<()>,
@@ -50,12 +57,14 @@ pub struct QueueReceiver {
 pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiver) {
     let (batch_tx, batch_rx) = unbounded();
     let (space_tx, space_rx) = bounded(1);
+    let (shut_tx, shut_rx) = bounded(0);
     let state = Arc::new(State {
         queued: AtomicUsize::new(0),
         capacity: capacity.max(1),
         queued_bytes: AtomicUsize::new(0),
         byte_capacity: byte_capacity.max(1),
         sender_waiting: AtomicBool::new(false),
+        on_room: std::sync::OnceLock::new(),
     });
     (
         QueueSender {
@@ -65,11 +74,22 @@ pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiv
         },
         QueueReceiver {
             batches: batch_rx,
+            shut_tx: Mutex::new(Some(shut_tx)),
+            shut: shut_rx,
             local: Mutex::new(VecDeque::new()),
             space: space_tx,
             state,
         },
     )
+}
+
+/// Why [`QueueSender::try_send`] did not send.
+#[derive(Debug)]
+pub enum TrySendError {
+    /// No room: the batch, to send again once the hook ran.
+    Full(Batch),
+    /// The user's end is gone.
+    Disconnected,
 }
 
 /// Why a send did not happen.
@@ -126,6 +146,48 @@ impl QueueSender {
             .map_err(|_| SendError::Disconnected)
     }
 
+    /// Sends `batch` if there is room now; otherwise hands it back and
+    /// arranges for the hook of [`QueueSender::on_room`] to run once the
+    /// user has taken the queue down to half its capacities.
+    pub fn try_send(&self, batch: Batch) -> Result<(), TrySendError> {
+        let count = batch.len();
+        if count == 0 {
+            return Ok(());
+        }
+        let bytes = batch.text_capacity();
+        if !self.has_room(count, bytes) {
+            self.state.sender_waiting.store(true, Ordering::SeqCst);
+            if !self.has_room(count, bytes) {
+                return Err(TrySendError::Full(batch));
+            }
+            self.state.sender_waiting.store(false, Ordering::SeqCst);
+        }
+        self.state.queued.fetch_add(count, Ordering::SeqCst);
+        self.state.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.batches
+            .send(batch)
+            .map_err(|_| TrySendError::Disconnected)
+    }
+
+    /// Sends `batch` whatever the queue holds: for the few items that end
+    /// a connection or the stream (errors, reconnecting, closed), which an
+    /// event loop cannot wait to send. Bounded by their number.
+    pub fn force_send(&self, batch: Batch) -> Result<(), TrySendError> {
+        self.state.queued.fetch_add(batch.len(), Ordering::SeqCst);
+        self.state
+            .queued_bytes
+            .fetch_add(batch.text_capacity(), Ordering::SeqCst);
+        self.batches
+            .send(batch)
+            .map_err(|_| TrySendError::Disconnected)
+    }
+
+    /// Sets the hook run when a [`QueueSender::try_send`] that found the
+    /// queue full may be tried again (once per such refusal). Set once.
+    pub fn on_room(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.state.on_room.set(hook);
+    }
+
     fn has_room(&self, count: usize, bytes: usize) -> bool {
         let queued = self.state.queued.load(Ordering::SeqCst);
         let queued_bytes = self.state.queued_bytes.load(Ordering::SeqCst);
@@ -150,20 +212,48 @@ impl QueueReceiver {
         self.len() == 0
     }
 
+    /// Wakes every receive waiting now and makes later ones return at
+    /// once: they report `Disconnected`, as if the worker had ended. For a
+    /// handle about to be freed while other threads wait on it.
+    pub fn shut(&self) {
+        drop(
+            self.shut_tx
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+    }
+
     /// The next batch from the channel, waiting up to `timeout` (None:
-    /// forever).
+    /// forever) unless the queue is shut.
     fn receive(&self, timeout: Option<Duration>) -> Result<Batch, RecvTimeoutError> {
-        match timeout {
-            // No waiting: try_recv, without the spin-and-yield of a wait.
-            Some(timeout) if timeout.is_zero() => self.batches.try_recv().map_err(|e| match e {
-                crossbeam_channel::TryRecvError::Empty => RecvTimeoutError::Timeout,
-                crossbeam_channel::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            }),
-            Some(timeout) => self.batches.recv_timeout(timeout),
-            None => self
-                .batches
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+        // What is there already, without the cost of a select.
+        match self.batches.try_recv() {
+            Ok(batch) => return Ok(batch),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                return Err(RecvTimeoutError::Disconnected)
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => {}
+        }
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        let mut select = Select::new();
+        let batches = select.recv(&self.batches);
+        select.recv(&self.shut);
+        let operation = match timeout {
+            Some(timeout) => select
+                .select_timeout(timeout)
+                .map_err(|_| RecvTimeoutError::Timeout)?,
+            None => select.select(),
+        };
+        if operation.index() == batches {
+            operation
+                .recv(&self.batches)
+                .map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            let _ = operation.recv(&self.shut);
+            Err(RecvTimeoutError::Disconnected)
         }
     }
 
@@ -221,7 +311,7 @@ impl QueueReceiver {
 
     /// Hands every waiting item to `sink`, in order, while `keep_going`
     /// says so (items taken after it says no are dropped).
-    pub fn drain(&self, mut sink: impl FnMut(ItemRef<'_>), keep_going: impl Fn() -> bool) {
+    pub fn drain(&self, mut sink: impl FnMut(ItemRef<'_>, &str), keep_going: impl Fn() -> bool) {
         loop {
             let batch = match self.local().pop_front() {
                 Some(batch) => batch,
@@ -235,7 +325,7 @@ impl QueueReceiver {
                 if !keep_going() {
                     return;
                 }
-                sink(item);
+                sink(item, batch.text());
             }
         }
     }
@@ -253,6 +343,9 @@ impl QueueReceiver {
             && self.state.sender_waiting.swap(false, Ordering::SeqCst)
         {
             let _ = self.space.try_send(());
+            if let Some(hook) = self.state.on_room.get() {
+                hook();
+            }
         }
     }
 }
@@ -347,6 +440,35 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_refuses_try_send_and_runs_the_hook_once_half_is_taken() {
+        let (tx, rx) = queue(10, usize::MAX);
+        let rooms = Arc::new(AtomicUsize::new(0));
+        let counter = rooms.clone();
+        tx.on_room(Box::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        tx.try_send((0..8).map(comment).collect()).unwrap();
+        let refused = match tx.try_send((8..12).map(comment).collect()) {
+            Err(TrySendError::Full(batch)) => batch,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rx.len(), 8);
+        let mut out = Vec::new();
+        rx.try_take(&mut out, 2);
+        assert_eq!(rooms.load(Ordering::SeqCst), 0, "6 > 5 left: not yet");
+        rx.try_take(&mut out, 1);
+        assert_eq!(rooms.load(Ordering::SeqCst), 1);
+        rx.try_take(&mut out, 5);
+        assert_eq!(rooms.load(Ordering::SeqCst), 1, "once per refusal");
+        tx.try_send(refused).unwrap();
+        rx.try_take(&mut out, 10);
+        assert_eq!(out, (0..12).map(comment).collect::<Vec<_>>());
+        drop(rx);
+        let gone = tx.try_send((0..1).map(comment).collect());
+        assert!(matches!(gone, Err(TrySendError::Disconnected)));
+    }
+
+    #[test]
     fn the_bytes_of_event_text_bound_the_queue_too() {
         let (tx, rx) = queue(100, 1000);
         let (_wake_tx, wake_rx) = unbounded::<()>();
@@ -384,6 +506,22 @@ mod tests {
         wake_tx.send(false).unwrap(); // ignored: keeps waiting
         wake_tx.send(true).unwrap();
         assert_eq!(sender.join().unwrap(), Err(SendError::Stopped));
+    }
+
+    #[test]
+    fn shutting_wakes_a_waiting_receiver_and_later_ones() {
+        let (_tx, rx) = queue(4, 1 << 20);
+        thread::scope(|s| {
+            let waiting = s.spawn(|| rx.recv(None));
+            thread::sleep(Duration::from_millis(20));
+            rx.shut();
+            assert_eq!(waiting.join().unwrap(), Err(RecvTimeoutError::Disconnected));
+        });
+        assert_eq!(rx.recv(None), Err(RecvTimeoutError::Disconnected));
+        assert_eq!(
+            rx.recv_batch(Some(Duration::from_secs(5))),
+            Err(RecvTimeoutError::Disconnected)
+        );
     }
 
     #[test]

@@ -2,15 +2,24 @@
 //! content-type checks. Knows nothing of threads or reconnection.
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::SystemTime;
 
-use ureq::http::{self, Method, Uri};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
-use ureq::{Agent, Proxy};
+use ureq::http::{self, Method};
+use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, Connector, RustlsConnector, TcpConnector,
+};
+use ureq::Agent;
 
-use crate::config::{Config, ProxySetting};
+use crate::head_buffer::HeadRoomConnector;
+
+use crate::config::Config;
+use crate::engine::request::{last_event_id_to_send, Attempt};
 use crate::error::{Error, ErrorKind, Result};
-use crate::log::{log, LogLevel};
+use crate::headers;
+use crate::proxy::{self, ProxyChoice};
+use crate::urls;
 
 /// The body of an open stream.
 pub type StreamReader = Box<dyn Read + Send>;
@@ -60,33 +69,11 @@ fn output_buffer_bytes(config: &Config) -> usize {
         .next_multiple_of(1024)
 }
 
-/// Whether the URL's host is an IP address (no name to resolve).
-fn host_is_ip_literal(url: &str) -> bool {
-    url.parse::<Uri>()
-        .ok()
-        .and_then(|uri| uri.host().map(|h| h.trim_matches(['[', ']']).to_owned()))
-        .is_some_and(|host| host.parse::<std::net::IpAddr>().is_ok())
-}
-
-/// Parses PEM text into certificates; fails when it holds none.
-pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>> {
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(pem) {
-        match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
-            Ok(_) => {}
-            Err(e) => return Err(Error::argument(format!("invalid CA PEM: {e}"))),
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::argument("the CA PEM holds no certificate"));
-    }
-    Ok(certs)
-}
-
 /// Settings shared by every connection of one client, prepared once.
 pub struct Transport {
     agent_config: ureq::config::Config,
+    proxy: Option<ProxyChoice>,
+    max_response_head_bytes: usize,
     /// The longest Last-Event-ID that fits the request buffer with the
     /// rest of the head (ureq cannot send a head larger than its buffer).
     max_last_event_id: usize,
@@ -97,11 +84,15 @@ impl Transport {
     pub fn new(config: &Config) -> Result<Self> {
         let mut tls = TlsConfig::builder().disable_verification(config.insecure);
         if let Some(pem) = &config.ca_pem {
-            tls = tls.root_certs(RootCerts::new_with_certs(&parse_ca_pem(pem)?));
+            tls = tls.root_certs(RootCerts::new_with_certs(&crate::ca::parse_pem(pem)?));
         }
         // A resolve timeout makes ureq look names up on a helper thread (a
         // thread and a 2 MiB stack per connection): only worth it for names.
-        let resolve_timeout = (!host_is_ip_literal(&config.url)).then_some(config.connect_timeout);
+        let resolve_timeout =
+            (!urls::host_is_ip_literal(&config.url)).then_some(config.connect_timeout);
+        let proxy = proxy::choose(&config.proxy, &config.url)?;
+        let output_buffer =
+            output_buffer_bytes(config) + proxy.as_ref().map_or(0, |p| p.head_bytes());
         let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -110,14 +101,20 @@ impl Transport {
             .timeout_resolve(resolve_timeout)
             // ureq's default buffers are 128 KiB each, resident per client;
             // these keep thousands of idle clients small (the output buffer
-            // is sized to the request). Large events are
-            // read through our own growing buffer either way.
+            // is sized to the request). Large events are read through our
+            // own growing buffer either way. A response head larger than
+            // the input buffer gets room from HeadRoom (head_buffer.rs).
             .input_buffer_size(INPUT_BUFFER_BYTES)
-            .output_buffer_size(output_buffer_bytes(config))
+            .max_response_header_size(config.max_response_head_bytes)
+            .output_buffer_size(output_buffer)
             .timeout_per_read(config.read_timeout)
+            // The read timeout bounds each silence; twice it bounds the
+            // whole response head: a head trickled one byte at a time must
+            // not hold the client for hours.
+            .timeout_recv_response(config.read_timeout.map(|t| t.saturating_mul(2)))
             .user_agent(concat!("libsse/", env!("CARGO_PKG_VERSION")))
             .accept("text/event-stream")
-            .proxy(choose_proxy(&config.proxy, &config.url)?)
+            .proxy(proxy.as_ref().map(|p| p.proxy.clone()))
             .tls_config(tls.build())
             .max_idle_connections(0)
             .build();
@@ -126,62 +123,83 @@ impl Transport {
             - OUTPUT_HEAD_SLACK_BYTES / 2;
         Ok(Transport {
             agent_config,
+            proxy,
             max_last_event_id,
+            max_response_head_bytes: config.max_response_head_bytes,
         })
     }
 
     /// A fresh agent: one per connection, so that shutting it down (close,
     /// interrupt) never affects the next connection.
     pub fn new_agent(&self) -> Agent {
-        self.agent_config.new_agent()
+        let first = self
+            .proxy
+            .as_ref()
+            .map(ProxyChoice::absolute_form_connector)
+            .unwrap_or_default();
+        let connector = first
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(RustlsConnector::default())
+            .chain(HeadRoomConnector {
+                max_bytes: self.max_response_head_bytes + 1,
+            });
+        Agent::with_parts(
+            self.agent_config.clone(),
+            connector,
+            DefaultResolver::default(),
+        )
     }
 
     /// Sends the request (following redirects itself, at most
     /// `config.max_redirects`) and checks the response.
     #[inline(never)] // its large locals must not stay in the caller's frame (see stack.rs)
     pub fn open(&self, agent: &Agent, config: &Config, last_event_id: &str) -> Result<Opened> {
-        let mut url = config.url.clone();
-        let mut method = parse_method(&config.method)?;
-        let mut send_body = config.body.is_some();
-        let mut keep_authorization = true;
-        let mut redirects = 0;
+        let mut attempt = Attempt::new(config)?;
         loop {
+            let url = attempt.url().to_owned();
             let mut request = http::Request::builder()
-                .method(method.clone())
+                .method(parse_method(attempt.method())?)
                 .uri(&url)
                 .header("cache-control", "no-cache");
-            for (name, value) in &config.headers {
-                if keep_authorization || !name.eq_ignore_ascii_case("authorization") {
-                    request = request.header(name, value);
+            for (name, value) in attempt.headers() {
+                request = request.header(name, value);
+            }
+            if let Some(value) = self.proxy.as_ref().and_then(|p| p.authorization_for(&url)) {
+                if headers::find(&config.headers, "proxy-authorization").is_none() {
+                    request = request.header("proxy-authorization", value);
                 }
             }
-            // A server may set an id with control characters (valid SSE,
-            // not a valid header value), or one too long for the request
-            // buffer: then resume without it.
-            if last_event_id.len() > self.max_last_event_id {
-                log(LogLevel::Warn, || {
-                    format!(
-                        "{url}: Last-Event-ID of {} bytes not sent (at most {} fit)",
-                        last_event_id.len(),
-                        self.max_last_event_id
-                    )
-                });
-            } else if !last_event_id.is_empty() && crate::config::is_header_value(last_event_id) {
-                request = request.header("last-event-id", last_event_id);
+            if let Some(id) = last_event_id_to_send(&url, last_event_id, self.max_last_event_id) {
+                request = request.header("last-event-id", id);
             }
-            let result = match (&config.body, send_body) {
-                (Some(body), true) => {
-                    agent.run(request.body(body.as_slice()).map_err(bad_request)?)
-                }
-                _ => agent.run(request.body(()).map_err(bad_request)?),
+            let result = match attempt.body() {
+                Some(body) => agent.run(request.body(body).map_err(bad_request)?),
+                None => agent.run(request.body(()).map_err(bad_request)?),
             };
-            let response = result.map_err(|e| classify(e, "request failed"))?;
+            let response = result.map_err(|e| request_error(e, config))?;
             let status = response.status().as_u16();
             let headers = collect_headers(response.headers());
             match status {
                 200 => {
+                    // ureq decodes gzip and then drops the header; anything
+                    // else left would be parsed as events undecoded.
+                    if let Some(coding) = header(&headers, "content-encoding")
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+                    {
+                        let mut error = Error::new(
+                            ErrorKind::ContentType,
+                            format!(
+                                "unsupported Content-Encoding {coding:?} (libsse decodes gzip)"
+                            ),
+                        );
+                        error.status = Some(status);
+                        error.headers = headers;
+                        return Err(error);
+                    }
                     let content_type = header(&headers, "content-type").unwrap_or("");
-                    if !is_event_stream(content_type) {
+                    if !headers::is_event_stream(content_type) {
                         let mut error = Error::new(
                             ErrorKind::ContentType,
                             format!(
@@ -201,39 +219,8 @@ impl Transport {
                 }
                 204 => return Ok(Opened::NoContent),
                 301 | 302 | 303 | 307 | 308 => {
-                    let location = header(&headers, "location").unwrap_or("").trim();
-                    if location.is_empty() {
-                        return Err(status_error(
-                            status,
-                            headers.clone(),
-                            format!("HTTP {status} redirect without a Location"),
-                        ));
-                    }
-                    if redirects >= config.max_redirects {
-                        return Err(status_error(
-                            status,
-                            headers.clone(),
-                            format!("too many redirects (limit {})", config.max_redirects),
-                        ));
-                    }
-                    redirects += 1;
-                    let next = resolve(&url, location).ok_or_else(|| {
-                        status_error(
-                            status,
-                            headers.clone(),
-                            format!("HTTP {status} redirect to an invalid Location {location:?}"),
-                        )
-                    })?;
-                    if !same_origin(&url, &next) {
-                        keep_authorization = false;
-                    }
-                    url = next;
-                    let keeps_method =
-                        matches!(status, 307 | 308) || (status != 303 && method != Method::POST);
-                    if !keeps_method && method != Method::HEAD {
-                        method = Method::GET;
-                        send_body = false;
-                    }
+                    let location = header(&headers, "location").unwrap_or("");
+                    attempt.follow(status, location, &headers)?;
                 }
                 _ => {
                     let message = format!(
@@ -244,10 +231,9 @@ impl Transport {
                             .map(|r| format!(" {r}"))
                             .unwrap_or_default()
                     );
-                    let mut error = status_error(status, headers, message);
+                    let mut error = Error::status(status, headers, message);
                     error.retry_after = header(&error.headers, "retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                        .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
                     return Err(error);
                 }
             }
@@ -255,11 +241,50 @@ impl Transport {
     }
 }
 
-fn status_error(status: u16, headers: Vec<(String, String)>, message: String) -> Error {
-    let mut error = Error::new(ErrorKind::HttpStatus, message);
-    error.status = Some(status);
-    error.headers = headers;
+/// The error of a request that got no response, in the user's terms.
+fn request_error(error: ureq::Error, config: &Config) -> Error {
+    if let ureq::Error::LargeResponseHeader(_, limit) = error {
+        let mut error = Error::new(
+            ErrorKind::TooLarge,
+            format!("response head larger than {limit} bytes (the max response head size)"),
+        );
+        error.permanent = true;
+        return error;
+    }
+    if let ureq::Error::Timeout(ureq::Timeout::RecvResponse) = error {
+        let limit = config
+            .read_timeout
+            .unwrap_or_default()
+            .saturating_mul(2)
+            .as_millis();
+        return Error::new(
+            ErrorKind::ReadTimeout,
+            format!("no complete response head within {limit} ms (read timeout)"),
+        );
+    }
+    // ureq-proto's limit on the number of response headers.
+    if matches!(&error, ureq::Error::Protocol(e) if e.to_string().contains("too many headers")) {
+        let mut error = Error::new(
+            ErrorKind::TooLarge,
+            "response head with more than 128 header lines",
+        );
+        error.permanent = true;
+        return error;
+    }
+    let error = classify(error, "request failed");
+    if error.kind == ErrorKind::ReadTimeout {
+        return read_timeout_error(config);
+    }
     error
+}
+
+/// The error for a read that waited out the read-idle timeout.
+pub fn read_timeout_error(config: &Config) -> Error {
+    let idle = config.read_timeout.unwrap_or_default().as_millis();
+    Error::new(
+        ErrorKind::ReadTimeout,
+        format!("no data for {idle} ms (read timeout)"),
+    )
 }
 
 fn bad_request(e: http::Error) -> Error {
@@ -269,14 +294,6 @@ fn bad_request(e: http::Error) -> Error {
 fn parse_method(method: &str) -> Result<Method> {
     Method::from_bytes(method.as_bytes())
         .map_err(|_| Error::argument(format!("invalid HTTP method {method:?}")))
-}
-
-/// Whether a Content-Type names `text/event-stream` (any case, any params).
-pub fn is_event_stream(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
 fn collect_headers(map: &http::HeaderMap) -> Vec<(String, String)> {
@@ -290,92 +307,9 @@ fn collect_headers(map: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The first value of header `name` (lowercase) in `headers`.
+/// The first value of header `name` in `headers`, in any case.
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// Resolves a redirect `location` against the current `base` URL.
-fn resolve(base: &str, location: &str) -> Option<String> {
-    let base: Uri = base.parse().ok()?;
-    let scheme = base.scheme_str()?;
-    let authority = base.authority()?.as_str();
-    let resolved = if location.contains("://") {
-        location.to_owned()
-    } else if let Some(rest) = location.strip_prefix("//") {
-        format!("{scheme}://{rest}")
-    } else if location.starts_with('/') {
-        format!("{scheme}://{authority}{location}")
-    } else {
-        let path = base.path();
-        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        format!("{scheme}://{authority}{dir}{location}")
-    };
-    crate::config::validate_url(&resolved).ok()?;
-    Some(resolved)
-}
-
-/// Whether two URLs share scheme, host and port.
-fn same_origin(a: &str, b: &str) -> bool {
-    let origin = |url: &str| {
-        let uri: Uri = url.parse().ok()?;
-        let scheme = uri.scheme_str()?.to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "https" { 443 } else { 80 });
-        Some((scheme, uri.host()?.to_ascii_lowercase(), port))
-    };
-    matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// The proxy for `url` under `setting`.
-fn choose_proxy(setting: &ProxySetting, url: &str) -> Result<Option<Proxy>> {
-    let proxy_url = match setting {
-        ProxySetting::None => return Ok(None),
-        ProxySetting::Url(proxy) => proxy.clone(),
-        ProxySetting::FromEnvironment => match proxy_from_env(url, |name| std::env::var(name).ok())
-        {
-            Some(proxy) => proxy,
-            None => return Ok(None),
-        },
-    };
-    Proxy::new(&proxy_url)
-        .map(Some)
-        .map_err(|e| Error::argument(format!("invalid proxy URL {proxy_url:?}: {e}")))
-}
-
-/// The proxy curl would use for `url`, reading variables through `var`:
-/// `http_proxy` (lowercase only) for http, `HTTPS_PROXY`/`https_proxy`
-/// for https, then `ALL_PROXY`/`all_proxy`; none if the host matches
-/// `NO_PROXY`/`no_proxy` (`*`, exact names, or domain suffixes).
-pub fn proxy_from_env(url: &str, var: impl Fn(&str) -> Option<String>) -> Option<String> {
-    let uri: Uri = url.parse().ok()?;
-    let host = uri.host()?.trim_matches(['[', ']']).to_ascii_lowercase();
-    let first = |names: &[&str]| {
-        names
-            .iter()
-            .filter_map(|name| var(name))
-            .find(|value| !value.trim().is_empty())
-    };
-    if let Some(no_proxy) = first(&["no_proxy", "NO_PROXY"]) {
-        let bypass = no_proxy.split(',').map(str::trim).any(|entry| {
-            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
-            entry == "*"
-                || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
-        });
-        if bypass {
-            return None;
-        }
-    }
-    let scheme_vars: &[&str] = if uri.scheme_str() == Some("https") {
-        &["https_proxy", "HTTPS_PROXY"]
-    } else {
-        &["http_proxy"]
-    };
-    first(scheme_vars).or_else(|| first(&["all_proxy", "ALL_PROXY"]))
+    headers::find(headers, name)
 }
 
 /// Maps a ureq error to a libsse error, prefixing `context`.
@@ -407,11 +341,20 @@ pub fn classify_io(io: &std::io::Error, context: &str) -> Error {
         return Error::new(ErrorKind::Tls, format!("{context}: TLS: {io}"));
     }
     if let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        // A stream cut in the middle of a gzip member is a disconnect.
+        if let ureq::Error::Decompress(_, cause) = inner {
+            if cause.kind() == std::io::ErrorKind::UnexpectedEof {
+                return disconnected(context);
+            }
+        }
         if !matches!(inner, ureq::Error::Io(_)) {
             return classify(clone_ureq_error(inner), context);
         }
     }
     use std::io::ErrorKind as Io;
+    if io.kind() == Io::UnexpectedEof {
+        return disconnected(context);
+    }
     let kind = match io.kind() {
         Io::TimedOut | Io::WouldBlock => ErrorKind::ReadTimeout,
         Io::ConnectionRefused
@@ -423,6 +366,14 @@ pub fn classify_io(io: &std::io::Error, context: &str) -> Error {
         _ => ErrorKind::Io,
     };
     Error::new(kind, format!("{context}: {io}"))
+}
+
+/// The peer closed the connection before the response or body was complete.
+fn disconnected(context: &str) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("{context}: the server closed the connection mid-response"),
+    )
 }
 
 /// ureq errors are not Clone; rebuild the variants `classify` looks at.
@@ -466,66 +417,11 @@ mod tests {
 
     #[test]
     fn content_type_matching() {
-        assert!(is_event_stream("text/event-stream"));
-        assert!(is_event_stream("TEXT/Event-Stream; charset=utf-8"));
-        assert!(is_event_stream(" text/event-stream ;x=y"));
-        assert!(!is_event_stream("text/plain"));
-        assert!(!is_event_stream(""));
-        assert!(!is_event_stream("text/event-streamx"));
-    }
-
-    #[test]
-    fn redirect_resolution() {
-        let base = "http://127.0.0.1:8080/a/b?q=1";
-        assert_eq!(resolve(base, "/x").unwrap(), "http://127.0.0.1:8080/x");
-        assert_eq!(resolve(base, "c").unwrap(), "http://127.0.0.1:8080/a/c");
-        assert_eq!(resolve(base, "//h:1/p").unwrap(), "http://h:1/p");
-        assert_eq!(resolve(base, "https://e.com/").unwrap(), "https://e.com/");
-        assert!(resolve(base, "ftp://e.com/").is_none());
-    }
-
-    #[test]
-    fn origins() {
-        assert!(same_origin("http://a:80/x", "http://A/y"));
-        assert!(!same_origin("http://a/x", "https://a/x"));
-        assert!(!same_origin("http://a:1/", "http://a:2/"));
-    }
-
-    #[test]
-    fn proxy_environment_like_curl() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        let http = "http://example.com/s";
-        let https = "https://example.com/s";
-        assert_eq!(
-            proxy_from_env(http, env(&[("http_proxy", "p:1")])).as_deref(),
-            Some("p:1")
-        );
-        // curl ignores upper-case HTTP_PROXY.
-        assert_eq!(proxy_from_env(http, env(&[("HTTP_PROXY", "p:1")])), None);
-        assert_eq!(proxy_from_env(https, env(&[("http_proxy", "p:1")])), None);
-        assert_eq!(
-            proxy_from_env(https, env(&[("HTTPS_PROXY", "p:2")])).as_deref(),
-            Some("p:2")
-        );
-        assert_eq!(
-            proxy_from_env(https, env(&[("ALL_PROXY", "p:3")])).as_deref(),
-            Some("p:3")
-        );
-        let no = env(&[
-            ("all_proxy", "p:3"),
-            ("no_proxy", "other.org, .example.com"),
-        ]);
-        assert_eq!(proxy_from_env(http, no), None);
-        let star = env(&[("all_proxy", "p:3"), ("NO_PROXY", "*")]);
-        assert_eq!(proxy_from_env(http, star), None);
-        let miss = env(&[("all_proxy", "p:3"), ("NO_PROXY", "ample.com")]);
-        assert_eq!(proxy_from_env(http, miss).as_deref(), Some("p:3"));
+        assert!(headers::is_event_stream("text/event-stream"));
+        assert!(headers::is_event_stream("TEXT/Event-Stream; charset=utf-8"));
+        assert!(headers::is_event_stream(" text/event-stream ;x=y"));
+        assert!(!headers::is_event_stream("text/plain"));
+        assert!(!headers::is_event_stream(""));
+        assert!(!headers::is_event_stream("text/event-streamx"));
     }
 }

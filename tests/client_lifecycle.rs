@@ -181,7 +181,7 @@ fn callback_receives_queued_and_later_items_and_may_close_the_client() {
     let closed_from_callback = Arc::new(AtomicUsize::new(0));
     let weak = Arc::downgrade(&client);
     let (sink, flag) = (seen.clone(), closed_from_callback.clone());
-    client.set_callback(Box::new(move |item| {
+    client.set_callback(Box::new(move |item, _| {
         if let ItemRef::Message(event) = item {
             let mut seen = sink.lock().unwrap();
             seen.push(event.data.to_string());
@@ -287,7 +287,7 @@ fn closing_inside_the_callback_stops_delivery_mid_batch() {
     ))));
     let delivered = Arc::new(AtomicUsize::new(0));
     let (count, weak) = (delivered.clone(), Arc::downgrade(&client));
-    client.set_callback(Box::new(move |item| {
+    client.set_callback(Box::new(move |item, _| {
         if matches!(item, ItemRef::Message(_)) {
             count.fetch_add(1, Ordering::SeqCst);
             if let Some(client) = weak.upgrade() {

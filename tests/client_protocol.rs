@@ -286,7 +286,10 @@ fn server_errors_and_429_are_retried_until_the_limit() {
             _ => None,
         })
         .collect();
-    assert_eq!(retried, [Some(503), Some(503), Some(503)]);
+    // Two retried, the third ends it: the final error keeps its status.
+    assert_eq!(retried, [Some(503), Some(503)]);
+    assert_eq!(end.status, Some(503), "{end}");
+    assert!(end.message.contains("HTTP status 503"), "{end}");
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -474,7 +477,10 @@ fn large_request_heads_and_bodies_are_sent_whole() {
 #[test]
 fn an_id_too_long_for_the_request_buffer_resumes_without_it() {
     let server = Server::start().unwrap();
-    for (id_len, sent) in [(500, true), (4000, false)] {
+    // The engine loop writes request heads of any size; the thread
+    // engine's (LIBSSE_ENGINE=thread) request buffer holds about 2 KiB of id.
+    let on_loop = !std::env::var("LIBSSE_ENGINE").is_ok_and(|v| v == "thread");
+    for (id_len, sent) in [(500, true), (4000, on_loop)] {
         let id = "i".repeat(id_len);
         let body = format!("id: {id}\ndata: x\n\n");
         let url = format!("{}/raw?b64={}", server.url(), b64(body.as_bytes()));
@@ -491,4 +497,52 @@ fn an_id_too_long_for_the_request_buffer_resumes_without_it() {
         assert_eq!(header.is_some(), sent, "id of {id_len} bytes");
         drop(client);
     }
+}
+
+/// Issue 13 item 1: a type filter delivers only the chosen types (an event
+/// without `event:` is `message`); comments still come; an event filtered
+/// out still moves the resume point, so the reconnection sends its id.
+#[test]
+fn only_chosen_event_types_are_delivered_and_filtered_ids_still_count() {
+    let server = Server::start().unwrap();
+    let body = "event: update\nid: 1\ndata: u1\n\n\
+                id: 2\ndata: plain\n\n\
+                : keep-alive\n\n\
+                event: other\nid: 3\ndata: o1\n\n";
+    let url = format!("{}/raw?b64={}", server.url(), b64(body.as_bytes()));
+    let client = start(config(&url).event_type("update").event_type("message"));
+    let mut seen = Vec::new();
+    let mut comments = 0;
+    while seen.len() < 4 {
+        match next(&client) {
+            Item::Message(event) => {
+                seen.push((event.event_type.to_string(), event.data.to_string()))
+            }
+            Item::Comment(_) => comments += 1,
+            _ => {}
+        }
+    }
+    let first_round: Vec<(String, String)> = vec![
+        ("update".into(), "u1".into()),
+        ("message".into(), "plain".into()),
+    ];
+    assert_eq!(seen[..2], first_round[..]);
+    assert_eq!(
+        seen[2..],
+        first_round[..],
+        "the second connection, same filter"
+    );
+    assert!(comments >= 1);
+    let requests = server.requests();
+    assert_eq!(
+        requests[1].header("last-event-id"),
+        Some("3"),
+        "the filtered event's id"
+    );
+    // A type that can never come on a line is refused.
+    let error = sse::Config::builder("http://127.0.0.1:1/")
+        .event_type("a\nb")
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument, "{error}");
 }

@@ -93,23 +93,49 @@ fn delay_resets_after_a_connection_stayed_up_past_the_threshold() {
     }
     assert_eq!(delays, [ms(10), ms(10), ms(10)]);
 
-    let short_lived = start(
-        config(&format!(
-            "{}/ticker?count=0&interval_ms=60&drop_after=3",
-            server.url()
-        ))
-        .retry(|r| {
+    // Short-lived connections that deliver no event (a comment, then the
+    // end) are failures: the delay grows.
+    let no_events = start(
+        config(&format!("{}/raw?b64=OiBoaQoK", server.url())).retry(|r| {
             r.initial_delay = ms(10);
             r.reset_after = Duration::from_secs(60);
         }),
     );
     let mut delays = Vec::new();
     while delays.len() < 3 {
-        if let Item::Reconnecting { delay, .. } = next(&short_lived) {
+        if let Item::Reconnecting { delay, .. } = next(&no_events) {
             delays.push(delay);
         }
     }
     assert_eq!(delays, [ms(10), ms(20), ms(40)]);
+}
+
+/// Issue 11 item 10: a short connection that delivered events is a
+/// success; the next delay starts again from the server's `retry`, it does
+/// not double after every fully successful response.
+#[test]
+fn delay_starts_over_after_a_connection_that_delivered_events() {
+    let server = Server::start().unwrap();
+    // `retry: 30`, two events, then a clean end: up for a few ms only.
+    let body = "retry: 30\nid: 1\ndata: a\n\nid: 2\ndata: b\n\n";
+    let client = start(
+        config(&format!(
+            "{}/raw?b64={}",
+            server.url(),
+            base64_encode(body.as_bytes())
+        ))
+        .retry(|r| {
+            r.initial_delay = ms(10);
+            r.reset_after = Duration::from_secs(60);
+        }),
+    );
+    let mut reconnects = Vec::new();
+    while reconnects.len() < 4 {
+        if let Item::Reconnecting { delay, attempt } = next(&client) {
+            reconnects.push((attempt, delay));
+        }
+    }
+    assert_eq!(reconnects, [(1, ms(30)); 4]);
 }
 
 #[test]
@@ -141,7 +167,15 @@ fn failed_first_connection_is_retried_by_default_or_fatal_if_configured() {
         .iter()
         .filter(|i| matches!(i, Item::Error { error, fatal: false } if error.kind == ErrorKind::Connect))
         .count();
-    assert_eq!(connect_errors, 3);
+    // Two retried failures are reported as they happen; the third ends
+    // the client, and the final error names it (status kept, if any).
+    assert_eq!(connect_errors, 2);
+    assert!(
+        end.message
+            .starts_with("gave up after 2 reconnection attempts; the last error: "),
+        "{end}"
+    );
+    assert!(end.message.contains("refused"), "{end}");
 
     let client = start(config(&url).retry(|r| r.retry_first_connect = false));
     let (items, end) = drain(&client);

@@ -69,18 +69,43 @@ fn plain_http_to_a_tls_port_fails_cleanly() {
     );
 }
 
+/// Issue 11 item 12: an `http://` stream goes to an HTTP proxy as a
+/// request in absolute form (no CONNECT, which standard proxies refuse for
+/// ports other than 443), with the proxy URL's credentials as
+/// `Proxy-Authorization`, and the origin server sees an ordinary request.
 #[test]
-fn an_explicit_proxy_tunnels_the_stream() {
+fn an_explicit_proxy_gets_plain_http_streams_in_absolute_form() {
     let server = Server::start().unwrap();
     let proxy = ConnectProxy::start(server.addr());
+    let proxy_url = format!("http://user:p%40ss@{}", proxy.addr);
     let client = start(
-        config("http://stream.example.invalid/ticker?count=2")
+        config("http://stream.example.invalid:8080/ticker?count=2")
+            .proxy(ProxySetting::Url(proxy_url)),
+    );
+    assert_eq!(data_of(&messages(&client, 2)), ["tick 1", "tick 2"]);
+    assert_eq!(
+        proxy.targets(),
+        ["http://stream.example.invalid:8080/ticker?count=2"]
+    );
+    assert_eq!(
+        proxy.authorizations(),
+        [format!("Basic {}", base64_encode(b"user:p@ss"))]
+    );
+    let request = &server.requests()[0];
+    assert_eq!(request.header("host"), Some("stream.example.invalid:8080"));
+    assert_eq!(request.header("proxy-authorization"), None);
+}
+
+/// `https://` streams still tunnel through CONNECT.
+#[test]
+fn an_explicit_proxy_tunnels_https_streams() {
+    let server = tls_server();
+    let proxy = ConnectProxy::start(server.addr());
+    let client = start(
+        config("https://localhost/ticker?count=2")
+            .ca_pem(server.ca_pem().unwrap())
             .proxy(ProxySetting::Url(proxy.url())),
     );
     assert_eq!(data_of(&messages(&client, 2)), ["tick 1", "tick 2"]);
-    assert_eq!(proxy.targets(), ["stream.example.invalid:80"]);
-    assert_eq!(
-        server.requests()[0].header("host"),
-        Some("stream.example.invalid")
-    );
+    assert_eq!(proxy.targets(), ["localhost:443"]);
 }

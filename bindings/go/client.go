@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -31,10 +32,22 @@ func (m mode) String() string {
 }
 
 // Client is one running stream. Its methods may be called from any
-// goroutine. Read it in one of three ways, not mixed: the Events channel,
-// the Items channel, or Next. Call Close (or cancel the context given to
-// Connect) when done: that ends the stream's C thread (and goroutine).
+// goroutine (Next from one at a time). Read it in one of three ways, not
+// mixed: the Events channel, the Items channel, or Next. Call Close (or
+// cancel the context given to Connect) when done: that ends the stream's
+// C thread (and goroutine). A Client that becomes unreachable without
+// Close is closed by the garbage collector, some time later, unless the
+// Events or Items channel is still being fed (a running pump keeps it
+// alive): do not rely on that, Close is the right way.
 type Client struct {
+	c *client
+}
+
+// client is the stream behind a Client. The garbage collector never
+// frees it while a Client method runs (they keep the Client alive), so
+// the finalizer of an unreachable Client only calls Close: it never races
+// a call in progress.
+type client struct {
 	// mu guards h: finish frees it under the write lock; Interrupt, stop
 	// and LastEventID use it under the read lock.
 	mu sync.RWMutex
@@ -57,6 +70,7 @@ type Client struct {
 	modeMu  sync.Mutex
 	mode    mode         // guarded by modeMu; read freely by the pump once set
 	modeNow atomic.Int32 // mode, for the lock-free check of Next
+	inNext  atomic.Int32 // 1 while a goroutine is inside Next
 	stopped bool         // guarded by modeMu
 
 	stopOnce   sync.Once
@@ -100,7 +114,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	defer C.sse_config_free(cfg)
 	for _, set := range s.setters {
 		if rc := set(cfg); rc != C.SSE_OK {
-			return nil, &Error{Code: Code(rc), Message: C.GoString(C.sse_config_last_error(cfg))}
+			return nil, &Error{Code: Code(rc), Message: configError(cfg)}
 		}
 	}
 
@@ -111,10 +125,10 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	var h *C.struct_sse_client
 	if rc := C.sse_client_start(cfg, &h); rc != C.SSE_OK {
 		C.gosse_batch_free(batch)
-		return nil, &Error{Code: Code(rc), Message: C.GoString(C.sse_config_last_error(cfg))}
+		return nil, &Error{Code: Code(rc), Message: configError(cfg)}
 	}
 
-	c := &Client{
+	c := &client{
 		h:      h,
 		batch:  batch,
 		events: make(chan Event, s.buffer),
@@ -131,12 +145,86 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 			}
 		}()
 	}
-	return c, nil
+	cl := &Client{c: c}
+	// The safety net for a forgotten Close. Close blocks (it joins
+	// libsse's thread), so it runs off the finalizer goroutine.
+	runtime.SetFinalizer(cl, func(cl *Client) { go cl.c.Close() })
+	return cl, nil
+}
+
+// Events returns the channel of message events. It is closed when the
+// stream ends (see Err) or the client is closed. Nothing is taken from
+// libsse's queue before Events, Items or Next is first called. Calling
+// Items or Next on the same client panics.
+func (cl *Client) Events() <-chan Event {
+	cl.c.choose(modeEvents, cl)
+	return cl.c.events
+}
+
+// Items returns the channel of every item in stream order: opens,
+// messages, comments, errors, reconnections and the final close. It is
+// closed after the KindClosed item. Calling Events or Next on the same
+// client panics.
+func (cl *Client) Items() <-chan Item {
+	cl.c.choose(modeItems, cl)
+	return cl.c.items
+}
+
+// Next returns the next message event, waiting as long as needed: the
+// fastest way to read a client (no channel, no goroutine hand-off). When
+// the stream has ended it returns io.EOF after a clean end or Close,
+// ctx.Err() after the context was cancelled, or the fatal failure (as
+// Err). Close, Interrupt and context cancellation work while Next waits;
+// after them, Next may still return the rest of a batch it already took.
+// Calling Next from two goroutines at once panics (events would be lost
+// or duplicated); so does calling Events or Items on the same client.
+func (cl *Client) Next() (Event, error) {
+	ev, err := cl.c.Next(cl)
+	runtime.KeepAlive(cl)
+	return ev, err
+}
+
+// Done returns a channel closed when the stream has ended and its
+// resources (libsse's thread included) are released, Err being set. It
+// closes just before the Events or Items channel does.
+func (cl *Client) Done() <-chan struct{} { return cl.c.exited }
+
+// Err returns why the stream ended, once the channel is closed: nil after
+// a clean end (204 No Content, end of a one-shot stream, Close), ctx.Err()
+// after the context was cancelled, or the fatal failure (*HTTPStatusError,
+// *ContentTypeError, or *Error; with retries exhausted, an *Error with
+// CodeRetriesExhausted wrapping the last failure). Nil while running.
+func (cl *Client) Err() error { return cl.c.Err() }
+
+// Interrupt drops the current connection (or cuts a backoff wait short)
+// and reconnects at once, sending Last-Event-ID. No-op once ended.
+func (cl *Client) Interrupt() {
+	cl.c.Interrupt()
+	runtime.KeepAlive(cl)
+}
+
+// Close stops the stream within milliseconds, waits until its C thread
+// (and goroutine) are gone, and closes the channel (items not yet read are
+// dropped). Safe to call more than once and from any goroutine; it always
+// returns nil.
+func (cl *Client) Close() error {
+	cl.c.Close()
+	runtime.SetFinalizer(cl, nil)
+	return nil
+}
+
+// LastEventID returns the last event id received (or configured): what a
+// reconnection sends as Last-Event-ID.
+func (cl *Client) LastEventID() string {
+	id := cl.c.LastEventID()
+	runtime.KeepAlive(cl)
+	return id
 }
 
 // choose fixes how the client is read; the first call starts the pump
-// goroutine for the channel modes.
-func (c *Client) choose(m mode) {
+// goroutine for the channel modes, which keeps owner reachable while it
+// feeds the channel (the user may hold only the channel).
+func (c *client) choose(m mode, owner *Client) {
 	c.modeMu.Lock()
 	defer c.modeMu.Unlock()
 	switch c.mode {
@@ -146,40 +234,22 @@ func (c *Client) choose(m mode) {
 		c.mode = m
 		c.modeNow.Store(int32(m))
 		if (m == modeEvents || m == modeItems) && !c.stopped {
-			go c.pump()
+			go func() {
+				c.pump()
+				runtime.KeepAlive(owner)
+			}()
 		}
 		return
 	}
 	panic("sse: " + m.String() + " called on a Client read with " + c.mode.String() + ": use one way to read a client")
 }
 
-// Events returns the channel of message events. It is closed when the
-// stream ends (see Err) or the client is closed. Nothing is taken from
-// libsse's queue before Events, Items or Next is first called. Calling
-// Items or Next on the same client panics.
-func (c *Client) Events() <-chan Event {
-	c.choose(modeEvents)
-	return c.events
-}
-
-// Items returns the channel of every item in stream order: opens,
-// messages, comments, errors, reconnections and the final close. It is
-// closed after the KindClosed item. Calling Events or Next on the same
-// client panics.
-func (c *Client) Items() <-chan Item {
-	c.choose(modeItems)
-	return c.items
-}
-
-// Next returns the next message event, waiting as long as needed: the
-// fastest way to read a client (no channel, no goroutine hand-off). When
-// the stream has ended it returns io.EOF after a clean end or Close,
-// ctx.Err() after the context was cancelled, or the fatal failure (as
-// Err). Close, Interrupt and context cancellation work while Next waits;
-// after them, Next may still return the rest of a batch it already took.
-// Next must not be called from several goroutines at once; calling
-// Events or Items on the same client panics.
-func (c *Client) Next() (Event, error) {
+// Next is Client.Next: it panics when another goroutine is inside.
+func (c *client) Next(owner *Client) (Event, error) {
+	if !c.inNext.CompareAndSwap(0, 1) {
+		panic("sse: Client.Next called from several goroutines at once: events would be lost or duplicated; read a client from one goroutine (or use Events)")
+	}
+	defer c.inNext.Store(0)
 	// Fast path: pending and next belong to the goroutine calling Next
 	// (finish never touches them), so no lock is needed here.
 	if c.next < len(c.pending) {
@@ -188,7 +258,7 @@ func (c *Client) Next() (Event, error) {
 		return ev, nil
 	}
 	if c.modeNow.Load() != int32(modeNext) {
-		c.choose(modeNext)
+		c.choose(modeNext, owner)
 	}
 	c.pullMu.Lock()
 	defer c.pullMu.Unlock()
@@ -211,17 +281,12 @@ func (c *Client) Next() (Event, error) {
 	return ev, nil
 }
 
-// Done returns a channel closed when the stream has ended and its
-// resources (libsse's thread included) are released, Err being set. It
-// closes just before the Events or Items channel does.
-func (c *Client) Done() <-chan struct{} { return c.exited }
-
 // Err returns why the stream ended, once the channel is closed: nil after
 // a clean end (204 No Content, end of a one-shot stream, Close), ctx.Err()
 // after the context was cancelled, or the fatal failure (*HTTPStatusError,
 // *ContentTypeError, or *Error; with retries exhausted, an *Error with
 // CodeRetriesExhausted wrapping the last failure). Nil while running.
-func (c *Client) Err() error {
+func (c *client) Err() error {
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
 	return c.err
@@ -229,7 +294,7 @@ func (c *Client) Err() error {
 
 // Interrupt drops the current connection (or cuts a backoff wait short)
 // and reconnects at once, sending Last-Event-ID. No-op once ended.
-func (c *Client) Interrupt() {
+func (c *client) Interrupt() {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.h != nil {
@@ -241,7 +306,7 @@ func (c *Client) Interrupt() {
 // (and goroutine) are gone, and closes the channel (items not yet read are
 // dropped). Safe to call more than once and from any goroutine; it always
 // returns nil.
-func (c *Client) Close() error {
+func (c *client) Close() error {
 	c.stop(nil)
 	<-c.exited
 	return nil
@@ -249,15 +314,16 @@ func (c *Client) Close() error {
 
 // LastEventID returns the last event id received (or configured): what a
 // reconnection sends as Last-Event-ID.
-func (c *Client) LastEventID() string {
+func (c *client) LastEventID() string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	c.idMu.Lock()
 	defer c.idMu.Unlock()
 	if c.h != nil {
-		// The C string lives until the next call of this function on the
-		// client: idMu serializes the calls.
-		c.lastID = C.GoString(C.sse_client_last_event_id(c.h))
+		h := c.h
+		c.lastID = copiedString(func(buf *C.char, size C.size_t, needed *C.size_t) C.enum_sse_status {
+			return C.sse_client_copy_last_event_id(h, buf, size, needed)
+		})
 	}
 	return c.lastID
 }
@@ -265,7 +331,7 @@ func (c *Client) LastEventID() string {
 // stop asks the stream to end; ctxErr is the context's error or nil.
 // Without a pump goroutine, it frees the client itself (once a Next in
 // progress has returned).
-func (c *Client) stop(ctxErr error) {
+func (c *client) stop(ctxErr error) {
 	c.stopOnce.Do(func() {
 		c.errMu.Lock()
 		c.ctxErr = ctxErr
@@ -291,7 +357,7 @@ func (c *Client) stop(ctxErr error) {
 
 // finish frees the C client and its batch, records the final error and
 // closes the channels; once. The caller owns the batch (pump or pullMu).
-func (c *Client) finish(final error) {
+func (c *client) finish(final error) {
 	c.finishOnce.Do(func() {
 		if !c.ended {
 			// Stopped early: let libsse's thread finish before the free
@@ -321,7 +387,7 @@ func (c *Client) finish(final error) {
 // pump is the goroutine of the channel modes: it blocks in C for batches
 // of items, converts them, and delivers them until the stream ends or is
 // stopped.
-func (c *Client) pump() {
+func (c *client) pump() {
 	var final error
 	if c.mode == modeEvents {
 		final, _ = c.pullAll(c.sendEvent, nil)
@@ -333,7 +399,7 @@ func (c *Client) pump() {
 
 // pullAll pulls until the end; it returns the final error and whether the
 // stream ended (false: delivery was stopped).
-func (c *Client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (error, bool) {
+func (c *client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (error, bool) {
 	for {
 		select {
 		case <-c.done:
@@ -350,7 +416,7 @@ func (c *Client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (erro
 // to onEvent, or every item to onItem, or (both nil) appends its messages
 // to pending. It returns ended = true and the final error when the stream
 // is over. A false from a handler stops the delivery of the batch.
-func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final error, ended bool) {
+func (c *client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final error, ended bool) {
 	rc := C.gosse_client_pull(c.h, c.batch, -1)
 	if rc != C.SSE_OK {
 		c.ended = true
@@ -360,7 +426,7 @@ func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final e
 		if c.fatal != nil {
 			return c.fatal, true
 		}
-		return &Error{Code: Code(rc), Message: C.GoString(C.sse_client_last_error(c.h)), Err: c.lastErr}, true
+		return &Error{Code: Code(rc), Message: clientError(c.h), Err: c.lastErr}, true
 	}
 	items := batchItems(c.batch)
 	c.texts = c.cv.texts(items, c.texts[:0])
@@ -409,7 +475,7 @@ func (c *Client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final e
 	return nil, false
 }
 
-func (c *Client) sendEvent(ev Event) bool {
+func (c *client) sendEvent(ev Event) bool {
 	select {
 	case c.events <- ev:
 		return true
@@ -423,7 +489,7 @@ func (c *Client) sendEvent(ev Event) bool {
 	}
 }
 
-func (c *Client) sendItem(item Item) bool {
+func (c *client) sendItem(item Item) bool {
 	select {
 	case c.items <- item:
 		return true
@@ -435,4 +501,40 @@ func (c *Client) sendItem(item Item) bool {
 	case <-c.done:
 		return false
 	}
+}
+
+// copiedString returns a string libsse copies into a buffer of ours with
+// one of its sse_*_copy_* functions: safe while other threads' calls
+// change it (a pointer to the library's own copy is not, and a goroutine
+// may change OS thread between two calls).
+func copiedString(copy func(buf *C.char, size C.size_t, needed *C.size_t) C.enum_sse_status) string {
+	size := C.size_t(128)
+	for {
+		buf := (*C.char)(C.malloc(size))
+		var needed C.size_t
+		rc := copy(buf, size, &needed)
+		var s string
+		if rc == C.SSE_OK {
+			s = C.GoString(buf)
+		}
+		C.free(unsafe.Pointer(buf))
+		if rc != C.SSE_ERR_TOO_LARGE {
+			return s
+		}
+		size = needed // it grew between the two calls: again
+	}
+}
+
+// configError is the message of the config's last failure.
+func configError(cfg *C.struct_sse_config) string {
+	return copiedString(func(buf *C.char, size C.size_t, needed *C.size_t) C.enum_sse_status {
+		return C.sse_config_copy_last_error(cfg, buf, size, needed)
+	})
+}
+
+// clientError is the message of the client's last failure.
+func clientError(h *C.struct_sse_client) string {
+	return copiedString(func(buf *C.char, size C.size_t, needed *C.size_t) C.enum_sse_status {
+		return C.sse_client_copy_last_error(h, buf, size, needed)
+	})
 }

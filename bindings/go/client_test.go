@@ -2,10 +2,12 @@ package sse_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -247,7 +249,7 @@ func TestHTTPStatusRetryAfter(t *testing.T) {
 func TestRetriesExhausted(t *testing.T) {
 	c := connect(t, "/status/503", fast, sse.WithMaxRetries(2))
 	items := collectItems(t, c.Items(), 10*time.Second)
-	if got, want := kinds(items), "error reconnecting error reconnecting error error closed"; got != want {
+	if got, want := kinds(items), "error reconnecting error reconnecting error closed"; got != want {
 		t.Errorf("kinds = %q, want %q", got, want)
 	}
 	err := c.Err()
@@ -742,5 +744,22 @@ func TestLargeEvent(t *testing.T) {
 		if len(ev.Data) != 100000 || !strings.HasPrefix(ev.Data, `{"token":"abc`) {
 			t.Errorf("data of %d bytes: %.40q", len(ev.Data), ev.Data)
 		}
+	}
+}
+
+// Only the chosen event types arrive; a filtered event's id still counts.
+func TestEventTypes(t *testing.T) {
+	body := "event: update\nid: 1\ndata: u1\n\nid: 2\ndata: plain\n\nevent: other\nid: 3\ndata: o\n\n"
+	path := "/raw?b64=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(body)))
+	c := connect(t, path, sse.WithMaxRetries(0), sse.WithEventTypes("update", "message"))
+	events := collect(t, c.Events(), 10*time.Second)
+	if len(events) != 2 || events[0].Type != "update" || events[1].Type != "message" || events[1].Data != "plain" {
+		t.Fatalf("events = %+v", events)
+	}
+	if id := c.LastEventID(); id != "3" {
+		t.Errorf("LastEventID() = %q, want the filtered event's 3", id)
+	}
+	if _, err := sse.Connect(context.Background(), baseURL, sse.WithEventTypes("a\nb")); err == nil {
+		t.Error("an event type with LF was accepted")
 	}
 }

@@ -4,7 +4,8 @@
 //
 // # Streams
 //
-// [Connect] starts a client: libsse connects on its own thread, parses the
+// [Connect] starts a client: libsse connects on its background thread (one
+// for all clients), parses the
 // stream, reconnects with backoff and Last-Event-ID, and queues what it
 // receives. Read the messages from [Client.Events], or every item
 // (connection opened, comments, errors, reconnections, close) from
@@ -53,4 +54,10 @@
 // `-tags libsse_shared` to link target/release/libsse.so instead (its
 // directory is recorded as rpath), or with `-tags libsse_external` and
 // CGO_CFLAGS / CGO_LDFLAGS to use an installed copy.
+//
+// Outside the checkout (the module required from another project),
+// install libsse (`make install`) and build with `-tags libsse_pkgconfig`:
+// the flags then come from pkg-config's sse.pc (libsse.so.0, found at run
+// time through the prefix's rpath or ldconfig); add the tag
+// `libsse_static` to link the installed libsse.a instead.
 package sse

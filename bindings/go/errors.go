@@ -15,20 +15,20 @@ type Code int
 
 // The status codes of libsse.
 const (
-	CodeOK               Code = C.SSE_OK                    // success
-	CodeTimeout          Code = C.SSE_TIMEOUT               // nothing arrived in time
-	CodeClosed           Code = C.SSE_CLOSED                // the stream ended for good
-	CodeArgument         Code = C.SSE_ERR_ARGUMENT          // an invalid argument or setting
-	CodeURL              Code = C.SSE_ERR_URL               // a malformed or non-http(s) URL
-	CodeConnect          Code = C.SSE_ERR_CONNECT           // name resolution or TCP connect failed
-	CodeTLS              Code = C.SSE_ERR_TLS               // TLS handshake or verification failed
-	CodeHTTPStatus       Code = C.SSE_ERR_HTTP_STATUS       // an unexpected HTTP status
-	CodeContentType      Code = C.SSE_ERR_CONTENT_TYPE      // the content type is not text/event-stream
-	CodeIO               Code = C.SSE_ERR_IO                // the connection broke or sent invalid HTTP
-	CodeTooLarge         Code = C.SSE_ERR_TOO_LARGE         // a line or event exceeded the maximum size
-	CodeRetriesExhausted Code = C.SSE_ERR_RETRIES_EXHAUSTED // the retry limits were reached
-	CodeInternal         Code = C.SSE_ERR_INTERNAL          // a bug in libsse
-	CodeReadTimeout      Code = C.SSE_ERR_READ_TIMEOUT      // no byte arrived within the read timeout
+	CodeOK               Code = 0  // success
+	CodeTimeout          Code = 1  // nothing arrived in time
+	CodeClosed           Code = 2  // the stream ended for good
+	CodeArgument         Code = 3  // an invalid argument or setting
+	CodeURL              Code = 4  // a malformed URL, a non-http(s) scheme or a bad port
+	CodeConnect          Code = 5  // name resolution or TCP connect failed
+	CodeTLS              Code = 6  // TLS handshake or verification failed
+	CodeHTTPStatus       Code = 7  // an unexpected HTTP status
+	CodeContentType      Code = 8  // the content type is not text/event-stream
+	CodeIO               Code = 9  // the connection broke or sent invalid HTTP
+	CodeTooLarge         Code = 10 // a line or event exceeded the maximum size
+	CodeRetriesExhausted Code = 11 // the retry limits were reached
+	CodeInternal         Code = 12 // a bug in libsse
+	CodeReadTimeout      Code = 13 // no byte arrived within the read timeout
 )
 
 var codeNames = map[Code]string{

@@ -22,12 +22,12 @@ type Kind int
 
 // The kinds of items.
 const (
-	KindMessage      Kind = C.SSE_KIND_MESSAGE      // a dispatched event (Item.Event)
-	KindComment      Kind = C.SSE_KIND_COMMENT      // a comment line (Item.Comment)
-	KindOpen         Kind = C.SSE_KIND_OPEN         // a connection opened (StatusCode, Header)
-	KindError        Kind = C.SSE_KIND_ERROR        // a connection failed or broke (Err, Fatal, ...)
-	KindReconnecting Kind = C.SSE_KIND_RECONNECTING // a reconnection follows (Attempt, Delay)
-	KindClosed       Kind = C.SSE_KIND_CLOSED       // the client stopped for good (CloseReason)
+	KindMessage      Kind = 0 // a dispatched event (Item.Event)
+	KindComment      Kind = 1 // a comment line (Item.Comment)
+	KindOpen         Kind = 2 // a connection opened (StatusCode, Header)
+	KindError        Kind = 3 // a connection failed or broke (Err, Fatal, ...)
+	KindReconnecting Kind = 4 // a reconnection follows (Attempt, Delay)
+	KindClosed       Kind = 5 // the client stopped for good (CloseReason)
 )
 
 // String returns the kind's name, e.g. "message".
@@ -54,11 +54,11 @@ type CloseReason int
 
 // The reasons a client stops.
 const (
-	CloseNone        CloseReason = C.SSE_CLOSE_NONE          // not a closed item
-	CloseNoContent   CloseReason = C.SSE_CLOSE_NO_CONTENT    // the server answered 204 No Content
-	CloseEndOfStream CloseReason = C.SSE_CLOSE_END_OF_STREAM // a one-shot stream ended cleanly
-	CloseByUser      CloseReason = C.SSE_CLOSE_BY_USER       // Close, or the context was cancelled
-	CloseError       CloseReason = C.SSE_CLOSE_ERROR         // a fatal error (the item before) ended it
+	CloseNone        CloseReason = 0 // not a closed item
+	CloseNoContent   CloseReason = 1 // the server answered 204 No Content
+	CloseEndOfStream CloseReason = 2 // a one-shot stream ended cleanly
+	CloseByUser      CloseReason = 3 // Close, or the context was cancelled
+	CloseError       CloseReason = 4 // a fatal error (the item before) ended it
 )
 
 // String returns the reason's name, e.g. "no-content".

@@ -5,6 +5,14 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+/* Every cgo file includes this: a missing header gets the readable message
+ * in each of them, whichever the compiler reports first (check_link.go adds
+ * the library file itself). */
+#if defined(__has_include)
+#if !__has_include("sse.h")
+#error "libsse is not built: run `cargo build --release` (or `make`) in the libsse checkout (include/sse.h, target/release). Outside a checkout: install libsse (`make install`) and build with -tags libsse_pkgconfig."
+#endif
+#endif
 #include "sse.h"
 
 /* The strings of one item, borrowed from `ev` (valid until the batch is

@@ -1,4 +1,4 @@
-//go:build libsse_external
+//go:build libsse_external && !libsse_pkgconfig
 
 package sse
 

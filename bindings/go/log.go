@@ -13,10 +13,10 @@ type LogLevel int
 
 // The log levels, from most to least severe.
 const (
-	LogError LogLevel = C.SSE_LOG_ERROR // a failure that ends a client
-	LogWarn  LogLevel = C.SSE_LOG_WARN  // a connection failed or broke; the client reconnects
-	LogInfo  LogLevel = C.SSE_LOG_INFO  // lifecycle: connecting, open, reconnecting, closed
-	LogDebug LogLevel = C.SSE_LOG_DEBUG // details for debugging
+	LogError LogLevel = 1 // a failure that ends a client
+	LogWarn  LogLevel = 2 // a connection failed or broke; the client reconnects
+	LogInfo  LogLevel = 3 // lifecycle: connecting, open, reconnecting, closed
+	LogDebug LogLevel = 4 // details for debugging
 )
 
 // String returns the level's name, e.g. "warn".

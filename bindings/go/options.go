@@ -16,11 +16,11 @@ type ErrorPolicy int
 const (
 	// RetryDefault retries network errors, oversized events, 5xx and 429;
 	// other errors end the client.
-	RetryDefault ErrorPolicy = C.SSE_RETRY_DEFAULT
+	RetryDefault ErrorPolicy = 0
 	// RetryAll retries every error except invalid settings.
-	RetryAll ErrorPolicy = C.SSE_RETRY_ALL
+	RetryAll ErrorPolicy = 1
 	// RetryNever ends the client at the first error.
-	RetryNever ErrorPolicy = C.SSE_RETRY_NEVER
+	RetryNever ErrorPolicy = 2
 )
 
 // Option configures a client in Connect.
@@ -284,6 +284,78 @@ func WithMaxRedirects(n int) Option {
 	return func(s *settings) {
 		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
 			return C.sse_config_set_max_redirects(cfg, C.uint32_t(n))
+		})
+	}
+}
+
+// WithSensitiveHeaders names request headers that, like Authorization,
+// Cookie and Proxy-Authorization (always), are not sent after a redirect
+// to another origin: API keys such as X-Api-Key.
+func WithSensitiveHeaders(names ...string) Option {
+	return func(s *settings) {
+		for _, name := range names {
+			name := name
+			s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+				return withCString(name, func(v *C.char) C.enum_sse_status {
+					return C.sse_config_add_sensitive_header(cfg, v)
+				})
+			})
+		}
+	}
+}
+
+// WithEventTypes delivers only message events of these types (an event
+// without an event: field has the type "message"); the others are dropped
+// inside libsse, yet their ids still count for Last-Event-ID. Comments and
+// the other items come as before. Default: every type.
+func WithEventTypes(types ...string) Option {
+	return func(s *settings) {
+		for _, t := range types {
+			t := t
+			s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+				return withCString(t, func(v *C.char) C.enum_sse_status {
+					return C.sse_config_add_event_type(cfg, v)
+				})
+			})
+		}
+	}
+}
+
+// WithHTTPSDowngrade follows redirects from https to http (refused by
+// default: the request would travel in plain text). Credentials headers are
+// dropped on such a redirect either way.
+func WithHTTPSDowngrade() Option {
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			return C.sse_config_set_allow_https_downgrade(cfg, C.bool(true))
+		})
+	}
+}
+
+// WithMaxResponseHeadBytes sets the largest response head accepted
+// (default 64 KiB, 1 KiB to 16 MiB); a larger one ends the client with an
+// error matching ErrTooLarge (not retried by the default policy).
+func WithMaxResponseHeadBytes(n int) Option {
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			if n < 0 {
+				return C.SSE_ERR_ARGUMENT
+			}
+			return C.sse_config_set_max_response_head_bytes(cfg, C.uintptr_t(n))
+		})
+	}
+}
+
+// WithMaxRetryAfter sets the ceiling of a server's Retry-After (default one
+// hour). A Retry-After raises the next delay above the backoff's maximum,
+// up to this ceiling; a longer one is cut to it.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			if d <= 0 {
+				return C.SSE_ERR_ARGUMENT
+			}
+			return C.sse_config_set_max_retry_after_ms(cfg, millis(d))
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -15,8 +16,10 @@ import (
 // HTTP stack: feed it the response body's bytes in any chunking and take
 // the events out. It follows the WHATWG rules exactly (CR/LF/CRLF line
 // ends, BOM, UTF-8 repair, id and retry rules). A Parser is not safe for
-// concurrent use. Close frees it (a finalizer does too, later).
+// concurrent use: a call overlapping another call on the same Parser
+// panics. Close frees it (a finalizer does too, later).
 type Parser struct {
+	busy    atomic.Int32 // 1 while a method is inside; see enter
 	p       *C.struct_sse_parser
 	batch   *C.gosse_batch
 	cv      converter
@@ -48,9 +51,29 @@ func NewParserLimit(maxEventBytes int) *Parser {
 	return p
 }
 
+// enter marks the parser in use by the calling method, or panics if
+// another call (from another goroutine) is inside: sharing a Parser
+// would corrupt libsse's heap. Every method calls enter, then
+// defer p.leave(), which also keeps p reachable (so its finalizer cannot
+// free it) until its C calls are done.
+func (p *Parser) enter(method string) {
+	if !p.busy.CompareAndSwap(0, 1) {
+		panic("sse: Parser." + method + " called while another goroutine is using the Parser: a Parser is not safe for concurrent use")
+	}
+}
+
+// leave ends what enter began; being deferred, it keeps p alive (and
+// its finalizer from running) until the method's C calls are over.
+func (p *Parser) leave() {
+	p.busy.Store(0)
+	runtime.KeepAlive(p)
+}
+
 // Feed parses b and returns the events it completed (comments are
 // skipped; see FeedItems). b is not retained.
 func (p *Parser) Feed(b []byte) []Event {
+	p.enter("Feed")
+	defer p.leave()
 	var out []Event
 	p.feed(b, func(items []C.gosse_item, texts []string) {
 		if cap(out)-len(out) < len(items) {
@@ -70,6 +93,8 @@ func (p *Parser) Feed(b []byte) []Event {
 // FeedItems parses b and returns the messages (KindMessage) and comments
 // (KindComment) it completed, in order. b is not retained.
 func (p *Parser) FeedItems(b []byte) []Item {
+	p.enter("FeedItems")
+	defer p.leave()
 	var out []Item
 	p.feed(b, func(items []C.gosse_item, texts []string) {
 		for i := range items {
@@ -85,7 +110,7 @@ func (p *Parser) FeedItems(b []byte) []Item {
 }
 
 // feed feeds b to C and hands each batch of parsed items, with their
-// copied texts, to emit.
+// copied texts, to emit. The caller holds enter.
 func (p *Parser) feed(b []byte, emit func([]C.gosse_item, []string)) {
 	if p.p == nil {
 		panic("sse: Parser used after Close")
@@ -118,6 +143,8 @@ func (p *Parser) feed(b []byte, emit func([]C.gosse_item, []string)) {
 // delivered. The parser is then ready for the next connection's stream,
 // keeping the last event id and retry value.
 func (p *Parser) Finish() {
+	p.enter("Finish")
+	defer p.leave()
 	if p.p != nil {
 		C.sse_parser_finish(p.p)
 	}
@@ -125,6 +152,8 @@ func (p *Parser) Finish() {
 
 // LastEventID returns the last event id the stream committed ("" if none).
 func (p *Parser) LastEventID() string {
+	p.enter("LastEventID")
+	defer p.leave()
 	if p.p == nil {
 		return ""
 	}
@@ -133,6 +162,8 @@ func (p *Parser) LastEventID() string {
 
 // Retry returns the last valid `retry:` value and whether there was one.
 func (p *Parser) Retry() (time.Duration, bool) {
+	p.enter("Retry")
+	defer p.leave()
 	if p.p == nil {
 		return 0, false
 	}
@@ -146,6 +177,8 @@ func (p *Parser) Retry() (time.Duration, bool) {
 // Err returns an *Error with CodeTooLarge if events were dropped for
 // exceeding the size limit, else nil.
 func (p *Parser) Err() error {
+	p.enter("Err")
+	defer p.leave()
 	if p.dropped == 0 {
 		return nil
 	}
@@ -153,7 +186,10 @@ func (p *Parser) Err() error {
 }
 
 // Close frees the parser. Further calls of Feed panic; Close is idempotent.
+// Close while another goroutine is inside a call on the parser panics.
 func (p *Parser) Close() {
+	p.enter("Close")
+	defer p.leave()
 	if p.p != nil {
 		C.sse_parser_free(p.p)
 		C.gosse_batch_free(p.batch)

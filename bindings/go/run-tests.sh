@@ -4,8 +4,12 @@
 #      `cargo build --release` when they are missing or older than the sources;
 #   2. installs Go from the distribution (apt-get install golang-go, Go 1.19
 #      on Debian 12) when `go` is missing;
-#   3. runs `go vet ./...` and `go test -race ./...` in bindings/go, then
-#      vets and builds the example in examples/go.
+#   3. runs `go vet ./...` and `go test -race ./...` in bindings/go (the
+#      misuse suite included: misuse_test.go), then, on Go 1.21 or later,
+#      `go test ./...` again with GOEXPERIMENT=cgocheck2 (every pointer
+#      store checked against cgo's rules; the first run rebuilds the
+#      standard library, ~1 min; Go 1.19/1.20 spell it GODEBUG=cgocheck=2),
+#      then vets and builds the example in examples/go.
 # Exits non-zero on the first failure. Extra arguments go to `go test`
 # (e.g. `-run Vectors -v`).
 set -euo pipefail
@@ -69,6 +73,13 @@ say "go vet ./..."
 go vet ./...
 say "go test -race ./..."
 go test -race -count=1 "$@" ./...
+if [ -n "$minor" ] && [ "$minor" -ge 21 ]; then
+  say "GOEXPERIMENT=cgocheck2 go test ./..."
+  GOEXPERIMENT=cgocheck2 go test -count=1 "$@" ./...
+else
+  say "GODEBUG=cgocheck=2 go test ./..."
+  GODEBUG=cgocheck=2 go test -count=1 "$@" ./...
+fi
 if [ -f "$root/examples/go/go.mod" ]; then
   say "examples/go: go vet, go build"
   (cd "$root/examples/go" && go vet ./... && go build -o /dev/null .)

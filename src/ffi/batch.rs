@@ -20,7 +20,7 @@ impl sse_batch {
     /// Boxes `batch` for the caller to own.
     pub(crate) fn boxed(batch: Batch) -> *mut sse_batch {
         let mut events = Vec::with_capacity(batch.len());
-        let text = batch.into_text(|part| {
+        let mut text = batch.into_text(|part| {
             events.push(match part {
                 // SAFETY: the strings live in `text`, which the batch keeps
                 // (unmutated, its bytes never moved) as long as the events.
@@ -28,6 +28,11 @@ impl sse_batch {
                 Part::Other(item) => sse_event::new(item),
             })
         });
+        // Pointers allowed to read each string's NUL: from the buffer.
+        let (base, buffer_len) = (text.base_ptr(), text.buffer_len());
+        for event in &mut events {
+            event.rebase(base, buffer_len);
+        }
         Box::into_raw(Box::new(sse_batch {
             events,
             _text: text,

@@ -1,11 +1,14 @@
 //! `sse_config`: the settings of a client, built by the user and copied
 //! by `sse_client_start`.
 
+use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{bytes_arg, c_string, ffi_guard, sse_status, str_arg, try_mut, try_ref};
+use super::{
+    bytes_arg, c_string, copy_out, ffi_guard, sse_status, str_arg, thread_copy, try_mut, try_ref,
+};
 use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, ProxySetting};
 use crate::error::Error;
 
@@ -79,21 +82,56 @@ pub unsafe extern "C" fn sse_config_free(config: *mut sse_config) {
     })
 }
 
+thread_local! {
+    /// The calling thread's copy behind `sse_config_last_error`.
+    static LAST_ERROR_COPY: RefCell<CString> = RefCell::default();
+}
+
 /// The message of the last failure of a call on this config (or of
-/// `sse_client_start` with it); "" if none. Owned by the config: valid
-/// until the next failing call on it or `sse_config_free`. NULL if
-/// `config` is NULL.
+/// `sse_client_start` with it); "" if none. A copy owned by the calling
+/// thread: valid until this thread calls `sse_config_last_error` again or
+/// ends, whatever other threads do. NULL if `config` is NULL. Prefer
+/// `sse_config_copy_last_error` (a copy into your own buffer).
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *const c_char {
     ffi_guard!(std::ptr::null(), {
         match unsafe { config.as_ref() } {
-            Some(config) => config
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ptr(),
+            Some(config) => {
+                let message = config
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                thread_copy(&LAST_ERROR_COPY, message)
+            }
             None => std::ptr::null(),
         }
+    })
+}
+
+/// Copies the message of the config's last failure ("" if none) into
+/// `buf` (`cap` bytes), NUL-terminated; `*needed` (if not NULL) receives
+/// the size it needs, NUL included. Never changes the last error itself.
+///
+/// Returns `SSE_OK`; `SSE_ERR_TOO_LARGE` when it did not fit (`buf` holds
+/// as much as fits, NUL-terminated, when `cap` > 0; `buf` may be NULL when
+/// `cap` is 0); `SSE_ERR_ARGUMENT` when `config` is NULL or `buf` is NULL
+/// with `cap` > 0.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_copy_last_error(
+    config: *const sse_config,
+    buf: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_ref!(config);
+        let message = config
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        unsafe { copy_out(message.as_bytes(), buf, cap, needed) }
     })
 }
 
@@ -168,7 +206,17 @@ pub unsafe extern "C" fn sse_config_set_last_event_id(
 }
 
 /// Adds a request header (repeatable). The name must be an HTTP token and
-/// the value must not hold CR, LF or NUL: checked now.
+/// the value must not hold CR, LF or NUL: checked now. Headers that libsse
+/// writes itself are refused: `Host`, `Content-Length`,
+/// `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Proxy-Connection`,
+/// `TE`, `Trailer`, `Upgrade` and `Expect` (they frame the request and the
+/// connection; a wrong one would leave the server waiting), and
+/// `Last-Event-ID`, which libsse sends from the stream's last id (set the
+/// first one with `sse_config_set_last_event_id`).
+///
+/// On a redirect to another origin (scheme, host or port), `Authorization`,
+/// `Cookie` and `Proxy-Authorization` are not sent, nor any header named
+/// with `sse_config_add_sensitive_header`.
 ///
 /// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (the header is not added).
 #[no_mangle]
@@ -223,7 +271,9 @@ pub unsafe extern "C" fn sse_config_set_connect_timeout_ms(
 }
 
 /// No byte for `millis` ms means a dead connection and a reconnect
-/// (default 300000; 0 disables the timeout).
+/// (default 300000; 0 disables the timeout). The response head must also
+/// be complete within twice this time (a head trickled byte by byte fails
+/// with `SSE_ERR_READ_TIMEOUT` too).
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 #[no_mangle]
@@ -436,7 +486,7 @@ pub unsafe extern "C" fn sse_config_set_ca_file(
             Ok(pem) => pem,
             Err(e) => return config.fail_argument(&format!("cannot read CA file {path}: {e}")),
         };
-        if let Err(error) = crate::transport::parse_ca_pem(&pem) {
+        if let Err(error) = crate::ca::parse_pem(&pem) {
             return config.fail(&error);
         }
         config.update(|b| b.ca_pem(pem))
@@ -457,7 +507,7 @@ pub unsafe extern "C" fn sse_config_set_ca_pem(
         let Some(pem) = (unsafe { bytes_arg(pem, len) }) else {
             return config.fail_argument("pem is NULL");
         };
-        if let Err(error) = crate::transport::parse_ca_pem(pem) {
+        if let Err(error) = crate::ca::parse_pem(pem) {
             return config.fail(&error);
         }
         let pem = pem.to_vec();
@@ -483,6 +533,12 @@ pub unsafe extern "C" fn sse_config_set_insecure(
 /// Sets the proxy: a URL (`http://`, `https://`, `socks5://`), "" for a
 /// direct connection, or NULL for the default: the environment, as curl
 /// reads it (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+///
+/// Through an `http://` proxy, `http://` streams are sent as requests in
+/// absolute form (`GET http://host/path`, as curl does; standard proxies
+/// refuse CONNECT to ports other than 443) with the proxy URL's
+/// credentials as `Proxy-Authorization`; `https://` streams go through a
+/// CONNECT tunnel. Through other proxies, every stream is tunnelled.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config, invalid URL).
 #[no_mangle]
@@ -524,6 +580,114 @@ pub unsafe extern "C" fn sse_config_set_max_redirects(
     })
 }
 
+/// Names one more request header that is not sent after a redirect to
+/// another origin (repeatable, any case), besides `Authorization`,
+/// `Cookie` and `Proxy-Authorization`, which never are: API keys often
+/// travel in headers such as `X-Api-Key`.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL config, or a name that is
+/// not an HTTP token).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_add_sensitive_header(
+    config: *mut sse_config,
+    name: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let name = match unsafe { str_arg(name) } {
+            Ok(name) => name.to_owned(),
+            Err(why) => return config.fail_argument(why),
+        };
+        if let Err(error) = crate::headers::validate_name(&name) {
+            return config.fail(&error);
+        }
+        config.update(|b| b.sensitive_header(name))
+    })
+}
+
+/// Delivers only message events of type `event_type` (repeatable: each
+/// call adds one; none: every type, the default). An event without an
+/// `event:` field has the type `message`. Other messages are dropped on
+/// the background thread before they are copied or queued, yet their `id`
+/// still moves the resume point (`Last-Event-ID` on reconnect). Comments,
+/// open, error, reconnecting and closed items come as before.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL, or an empty type or one
+/// with CR or LF, which no stream can carry).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_add_event_type(
+    config: *mut sse_config,
+    event_type: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let event_type = match unsafe { str_arg(event_type) } {
+            Ok(event_type) => event_type.to_owned(),
+            Err(why) => return config.fail_argument(why),
+        };
+        if event_type.is_empty() || event_type.contains(['\r', '\n']) {
+            return config.fail(&crate::error::Error::argument(format!(
+                "invalid event type {event_type:?}: must be non-empty, without CR or LF"
+            )));
+        }
+        config.update(|b| b.event_type(event_type))
+    })
+}
+
+/// When true, a redirect from an https URL to an http one is followed
+/// (without the credentials headers). Default false: such a redirect ends
+/// the connection attempt with `SSE_ERR_HTTP_STATUS` (not retried by the
+/// default error policy), since the request would travel in plain text.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_allow_https_downgrade(
+    config: *mut sse_config,
+    allow: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.allow_https_downgrade(allow))
+    })
+}
+
+/// Largest response head (status line and headers) accepted, in bytes:
+/// 1024 to 16 MiB, default 65536. A larger head fails the connection with
+/// `SSE_ERR_TOO_LARGE` ("response head larger than N bytes"), which the
+/// default error policy does not retry. Memory grows to this size only
+/// while a head is that large; a stream in progress keeps a 16 KiB buffer.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). The range is
+/// checked by `sse_config_validate` and `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_response_head_bytes(
+    config: *mut sse_config,
+    bytes: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.max_response_head_bytes(bytes))
+    })
+}
+
+/// Ceiling of a server's `Retry-After` (seconds or an HTTP date, on a
+/// 429, 503 or any other refused response), in ms: 1 ms to 24 h, default
+/// 3600000 (one hour). A `Retry-After` raises the next delay above
+/// `sse_config_set_retry_max_ms` (a rate-limited server means it), but
+/// never above this ceiling; a longer one is cut to it and a warning is
+/// logged. With `sse_config_set_max_retry_elapsed_ms`, a delay that would
+/// end past that limit ends the client with `SSE_ERR_RETRIES_EXHAUSTED`.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config). The range is
+/// checked by `sse_config_validate` and `sse_client_start`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_max_retry_after_ms(
+    config: *mut sse_config,
+    millis: u64,
+) -> sse_status {
+    unsafe { set_millis(config, millis, |b, v| b.retry(|r| r.max_retry_after = v)) }
+}
+
 /// When true, the client delivers only message events; open, comment,
 /// error, reconnecting and closed items are skipped (the final error is
 /// still returned by `sse_next_event`). Default false.
@@ -537,6 +701,23 @@ pub unsafe extern "C" fn sse_config_set_messages_only(
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
         let config = try_mut!(config);
         config.update(|b| b.messages_only(only))
+    })
+}
+
+/// When true, the client runs on a background thread of its own instead of
+/// the one all clients share. For a callback that may block: on the shared
+/// thread it would hold up every other stream. Costs a thread (and a
+/// little memory) per such client. Default false.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_own_thread(
+    config: *mut sse_config,
+    own: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.own_thread(own))
     })
 }
 

@@ -16,7 +16,8 @@ pub enum sse_status {
     SSE_CLOSED = 2,
     /// An argument was NULL or invalid; see the handle's last error.
     SSE_ERR_ARGUMENT = 3,
-    /// The URL is malformed or not http/https.
+    /// The URL (in the config or a redirect's `Location`) is malformed, not
+    /// http/https, or has a port outside 1-65535.
     SSE_ERR_URL = 4,
     /// Name resolution or the TCP connection failed.
     SSE_ERR_CONNECT = 5,

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use std::borrow::Cow;
 
-use super::{c_str, ffi_guard, nul_terminate, sse_status};
+use super::{ffi_guard, nul_terminate, sse_status};
 use crate::batch::MessageRef;
 use crate::event::{CloseReason, Item};
 
@@ -51,78 +51,148 @@ pub enum sse_close_reason {
 /// and valid as long as it is. An event may be read from any thread, one
 /// at a time.
 pub struct sse_event {
-    repr: Repr,
+    /// The item (None for a message borrowed from a batch).
+    item: Option<Item>,
+    /// The strings handed to C, each with the NUL after it.
+    text: Strings,
+    /// A borrowed message's `retry`.
+    retry: Option<u64>,
     /// Made by `boxed`: `sse_event_free` may free it.
     freeable: bool,
 }
 
-enum Repr {
-    /// An item the event owns.
-    Owned(Item),
-    /// A message whose strings live in a batch that outlives the event.
-    Borrowed(RawMessage),
-}
-
-/// A [`MessageRef`] without its lifetime: pointers into a batch's text.
+/// A string handed to C: a pointer allowed to read the string and the NUL
+/// after it (derived from the owning buffer, never from a `&str`, whose
+/// borrow ends before the NUL), and its length.
 #[derive(Clone, Copy)]
-struct RawMessage {
-    event_type: (*const u8, usize),
-    data: (*const u8, usize),
-    last_event_id: (*const u8, usize),
-    retry: Option<u64>,
+struct CText {
+    ptr: *const c_char,
+    len: usize,
 }
 
-fn raw(text: &str) -> (*const u8, usize) {
-    (text.as_ptr(), text.len())
+const EMPTY_TEXT: CText = CText { ptr: EMPTY, len: 0 };
+const MESSAGE_TEXT: CText = CText {
+    ptr: c"message".as_ptr(),
+    len: 7,
+};
+
+impl CText {
+    /// NUL-terminates `text` in place and points at it through its buffer.
+    fn owned(text: &mut String) -> CText {
+        if text.is_empty() {
+            return EMPTY_TEXT;
+        }
+        nul_terminate(text);
+        let len = text.len();
+        // SAFETY: only a pointer is taken; the bytes stay valid UTF-8.
+        let ptr = unsafe { text.as_mut_vec() }.as_mut_ptr();
+        CText {
+            ptr: ptr.cast_const().cast(),
+            len,
+        }
+    }
+
+    /// This string re-derived from `base`, a pointer to the whole buffer
+    /// of `buffer_len` bytes, when it lies in that buffer.
+    fn rebased(self, base: *const u8, buffer_len: usize) -> CText {
+        if self.len != 0 && self.ptr.addr().wrapping_sub(base.addr()) < buffer_len {
+            CText {
+                ptr: base.with_addr(self.ptr.addr()).cast(),
+                len: self.len,
+            }
+        } else {
+            self
+        }
+    }
+
+    /// A string not in any buffer we own: "" or "message" (the only ones
+    /// a message borrows from elsewhere); anything else through the `&str`
+    /// (its NUL then lies outside the borrow until [`sse_event::rebase`]).
+    fn fixed(text: &str) -> CText {
+        match text {
+            "" => EMPTY_TEXT,
+            "message" => MESSAGE_TEXT,
+            _ => CText {
+                ptr: text.as_ptr().cast(),
+                len: text.len(),
+            },
+        }
+    }
 }
 
-/// # Safety
-/// `(ptr, len)` came from [`raw`] on a string that is still alive.
-unsafe fn unraw<'a>((ptr, len): (*const u8, usize)) -> &'a str {
-    // SAFETY: the bytes are a live `str` (the caller's promise).
-    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
+/// The strings of an event as C sees them.
+struct Strings {
+    event_type: CText,
+    /// Data of a message, text of a comment, message of an error.
+    data: CText,
+    last_event_id: CText,
+    /// (name, value) of each header of an open or error item.
+    headers: Vec<(CText, CText)>,
+}
+
+impl Strings {
+    const NONE: Strings = Strings {
+        event_type: EMPTY_TEXT,
+        data: EMPTY_TEXT,
+        last_event_id: EMPTY_TEXT,
+        headers: Vec::new(),
+    };
+}
+
+fn owned_headers(headers: &mut [(String, String)]) -> Vec<(CText, CText)> {
+    headers
+        .iter_mut()
+        .map(|(name, value)| (CText::owned(name), CText::owned(value)))
+        .collect()
 }
 
 impl sse_event {
     /// Wraps `item`, NUL-terminating each of its strings in place.
     pub(crate) fn new(mut item: Item) -> Self {
+        let mut text = Strings::NONE;
         match &mut item {
             Item::Message(event) => {
-                if let Cow::Owned(event_type) = &mut event.event_type {
-                    nul_terminate(event_type);
-                }
-                nul_terminate(&mut event.data);
-                nul_terminate(&mut event.last_event_id);
+                text.event_type = match &mut event.event_type {
+                    Cow::Owned(event_type) => CText::owned(event_type),
+                    Cow::Borrowed(event_type) => CText::fixed(event_type),
+                };
+                text.data = CText::owned(&mut event.data);
+                text.last_event_id = CText::owned(&mut event.last_event_id);
             }
-            Item::Comment(text) => {
-                nul_terminate(text);
-            }
-            Item::Open { headers, .. } => terminate_headers(headers),
+            Item::Comment(comment) => text.data = CText::owned(comment),
+            Item::Open { headers, .. } => text.headers = owned_headers(headers),
             Item::Error { error, .. } => {
-                nul_terminate(&mut error.message);
-                terminate_headers(&mut error.headers);
+                text.data = CText::owned(&mut error.message);
+                text.headers = owned_headers(&mut error.headers);
             }
             Item::Reconnecting { .. } | Item::Closed { .. } => {}
         }
         sse_event {
-            repr: Repr::Owned(item),
+            item: Some(item),
+            text,
+            retry: None,
             freeable: false,
         }
     }
 
     /// An event lending `message`, whose strings are NUL-terminated in
-    /// memory (as a [`crate::Batch`] keeps them).
+    /// memory (as a [`crate::Batch`] keeps them). The pointers come from the
+    /// `&str`s, so C would read each NUL past the borrow: callers
+    /// [`sse_event::rebase`] them onto the batch's text buffer (a pulled
+    /// batch and a callback's event both do).
     ///
     /// # Safety
     /// The message's strings must outlive every use of the event.
     pub(crate) unsafe fn borrowing(message: MessageRef<'_>) -> Self {
         sse_event {
-            repr: Repr::Borrowed(RawMessage {
-                event_type: raw(message.event_type),
-                data: raw(message.data),
-                last_event_id: raw(message.last_event_id),
-                retry: message.retry,
-            }),
+            item: None,
+            text: Strings {
+                event_type: CText::fixed(message.event_type),
+                data: CText::fixed(message.data),
+                last_event_id: CText::fixed(message.last_event_id),
+                headers: Vec::new(),
+            },
+            retry: message.retry,
             freeable: false,
         }
     }
@@ -134,34 +204,34 @@ impl sse_event {
         Box::into_raw(Box::new(event))
     }
 
-    /// The item, unless this is a borrowed message.
-    fn item(&self) -> Option<&Item> {
-        match &self.repr {
-            Repr::Owned(item) => Some(item),
-            Repr::Borrowed(_) => None,
+    /// Re-derives a borrowed message's pointers from `base`, a pointer to
+    /// the whole text buffer (`buffer_len` bytes) its strings lie in, so
+    /// that each may read its NUL.
+    pub(crate) fn rebase(&mut self, base: *const u8, buffer_len: usize) {
+        if self.item.is_some() {
+            return; // owned strings: their pointers come from their buffers
+        }
+        let text = &mut self.text;
+        for string in [
+            &mut text.event_type,
+            &mut text.data,
+            &mut text.last_event_id,
+        ] {
+            *string = string.rebased(base, buffer_len);
         }
     }
 
-    /// The message, if this is one.
-    fn message(&self) -> Option<MessageRef<'_>> {
-        match &self.repr {
-            Repr::Owned(Item::Message(event)) => Some(MessageRef {
-                event_type: &event.event_type,
-                data: &event.data,
-                last_event_id: &event.last_event_id,
-                retry: event.retry,
-            }),
-            Repr::Owned(_) => None,
-            // SAFETY: the batch (or the callback's caller) keeps the
-            // strings alive while the event is used: the API's contract.
-            Repr::Borrowed(raw) => Some(unsafe {
-                MessageRef {
-                    event_type: unraw(raw.event_type),
-                    data: unraw(raw.data),
-                    last_event_id: unraw(raw.last_event_id),
-                    retry: raw.retry,
-                }
-            }),
+    /// The item, unless this is a borrowed message.
+    fn item(&self) -> Option<&Item> {
+        self.item.as_ref()
+    }
+
+    /// The `retry` of a message.
+    fn retry(&self) -> Option<u64> {
+        match &self.item {
+            None => self.retry,
+            Some(Item::Message(event)) => event.retry,
+            Some(_) => None,
         }
     }
 
@@ -171,13 +241,6 @@ impl sse_event {
             Some(Item::Error { error, .. }) => &error.headers,
             _ => &[],
         }
-    }
-}
-
-fn terminate_headers(headers: &mut [(String, String)]) {
-    for (name, value) in headers {
-        nul_terminate(name);
-        nul_terminate(value);
     }
 }
 
@@ -210,8 +273,7 @@ pub unsafe extern "C" fn sse_event_kind(event: *const sse_event) -> sse_kind {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_type(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
-        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
-        message.map_or(EMPTY, |m| c_str(m.event_type))
+        unsafe { event_ref(event) }.map_or(EMPTY, |e| e.text.event_type.ptr)
     })
 }
 
@@ -222,16 +284,11 @@ pub unsafe extern "C" fn sse_event_type(event: *const sse_event) -> *const c_cha
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize) -> *const c_char {
     ffi_guard!(EMPTY, {
-        let event = unsafe { event_ref(event) };
-        let text: Option<&str> = match event.and_then(sse_event::item) {
-            Some(Item::Comment(text)) => Some(text),
-            Some(Item::Error { error, .. }) => Some(&error.message),
-            _ => event.and_then(sse_event::message).map(|m| m.data),
-        };
+        let text = unsafe { event_ref(event) }.map_or(EMPTY_TEXT, |e| e.text.data);
         if let Some(len) = unsafe { len.as_mut() } {
-            *len = text.map_or(0, str::len);
+            *len = text.len;
         }
-        text.map_or(EMPTY, c_str)
+        text.ptr
     })
 }
 
@@ -239,8 +296,7 @@ pub unsafe extern "C" fn sse_event_data(event: *const sse_event, len: *mut usize
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_type_len(event: *const sse_event) -> usize {
     ffi_guard!(0, {
-        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
-        message.map_or(0, |m| m.event_type.len())
+        unsafe { event_ref(event) }.map_or(0, |e| e.text.event_type.len)
     })
 }
 
@@ -248,8 +304,7 @@ pub unsafe extern "C" fn sse_event_type_len(event: *const sse_event) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_id_len(event: *const sse_event) -> usize {
     ffi_guard!(0, {
-        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
-        message.map_or(0, |m| m.last_event_id.len())
+        unsafe { event_ref(event) }.map_or(0, |e| e.text.last_event_id.len)
     })
 }
 
@@ -258,8 +313,7 @@ pub unsafe extern "C" fn sse_event_id_len(event: *const sse_event) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_id(event: *const sse_event) -> *const c_char {
     ffi_guard!(EMPTY, {
-        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
-        message.map_or(EMPTY, |m| c_str(m.last_event_id))
+        unsafe { event_ref(event) }.map_or(EMPTY, |e| e.text.last_event_id.ptr)
     })
 }
 
@@ -269,9 +323,8 @@ pub unsafe extern "C" fn sse_event_id(event: *const sse_event) -> *const c_char 
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_retry_ms(event: *const sse_event) -> i64 {
     ffi_guard!(-1, {
-        let message = unsafe { event_ref(event) }.and_then(sse_event::message);
-        message
-            .and_then(|m| m.retry)
+        unsafe { event_ref(event) }
+            .and_then(sse_event::retry)
             .map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX))
     })
 }
@@ -392,12 +445,12 @@ pub unsafe extern "C" fn sse_event_header(
         else {
             return sse_status::SSE_ERR_ARGUMENT;
         };
-        let Some((n, v)) = event.headers().get(index) else {
+        let Some((n, v)) = event.text.headers.get(index) else {
             return sse_status::SSE_ERR_ARGUMENT;
         };
         unsafe {
-            *name = c_str(n);
-            *value = c_str(v);
+            *name = n.ptr;
+            *value = v.ptr;
         }
         sse_status::SSE_OK
     })
@@ -416,7 +469,12 @@ pub unsafe extern "C" fn sse_event_header_value(
         else {
             return std::ptr::null();
         };
-        crate::transport::header(event.headers(), name).map_or(std::ptr::null(), c_str)
+        // The first match, as `headers::find` finds it.
+        event
+            .headers()
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(std::ptr::null(), |i| event.text.headers[i].1.ptr)
     })
 }
 
@@ -429,4 +487,175 @@ pub unsafe extern "C" fn sse_event_free(event: *mut sse_event) {
             drop(unsafe { Box::from_raw(event) });
         }
     })
+}
+
+/// Every string the C ABI hands out for events, read as C reads it, with
+/// `CStr::from_ptr` up to and including its NUL; also run under Miri
+/// (`make miri`), whose borrow model rejects a pointer that may not read
+/// the NUL.
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_void, CStr};
+
+    use super::*;
+    use crate::batch::Batch;
+    use crate::error::{Error, ErrorKind};
+    use crate::event::Event;
+    use crate::ffi::batch::{sse_batch, sse_batch_event, sse_batch_free, sse_batch_len};
+
+    fn read(ptr: *const c_char) -> String {
+        assert!(!ptr.is_null());
+        // SAFETY: the C ABI promises a NUL-terminated string.
+        unsafe { CStr::from_ptr(ptr) }.to_str().unwrap().to_owned()
+    }
+
+    fn message(event_type: &str, data: &str, id: &str) -> Item {
+        let mut event = Event::from_parsed(&crate::parser::EventRef {
+            event_type: event_type.into(),
+            data: data.into(),
+            last_event_id: id,
+            retry: Some(7),
+        });
+        if event_type != "message" {
+            event.event_type = Cow::Owned(event_type.to_owned());
+        }
+        Item::Message(event)
+    }
+
+    /// (type, data, id, retry, headers) as C reads them.
+    type Seen = (String, String, String, i64, Vec<(String, String)>);
+
+    unsafe fn strings_of(event: *const sse_event) -> Seen {
+        let mut len = 0;
+        let data = unsafe { sse_event_data(event, &mut len) };
+        let data = read(data);
+        assert_eq!(data.len(), len);
+        let mut headers = Vec::new();
+        for i in 0..unsafe { sse_event_header_count(event) } {
+            let (mut name, mut value) = (std::ptr::null(), std::ptr::null());
+            let status = unsafe { sse_event_header(event, i, &mut name, &mut value) };
+            assert_eq!(status, sse_status::SSE_OK);
+            let (name, value) = (read(name), read(value));
+            let found = unsafe { sse_event_header_value(event, c"X-Two".as_ptr()) };
+            if name == "x-two" {
+                assert_eq!(read(found), value);
+            }
+            headers.push((name, value));
+        }
+        let event_type = read(unsafe { sse_event_type(event) });
+        assert_eq!(event_type.len(), unsafe { sse_event_type_len(event) });
+        let id = read(unsafe { sse_event_id(event) });
+        assert_eq!(id.len(), unsafe { sse_event_id_len(event) });
+        (
+            event_type,
+            data,
+            id,
+            unsafe { sse_event_retry_ms(event) },
+            headers,
+        )
+    }
+
+    fn seen(event_type: &str, data: &str, id: &str, retry: i64) -> Seen {
+        (event_type.into(), data.into(), id.into(), retry, vec![])
+    }
+
+    fn headers() -> Vec<(String, String)> {
+        vec![
+            ("x-one".into(), "1".into()),
+            ("x-two".into(), "two".into()),
+            ("x-empty".into(), String::new()),
+        ]
+    }
+
+    fn items() -> Vec<Item> {
+        let error = Error {
+            kind: ErrorKind::HttpStatus,
+            message: "HTTP 503".into(),
+            status: Some(503),
+            headers: headers(),
+            retry_after: None,
+            permanent: false,
+        };
+        vec![
+            message("message", "hello", "1"),
+            message("tick", "a\nb", "22"),
+            message("message", "", ""),
+            Item::Comment("keep-alive".into()),
+            Item::Comment(String::new()),
+            Item::Open {
+                status: 200,
+                headers: headers(),
+            },
+            Item::Error {
+                error,
+                fatal: false,
+            },
+        ]
+    }
+
+    fn expected() -> Vec<Seen> {
+        let named = |(n, v): (&str, &str)| (n.to_owned(), v.to_owned());
+        let all = [("x-one", "1"), ("x-two", "two"), ("x-empty", "")]
+            .map(named)
+            .to_vec();
+        vec![
+            seen("message", "hello", "1", 7),
+            seen("tick", "a\nb", "22", 7),
+            seen("message", "", "", 7),
+            seen("", "keep-alive", "", -1),
+            seen("", "", "", -1),
+            ("".into(), "".into(), "".into(), -1, all.clone()),
+            ("".into(), "HTTP 503".into(), "".into(), -1, all),
+        ]
+    }
+
+    #[test]
+    fn every_string_of_an_owned_event_reads_as_a_c_string() {
+        for (item, want) in items().into_iter().zip(expected()) {
+            let event = sse_event::boxed(item);
+            assert_eq!(unsafe { strings_of(event) }, want);
+            unsafe { sse_event_free(event) };
+        }
+    }
+
+    #[test]
+    fn every_string_of_a_batch_reads_as_a_c_string() {
+        let batch = sse_batch::boxed(items().into_iter().collect::<Batch>());
+        let len = unsafe { sse_batch_len(batch) };
+        let want = expected();
+        assert_eq!(len, want.len());
+        for (i, want) in want.into_iter().enumerate() {
+            let event = unsafe { sse_batch_event(batch, i) };
+            assert_eq!(unsafe { strings_of(event) }, want, "item {i}");
+        }
+        unsafe { sse_batch_free(batch) };
+    }
+
+    /// A C callback that records what it reads (userdata: a `Vec<Seen>`).
+    unsafe extern "C" fn record(userdata: *mut c_void, event: *const sse_event) {
+        let seen = unsafe { &mut *userdata.cast::<Vec<Seen>>() };
+        seen.push(unsafe { strings_of(event) });
+    }
+
+    #[test]
+    fn every_string_of_a_callback_event_reads_as_a_c_string() {
+        let batch = items().into_iter().collect::<Batch>();
+        let mut seen: Vec<Seen> = Vec::new();
+        let mut callback = crate::ffi::client::CCallback {
+            callback: record,
+            userdata: (&mut seen as *mut Vec<Seen>).cast(),
+            userdata_free: None,
+        };
+        for item in batch.iter() {
+            callback.call(item, batch.text());
+        }
+        drop(callback);
+        assert_eq!(seen, expected());
+    }
+
+    #[test]
+    fn a_null_event_reads_as_empty_strings() {
+        let null = std::ptr::null();
+        assert_eq!(unsafe { strings_of(null) }, seen("", "", "", -1));
+    }
 }

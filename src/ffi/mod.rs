@@ -10,7 +10,9 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
+use std::thread::LocalKey;
 
 pub mod batch;
 pub mod client;
@@ -83,6 +85,64 @@ pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8
     Some(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Copies `text` and a NUL into `buf` (`cap` bytes) for the
+/// `sse_*_copy_*` functions: `SSE_OK` when it fits; else
+/// `SSE_ERR_TOO_LARGE` with as much as fits (cut at a UTF-8 character
+/// boundary) and a NUL when `cap` > 0. `*needed` (unless NULL) receives
+/// `text.len() + 1` either way. `SSE_ERR_ARGUMENT` when `buf` is NULL and
+/// `cap` is not 0.
+///
+/// # Safety
+/// `buf` is NULL or points to `cap` writable bytes; `needed` is NULL or
+/// writable.
+pub(crate) unsafe fn copy_out(
+    text: &[u8],
+    buf: *mut c_char,
+    cap: usize,
+    needed: *mut usize,
+) -> sse_status {
+    if buf.is_null() && cap != 0 {
+        return sse_status::SSE_ERR_ARGUMENT;
+    }
+    if let Some(needed) = unsafe { needed.as_mut() } {
+        *needed = text.len() + 1;
+    }
+    if cap == 0 {
+        return sse_status::SSE_ERR_TOO_LARGE;
+    }
+    let fits = text.len() < cap;
+    let mut len = text.len().min(cap - 1);
+    // Never end inside a UTF-8 sequence: back up over continuation bytes.
+    while !fits && len > 0 && text.get(len).is_some_and(|b| b & 0xC0 == 0x80) {
+        len -= 1;
+    }
+    // SAFETY: `len` < `cap`, so `len + 1` bytes fit in `buf`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), len);
+        buf.add(len).write(0);
+    }
+    if fits {
+        sse_status::SSE_OK
+    } else {
+        sse_status::SSE_ERR_TOO_LARGE
+    }
+}
+
+/// Stores `text` in the calling thread's `slot` and returns a pointer to
+/// it: valid until this thread stores into the same slot again or ends,
+/// whatever other threads do. NULL while the thread is being torn down.
+pub(crate) fn thread_copy(
+    slot: &'static LocalKey<RefCell<CString>>,
+    text: CString,
+) -> *const c_char {
+    slot.try_with(|copy| {
+        let mut copy = copy.borrow_mut();
+        *copy = text;
+        copy.as_ptr()
+    })
+    .unwrap_or(std::ptr::null())
+}
+
 /// A message as a C string (interior NULs replaced).
 pub(crate) fn c_string(message: &str) -> CString {
     CString::new(message.replace('\0', "\\0")).unwrap_or_default()
@@ -90,7 +150,9 @@ pub(crate) fn c_string(message: &str) -> CString {
 
 /// Makes `text` NUL-terminated in place (the NUL sits just past its
 /// length, in spare capacity). Empty strings are left alone: C gets a
-/// static "" for them (see [`c_str`]).
+/// static "" for them. Hand the string to C through a pointer taken from
+/// its buffer (`as_mut_vec().as_mut_ptr()`), not from the `&str`: a `&str`
+/// may not read the NUL past its end.
 pub(crate) fn nul_terminate(text: &mut String) {
     if text.is_empty() {
         return;
@@ -103,21 +165,23 @@ pub(crate) fn nul_terminate(text: &mut String) {
     }
 }
 
-/// The C pointer for a string prepared by [`nul_terminate`] (or the
-/// borrowed default event type, which a NUL follows).
-pub(crate) fn c_str(text: &str) -> *const c_char {
-    if text.is_empty() {
-        c"".as_ptr()
-    } else {
-        text.as_ptr().cast()
-    }
-}
-
 /// Default maximum size in bytes of one line and of one event's data
 /// (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
 pub const SSE_DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 const _: () = assert!(SSE_DEFAULT_MAX_EVENT_BYTES == crate::parser::DEFAULT_MAX_EVENT_SIZE);
+
+/// The default limit of a response head (status line and headers): 64 KiB.
+pub const SSE_DEFAULT_MAX_RESPONSE_HEAD_BYTES: usize = 64 * 1024;
+/// The smallest accepted response-head limit: 1 KiB.
+pub const SSE_MIN_RESPONSE_HEAD_BYTES: usize = 1024;
+/// The largest accepted response-head limit: 16 MiB.
+pub const SSE_MAX_RESPONSE_HEAD_BYTES: usize = 16 * 1024 * 1024;
+const _: () = assert!(
+    SSE_DEFAULT_MAX_RESPONSE_HEAD_BYTES == crate::config::DEFAULT_MAX_RESPONSE_HEAD_BYTES
+        && SSE_MIN_RESPONSE_HEAD_BYTES == crate::config::MIN_RESPONSE_HEAD_BYTES
+        && SSE_MAX_RESPONSE_HEAD_BYTES == crate::config::MAX_RESPONSE_HEAD_BYTES
+);
 
 /// The library version, e.g. "0.1.0". Static; never freed.
 #[no_mangle]

@@ -82,6 +82,12 @@ static void test_null_config(void) {
     CHECK_INT(sse_config_set_proxy(NULL, ""), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_set_max_redirects(NULL, 1), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_set_messages_only(NULL, true), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_set_own_thread(NULL, true), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_event_type(NULL, "update"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_sensitive_header(NULL, "X-Api-Key"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_set_allow_https_downgrade(NULL, true), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_set_max_response_head_bytes(NULL, 65536), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_set_max_retry_after_ms(NULL, 1000), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_validate(NULL), SSE_ERR_ARGUMENT);
 
     /* NULL in the other pointer arguments, with a live config. */
@@ -119,10 +125,32 @@ static void test_refused_settings(void) {
     CHECK_INT(sse_config_add_header(cfg, "X-A\r\n", "a"), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_add_header(cfg, "X A", "a"), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_add_header(cfg, "X-A", "tab\tand spaces ok"), SSE_OK);
+    /* Headers that frame the request are the library's (issue 11 item 4). */
+    CHECK_INT(sse_config_add_header(cfg, "Content-Length", "5"), SSE_ERR_ARGUMENT);
+    CHECK(strstr(sse_config_last_error(cfg), "Content-Length") != NULL, "%s", sse_config_last_error(cfg));
+    CHECK_INT(sse_config_add_header(cfg, "transfer-encoding", "chunked"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_header(cfg, "Host", "other"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_sensitive_header(cfg, "X Bad"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_sensitive_header(cfg, NULL), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_sensitive_header(cfg, "X-Api-Key"), SSE_OK);
+    CHECK_INT(sse_config_set_allow_https_downgrade(cfg, false), SSE_OK);
+    CHECK_INT(sse_config_set_max_retry_after_ms(cfg, 60000), SSE_OK);
     CHECK_INT(sse_config_set_proxy(cfg, "not a proxy url"), SSE_ERR_ARGUMENT);
     CHECK_INT(sse_config_validate(cfg), SSE_OK);
 
     /* Checked when validated / started: each with a message. */
+    sse_config_set_max_response_head_bytes(cfg, 10);
+    CHECK_INT(sse_config_validate(cfg), SSE_ERR_ARGUMENT);
+    CHECK(strstr(sse_config_last_error(cfg), "response head") != NULL, "%s", sse_config_last_error(cfg));
+    sse_config_set_max_response_head_bytes(cfg, 65536);
+    sse_config_set_max_retry_after_ms(cfg, 0);
+    CHECK_INT(sse_config_validate(cfg), SSE_ERR_ARGUMENT);
+    sse_config_set_max_retry_after_ms(cfg, 3600000);
+    sse_config_set_url(cfg, "http://127.0.0.1:99999/");
+    CHECK_INT(sse_config_validate(cfg), SSE_ERR_URL);
+    CHECK(strstr(sse_config_last_error(cfg), "port") != NULL, "%s", sse_config_last_error(cfg));
+    sse_config_set_url(cfg, "http://127.0.0.1:1/");
+    CHECK_INT(sse_config_validate(cfg), SSE_OK);
     sse_config_set_queue_capacity(cfg, 0);
     CHECK_INT(sse_config_validate(cfg), SSE_ERR_ARGUMENT);
     CHECK(strstr(sse_config_last_error(cfg), "queue") != NULL, "%s", sse_config_last_error(cfg));

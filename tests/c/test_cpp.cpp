@@ -281,6 +281,46 @@ static void test_fd_and_interrupt() {
     for (size_t i = 0; i < ids.size(); i++) CHECK(ids[i] == std::to_string(i + 1));
 }
 
+// last_event_id() and last_error() const from several threads while events
+// flow and other threads' calls fail: each gets its own copy (issue 16,
+// item 8: the wrapper used to return the library's shared pointer).
+static void test_concurrent_getters() {
+    sse::client client(config_for("/ticker?interval_ms=0"));
+    // The readers start once an event has set an id (the first item may
+    // be the open item, and under valgrind the next one comes much later).
+    bool have_id = false;
+    for (int i = 0; i < 10 && !have_id; i++) {
+        auto ev = client.next(std::chrono::milliseconds(harness_ms(10000)));
+        REQUIRE(ev.has_value());
+        have_id = ev->is_message() && !ev->id().empty();
+    }
+    REQUIRE(have_id);
+    std::atomic<bool> stop{false};
+    std::atomic<long> bad{0}, reads{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; i++) {
+        threads.emplace_back([&, i] {
+            while (!stop) {
+                if (i == 2) {
+                    sse_next_event(client.get(), 0, nullptr); // fails: sets the last error
+                    continue;
+                }
+                std::string id = client.last_event_id();
+                std::string error = client.last_error();
+                reads++;
+                bool digits = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
+                if (!digits || (!error.empty() && error.find("NULL") == std::string::npos)) bad++;
+            }
+        });
+    }
+    double deadline = harness_now_ms() + harness_ms(300);
+    while (harness_now_ms() < deadline) client.next_batch(100ms);
+    stop = true;
+    for (auto &t : threads) t.join();
+    CHECK(reads > 0);
+    CHECK(bad == 0, "%ld bad of %ld", bad.load(), reads.load());
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"range_for", test_range_for},
@@ -290,6 +330,7 @@ int main(int argc, char **argv) {
         {"callback_and_move", test_callback_and_move},
         {"parser", test_parser},
         {"fd_and_interrupt", test_fd_and_interrupt},
+        {"concurrent_getters", test_concurrent_getters},
     };
     if (harness_server_start(&server, 0) != 0) return 1;
     int rc = harness_run("test_cpp", tests, sizeof tests / sizeof tests[0], argc, argv);

@@ -201,17 +201,38 @@ def test_statuses(s, srv):
                            srv.url + "/status/503", expect=1)
     objs = jsonl(out)
     kinds = [o["kind"] for o in objs]
-    check(kinds == ["error", "reconnecting", "error", "error", "closed"], f"kinds: {kinds}")
+    check(kinds == ["error", "reconnecting", "error", "closed"], f"kinds: {kinds}")
+    # The final error says why it gave up and what failed last (issue 11).
+    check(objs and objs[-2].get("status") == 503 and objs[-2].get("message", "").startswith(
+        "gave up after 1 reconnection attempt; the last error: HTTP status 503"),
+        f"final error:\n{out.decode()}")
     check(objs and objs[0].get("status") == 503 and isinstance(objs[1].get("delay_ms"), int),
           f"output:\n{out.decode()}")
     check("ssecat: HTTP 503" not in err, "--all reported the retried error on stderr too")
     # Without --all the retried errors are explained on stderr.
     code, out, err = s.run("--max-retries", "1", "--retry-ms", "10", srv.url + "/status/503",
                            expect=1)
-    check(err.count("503") >= 2 and "reconnecting" in err, f"stderr: {err}")
+    check("HTTP status 503 Service Unavailable (reconnecting)" in err, f"stderr: {err}")
+    # Issue 11 item 11: each message says what happened once.
+    check("HTTP 503: HTTP status 503" not in err, f"status named twice: {err}")
+    check("gave up after 1 reconnection attempt; the last error: HTTP status 503 Service "
+          "Unavailable (SSE_ERR_RETRIES_EXHAUSTED)" in err, f"stderr: {err}")
     # Wrong content type: fatal.
     code, out, err = s.run(srv.url + "/content-type?type=text/html", expect=1)
     check("text/html" in err, f"stderr: {err}")
+
+
+def test_event_types(s, srv):
+    """--type prints only the chosen types; the others are dropped in the
+    library (issue 13 item 1)."""
+    code, out, err = s.run("--jsonl", "--max-retries", "0", "--type", "tick",
+                           srv.url + "/ticker?count=3&event=tick", expect=0)
+    check([o["data"] for o in jsonl(out)] == ["tick 1", "tick 2", "tick 3"], f"output:\n{out.decode()}")
+    code, out, err = s.run("--jsonl", "--max-retries", "0", "--type", "other", "--type", "message",
+                           srv.url + "/ticker?count=3&event=tick", expect=0)
+    check(out == b"", f"other types printed:\n{out.decode()}")
+    code, out, err = s.run("--type", "", srv.url + "/ticker", expect=2)
+    check("--type" in err and "event type" in err, f"stderr: {err}")
 
 
 def test_reconnect_resumes(s, srv):
@@ -243,6 +264,14 @@ def test_request_options(s, srv):
                            expect=0)
     objs = jsonl(out)
     check(objs and json.loads(objs[0]["data"]).get("method") == "POST", f"output: {out!r}")
+
+
+def test_framing_header_refused(s, srv):
+    # Issue 11 item 4: `-H 'Content-Length: 5'` made the worker spin at 100%
+    # CPU for ever; now the header is refused as a usage error, at once.
+    for header in ("Content-Length: 5", "transfer-encoding: chunked", "Host: other", "Connection: close"):
+        code, out, err = s.run("-H", header, srv.url + "/ticker?count=1", timeout=10, expect=2)
+        check("set by libsse itself" in err and out == b"", f"-H {header!r}: {err!r}")
 
 
 def test_usage_errors(s, srv):
@@ -318,6 +347,85 @@ def test_signals(s, srv):
         check(took < 2, f"{sig.name}: took {took:.2f} s to exit")
         check(rest == b"", f"{sig.name}: printed {rest!r} after the signal")
         check(not any(m in err for m in SANITIZER_MARKS), f"sanitizer report:\n{err}")
+
+
+def test_signal_while_stdout_is_blocked(s, srv):
+    # Issue 11 item 6: 100 KB events into a pipe nobody reads; a signal must
+    # still end ssecat promptly (it used to block in write() for ever).
+    for sig, want in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        read_end, write_end = os.pipe()
+        proc = subprocess.Popen(s.argv(["--jsonl", srv.url + "/fast?size=100000"]),
+                                stdout=write_end, stderr=subprocess.PIPE, env=s.env)
+        os.close(write_end)
+        time.sleep(1.0)  # the pipe is full and ssecat is stuck on it
+        check(proc.poll() is None, f"{sig.name}: ssecat exited early ({proc.returncode})")
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        try:
+            code = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        took = time.monotonic() - t0
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        os.close(read_end)
+        check(code == want, f"{sig.name}: exit {code}, expected {want}; stderr {err}")
+        check(took < 3, f"{sig.name}: took {took:.2f} s to exit")
+        check(not any(m in err for m in SANITIZER_MARKS), f"sanitizer report:\n{err}")
+
+
+def run_on_terminal(s, args, timeout=20):
+    """Runs ssecat with a pseudo-terminal as stdout: (exit status, output)."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(s.argv(args), stdout=slave, stderr=subprocess.PIPE, env=s.env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other end is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    try:
+        code = proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    proc.stderr.close()
+    return code, out
+
+
+def test_terminal_output_is_escaped(s, srv):
+    # Issue 11 item 9: on a terminal, control bytes from the server are shown
+    # escaped (a server must not retitle or garble the terminal) and types
+    # with NUL print whole; in a pipe the bytes stay exact.
+    body = (b"event: t\x00y\nid: i\x1bd\ndata: esc\x1b]0;title\x07 c1\xc2\x9b2J\r\n"
+            b"data: back\\slash\ttab\n\n")
+    url = raw_url(srv, body)
+    code, out = run_on_terminal(s, ["--max-retries", "0", url])
+    check(code == 0, f"exit {code}")
+    # The terminal turns \n into \r\n.
+    text = out.replace(b"\r\n", b"\n")
+    expected = (b"event: t\\0y\nid: i\\x1bd\n"
+                b"data: esc\\x1b]0;title\\x07 c1\\u009b2J\n"
+                b"data: back\\\\slash\ttab\n\n")
+    check(text == expected, f"terminal output {text!r}, expected {expected!r}")
+    check(b"\x1b" not in out and b"\x07" not in out, f"raw control bytes reached the terminal: {out!r}")
+    code, out, _ = s.run("--max-retries", "0", url, expect=0)
+    raw = (b"event: t\x00y\nid: i\x1bd\ndata: esc\x1b]0;title\x07 c1\xc2\x9b2J\n"
+           b"data: back\\slash\ttab\n\n")
+    check(out == raw, f"pipe output {out!r}, expected the exact bytes {raw!r}")
 
 
 def test_streaming(s, srv):
@@ -397,8 +505,9 @@ def test_cpp_example(s, srv):
 
 TESTS = [
     test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
-    test_max_events, test_statuses, test_reconnect_resumes, test_request_options,
-    test_usage_errors, test_signals, test_streaming, test_closed_stdout,
+    test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
+    test_usage_errors, test_framing_header_refused, test_signals, test_signal_while_stdout_is_blocked,
+    test_terminal_output_is_escaped, test_streaming, test_closed_stdout,
     test_limits_and_timeouts, test_tls, test_cpp_example,
 ]
 

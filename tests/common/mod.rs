@@ -119,11 +119,16 @@ pub fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// A minimal HTTP CONNECT proxy on loopback that tunnels every connection
-/// to `upstream` (whatever host was asked for) and records the targets.
+/// A minimal forward proxy on loopback, as an HTTP/1.1 proxy behaves:
+/// `CONNECT host:port` opens a tunnel, a request in absolute form
+/// (`GET http://host/path HTTP/1.1`) is forwarded in origin form. Either
+/// way the connection goes to `upstream`, whatever host was asked for. It
+/// records each request target (`host:port` for CONNECT, the absolute URL
+/// otherwise) and each `Proxy-Authorization` value it received.
 pub struct ConnectProxy {
     pub addr: std::net::SocketAddr,
     pub targets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub authorizations: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ConnectProxy {
@@ -133,16 +138,21 @@ impl ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = targets.clone();
+        let authorizations = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (seen, auths) = (targets.clone(), authorizations.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
-                let seen = seen.clone();
+                let (seen, auths) = (seen.clone(), auths.clone());
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(client.try_clone().unwrap());
                     let mut line = String::new();
                     reader.read_line(&mut line).unwrap_or(0);
-                    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let mut parts = line.split_whitespace();
+                    let method = parts.next().unwrap_or("").to_owned();
+                    let target = parts.next().unwrap_or("").to_owned();
+                    let version = parts.next().unwrap_or("HTTP/1.1").to_owned();
+                    let mut head = Vec::new();
                     loop {
                         let mut header = String::new();
                         if reader.read_line(&mut header).unwrap_or(0) == 0
@@ -150,17 +160,36 @@ impl ConnectProxy {
                         {
                             break;
                         }
+                        if let Some((name, value)) = header.split_once(':') {
+                            if name.eq_ignore_ascii_case("proxy-authorization") {
+                                auths.lock().unwrap().push(value.trim().to_owned());
+                                continue;
+                            }
+                        }
+                        head.push(header);
                     }
-                    seen.lock().unwrap().push(target);
+                    seen.lock().unwrap().push(target.clone());
                     let Ok(server) = TcpStream::connect(upstream) else {
                         return;
                     };
                     let mut client_w = client.try_clone().unwrap();
-                    client_w
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .ok();
-                    let mut server_r = server.try_clone().unwrap();
-                    let mut server_w = server;
+                    let mut server_w = server.try_clone().unwrap();
+                    if method == "CONNECT" {
+                        client_w
+                            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                            .ok();
+                    } else {
+                        // Absolute form to origin form, for the origin server.
+                        let after_scheme = target.split_once("://").map_or("", |(_, r)| r);
+                        let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+                        let mut request = format!("{method} {path} {version}\r\n");
+                        for header in &head {
+                            request.push_str(header);
+                        }
+                        request.push_str("\r\n");
+                        server_w.write_all(request.as_bytes()).ok();
+                    }
+                    let mut server_r = server;
                     std::thread::spawn(move || {
                         std::io::copy(&mut server_r, &mut client_w).ok();
                         client_w.shutdown(std::net::Shutdown::Both).ok();
@@ -170,7 +199,11 @@ impl ConnectProxy {
                 });
             }
         });
-        ConnectProxy { addr, targets }
+        ConnectProxy {
+            addr,
+            targets,
+            authorizations,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -180,4 +213,15 @@ impl ConnectProxy {
     pub fn targets(&self) -> Vec<String> {
         self.targets.lock().unwrap().clone()
     }
+
+    pub fn authorizations(&self) -> Vec<String> {
+        self.authorizations.lock().unwrap().clone()
+    }
+}
+
+/// Standard base64 of `bytes` (for the demo server's `/raw?b64=`).
+#[allow(dead_code)]
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

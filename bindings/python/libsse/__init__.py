@@ -45,6 +45,7 @@ from ._errors import (
     ReadTimeout,
     RetriesExhausted,
     SSEError,
+    StreamCancelled,
     TLSError,
 )
 from ._client import AsyncClient, Client, connect, connect_async
@@ -87,6 +88,7 @@ __all__ = [
     "Retry",
     "RetriesExhausted",
     "SSEError",
+    "StreamCancelled",
     "TLSError",
     "connect",
     "connect_async",

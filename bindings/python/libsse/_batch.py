@@ -15,6 +15,14 @@ Two implementations with the same interface:
 Invariant (both): ``release()`` frees exactly what was not handed out,
 whatever interrupted the consumer (the libsse batch as a whole; of parser
 items, the non-NULL slots: slots before ``pos`` are NULL).
+
+Hand-over (client pulls): a pull returns a result and its number ``seq``;
+the result stays in the batch until the consumer stores ``taken = seq``
+(a plain attribute store, in the same run of bytecodes, free of calls, as
+the stores of the result: a signal handler cannot run in between). A pull
+that finds ``taken != seq`` (a KeyboardInterrupt struck between the C
+call and the hand-over) converts the same result again instead of taking
+a new one, so an interrupt neither loses nor repeats items.
 """
 
 from __future__ import annotations
@@ -120,14 +128,14 @@ def convert(ev: Any) -> Item:
     raise E.InternalError(f"libsse returned an item of unknown kind {kind}")
 
 
-# A pull result: (status, events or None, other item or None).
-Pulled = Tuple[int, Optional[Iterator[Event]], Optional[Item]]
+# A pull result: (status, events or None, other item or None, seq).
+Pulled = Tuple[int, Optional[Iterator[Event]], Optional[Item], int]
 
 
 class CBatch:
     """Batch over the compiled packer (see the module doc)."""
 
-    __slots__ = ("_b", "_evs", "_out", "_meta", "_sffi")
+    __slots__ = ("_b", "_evs", "_out", "_meta", "_sffi", "taken")
 
     def __init__(self, max_items: int = MAX_ITEMS, pack_bytes: int = PACK_BYTES) -> None:
         sffi = speedups.ffi  # type: ignore[union-attr]
@@ -143,6 +151,11 @@ class CBatch:
         b.meta = self._meta
         b.meta_cap = META_BYTES
         self._b = b
+        self.taken = 0  # the seq of the last result handed over
+
+    def limit(self, messages: int) -> None:
+        """Hands out at most ``messages`` messages per pull (0: no limit)."""
+        self._b.max_pack = messages
 
     def _result(self) -> Tuple[Optional[Iterator[Event]], Optional[Item]]:
         b = self._b
@@ -163,11 +176,11 @@ class CBatch:
                 ids = meta[1 : 2 * n : 2]
             events = map(_tuple_new, _EVENT_TYPE, zip(types, datas, ids, _NONES))
         other = None
-        if b.pos < b.count and not n:
-            # A kind the packer leaves to us (or a message it cannot pack).
+        if b.other:
+            # A kind the packer leaves to us (or a message it cannot pack);
+            # the next pull hands it out.
             ev = speedups.lib.libsse_py_current(api, b)  # type: ignore[union-attr]
             other = convert(to_abi(ev, "struct sse_event *"))
-            speedups.lib.libsse_py_advance(api, b)  # type: ignore[union-attr]
         return events, other
 
     @staticmethod
@@ -176,31 +189,41 @@ class CBatch:
         return to_speedups(ptr, ctype)
 
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
-        """``client`` comes from :meth:`pointer`."""
-        status = speedups.lib.libsse_py_client_pull(api, client, timeout_ms, self._b, skip_comments)  # type: ignore[union-attr]
-        if status:
-            return status, None, None
+        """``client`` comes from :meth:`pointer`. Store ``taken = seq`` when
+        the result is handed over (see the module doc)."""
+        b = self._b
+        if b.seq == self.taken:
+            status = speedups.lib.libsse_py_client_pull(api, client, timeout_ms, b, skip_comments)  # type: ignore[union-attr]
+            if status:
+                return status, None, None, b.seq
         events, other = self._result()
-        return E.OK, events, other
+        return E.OK, events, other, b.seq
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
-        status = speedups.lib.libsse_py_parser_pull(api, parser, self._b, skip_comments)  # type: ignore[union-attr]
+        b = self._b
+        status = speedups.lib.libsse_py_parser_pull(api, parser, b, skip_comments)  # type: ignore[union-attr]
         if status:
-            return status, None, None
+            return status, None, None, b.seq
         events, other = self._result()
-        return E.OK, events, other
+        self.taken = b.seq
+        return E.OK, events, other, b.seq
 
     def pending(self) -> bool:
         return self._b.pos < self._b.count
 
     def release(self) -> None:
         speedups.lib.libsse_py_batch_release(api, self._b)  # type: ignore[union-attr]
+        self.taken = self._b.seq
 
 
 class PyBatch:
-    """Batch over ABI-mode calls only (no compiler needed)."""
+    """Batch over ABI-mode calls only (no compiler needed).
 
-    __slots__ = ("_evs", "_count", "pos", "count", "_max", "_batch", "_batch_out")
+    Client items are taken from ``pos``; a result's end (``next_pos``)
+    becomes ``pos`` at the next pull, once the result was handed over.
+    """
+
+    __slots__ = ("_evs", "_count", "pos", "next_pos", "count", "_max", "_batch", "_batch_out", "seq", "taken", "_max_pack")
 
     def __init__(self, max_items: int = MAX_ITEMS) -> None:
         self._evs = ffi.new("struct sse_event *[]", max_items)
@@ -209,22 +232,26 @@ class PyBatch:
         self._batch = ffi.NULL
         self._max = max_items
         self.pos = 0
+        self.next_pos = 0
         self.count = 0
+        self.seq = 0
+        self.taken = 0
+        self._max_pack = 0
+
+    def limit(self, messages: int) -> None:
+        """Hands out at most ``messages`` messages per pull (0: no limit)."""
+        self._max_pack = messages
 
     def _event(self, p: int) -> Any:
         if self._batch != ffi.NULL:
             return lib.sse_batch_event(self._batch, p)
         return self._evs[p]
 
-    def _advance(self, p: int) -> None:
-        """Hands item ``p`` out (frees it if it is an owned parser item)."""
-        if self._batch == ffi.NULL:
-            ev = self._evs[p]
-            self._evs[p] = ffi.NULL
-            lib.sse_event_free(ev)
-        self.pos = p + 1
-
-    def _take(self, skip_comments: bool) -> Tuple[Optional[Iterator[Event]], Optional[Item]]:
+    def _take(self, skip_comments: bool) -> Tuple[Optional[Iterator[Event]], Optional[Item], int]:
+        """Converts the items from ``pos`` on: the messages, or one other
+        item; returns them and the position after them. Parser items are
+        freed (and ``pos`` moved) as they are converted; client items are
+        only read (the batch owns them)."""
         kind_of = lib.sse_event_kind
         type_of = lib.sse_event_type
         type_len = lib.sse_event_type_len
@@ -234,9 +261,13 @@ class PyBatch:
         string = ffi.string
         unpack = ffi.unpack
         length = _len
+        owned = self._batch == ffi.NULL
+        evs = self._evs
         events: List[Event] = []
         p = self.pos
         count = self.count
+        if self._max_pack:
+            count = min(count, p + self._max_pack)
         while p < count:
             ev = self._event(p)
             kind = kind_of(ev)
@@ -255,29 +286,64 @@ class PyBatch:
                 )
             elif kind != KIND_COMMENT or not skip_comments:
                 break
-            self._advance(p)
+            if owned:
+                evs[p] = ffi.NULL
+                lib.sse_event_free(ev)
+                self.pos = p + 1
             p += 1
         other = None
         if p < count and not events:
-            other = convert(self._event(p))
-            self._advance(p)
-        return (iter(events) if events else None), other
+            ev = self._event(p)
+            other = convert(ev)
+            if owned:
+                evs[p] = ffi.NULL
+                lib.sse_event_free(ev)
+                self.pos = p + 1
+            p += 1
+        return (iter(events) if events else None), other, p
 
     @staticmethod
     def pointer(ptr: Any, ctype: str) -> Any:
         return ptr
 
+    def _adopt(self) -> None:
+        """Makes the batch that sse_next_batch wrote to ``_batch_out`` the
+        current one (also after a KeyboardInterrupt struck right after it)."""
+        out = self._batch_out[0]
+        count = lib.sse_batch_len(out)
+        self._drop_batch()
+        self._batch = out
+        self._batch_out[0] = ffi.NULL
+        self.pos = self.next_pos = 0
+        self.count = count
+
+    def _drop_batch(self) -> None:
+        """Frees the current batch (every item of it was handed out); the
+        pointer is cleared first, so an interrupt never leaves it dangling."""
+        batch = self._batch
+        self._batch = ffi.NULL
+        if batch != ffi.NULL:
+            lib.sse_batch_free(batch)
+
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
+        """Store ``taken = seq`` when the result is handed over (see the
+        module doc)."""
+        if self.seq != self.taken:  # the last result was not handed over
+            events, other, _ = self._take(skip_comments)
+            return E.OK, events, other, self.seq
+        self.pos = self.next_pos
+        if self._batch_out[0] != ffi.NULL:
+            self._adopt()
         if self.pos >= self.count:
-            self._free_batch()
+            self._drop_batch()
+            self.pos = self.next_pos = self.count = 0
             status = lib.sse_next_batch(client, timeout_ms, self._batch_out)
             if status:
-                return status, None, None
-            self._batch = self._batch_out[0]
-            self._batch_out[0] = ffi.NULL
-            self.count = lib.sse_batch_len(self._batch)
-        events, other = self._take(skip_comments)
-        return E.OK, events, other
+                return status, None, None, self.seq
+            self._adopt()
+        events, other, self.next_pos = self._take(skip_comments)
+        self.seq += 1
+        return E.OK, events, other, self.seq
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
         if self.pos >= self.count:
@@ -287,21 +353,20 @@ class PyBatch:
                 self._evs[self.count] = out[0]
                 self.count += 1
             if not self.count:
-                return E.TIMEOUT, None, None
-        events, other = self._take(skip_comments)
-        return E.OK, events, other
+                return E.TIMEOUT, None, None, self.seq
+        events, other, _ = self._take(skip_comments)
+        return E.OK, events, other, self.seq
 
     def pending(self) -> bool:
         return self.pos < self.count
 
     def _free_batch(self) -> None:
-        # A KeyboardInterrupt right after sse_next_batch may have left the
-        # batch only in _batch_out: free it from there too.
-        for holder in (self._batch, self._batch_out[0]):
+        holders = (self._batch, self._batch_out[0])
+        self._batch = self._batch_out[0] = ffi.NULL
+        for holder in holders:
             if holder != ffi.NULL:
                 lib.sse_batch_free(holder)
-        self._batch = self._batch_out[0] = ffi.NULL
-        self.pos = self.count = 0
+        self.pos = self.next_pos = self.count = 0
 
     def release(self) -> None:
         self._free_batch()
@@ -313,7 +378,8 @@ class PyBatch:
             if ev != ffi.NULL:
                 evs[index] = ffi.NULL
                 lib.sse_event_free(ev)
-        self.pos = self.count = 0
+        self.pos = self.next_pos = self.count = 0
+        self.taken = self.seq
 
 
 ACCELERATED = speedups is not None

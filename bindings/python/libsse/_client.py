@@ -22,7 +22,7 @@ from typing import (
 
 from . import _errors as E
 from ._batch import CBatch, new_batch
-from ._native import cstr, ffi, lib
+from ._native import ffi, lib
 from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry
 
 HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
@@ -30,6 +30,41 @@ PathArg = Union[str, "os.PathLike[str]"]
 
 _NO_FD = -2  # the descriptor was not asked for yet
 _MAIN_SLICE_MS = 100  # longest uninterrupted wait in the main thread (Ctrl-C latency)
+_ASYNC_SLICE = 0.0001  # longest run of an async reader without yielding to the loop (s)
+_ASYNC_CHECK = 16  # events handed out between two looks at the clock
+# Messages an async reader converts per pull: converting is work the loop
+# cannot interrupt, so a fast stream's whole batch (up to ~1,000 events)
+# would hold up every other task (see tests/measure_misuse.py).
+_ASYNC_MAX_PACK = 64
+
+# Bumped in a fork()ed child: a client made before the fork has no thread
+# there (only the forking thread survives), so it must not be used.
+_fork_generation = [0]
+
+
+def _forked() -> None:
+    _fork_generation[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+_FORKED = (
+    "this libsse client was created before fork(): its thread does not exist in the "
+    "child process; connect again in the child"
+)
+
+
+def _timeout(timeout: Optional[float]) -> Optional[float]:
+    """A ``timeout`` argument in seconds, checked (None: no limit)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, (str, bytes)) or not hasattr(timeout, "__float__"):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    seconds = float(timeout)
+    if not seconds >= 0:  # also refuses NaN
+        raise E.InvalidArgument(f"timeout must be a number of seconds >= 0 or None (got {timeout!r})")
+    return None if seconds == float("inf") else seconds
 
 
 def _ms(seconds: float, what: str) -> int:
@@ -53,9 +88,23 @@ def _count(value: int, what: str, limit: int) -> int:
     return number
 
 
+def _copied(copy: Any, handle: Any) -> str:
+    """A string libsse copies into our buffer (``sse_*_copy_*``): safe while
+    other threads' calls change it, unlike a pointer to the library's own."""
+    size, needed = 128, ffi.new("uintptr_t *")
+    while True:
+        buf = ffi.new("char[]", size)
+        status = copy(handle, buf, size, needed)
+        if status == E.OK:
+            return ffi.string(buf).decode("utf-8", "replace")
+        if status != E.ERR_TOO_LARGE:
+            return ""
+        size = needed[0]  # it grew between the two calls: again
+
+
 def _check(config: Any, status: int) -> None:
     if status != E.OK:
-        raise E.make_error(status, cstr(lib.sse_config_last_error(config)))
+        raise E.make_error(status, _copied(lib.sse_config_copy_last_error, config))
 
 
 def _encode(value: str, what: str) -> bytes:
@@ -87,6 +136,11 @@ def _build_config(
     max_redirects: Optional[int],
     max_event_bytes: Optional[int],
     queue_capacity: Optional[int],
+    sensitive_headers: Iterable[str],
+    types: Iterable[str],
+    allow_https_downgrade: bool,
+    max_response_head_bytes: Optional[int],
+    max_retry_after: Optional[float],
 ) -> Any:
     config = lib.sse_config_new(_encode(url, "url"))
     if config == ffi.NULL:
@@ -159,6 +213,25 @@ def _build_config(
             _check(config, lib.sse_config_set_max_event_bytes(config, _count(max_event_bytes, "max_event_bytes", 2**63 - 1)))
         if queue_capacity is not None:
             _check(config, lib.sse_config_set_queue_capacity(config, _count(queue_capacity, "queue_capacity", 2**63 - 1)))
+        if isinstance(types, str):
+            raise TypeError("types must be a list of event types, not a str")
+        for event_type in types:
+            _check(config, lib.sse_config_add_event_type(config, _encode(event_type, "event type")))
+        if isinstance(sensitive_headers, str):
+            raise TypeError("sensitive_headers must be a list of header names, not a str")
+        for name in sensitive_headers:
+            _check(config, lib.sse_config_add_sensitive_header(config, _encode(name, "sensitive header name")))
+        if allow_https_downgrade:
+            _check(config, lib.sse_config_set_allow_https_downgrade(config, True))
+        if max_response_head_bytes is not None:
+            _check(
+                config,
+                lib.sse_config_set_max_response_head_bytes(
+                    config, _count(max_response_head_bytes, "max_response_head_bytes", 2**63 - 1)
+                ),
+            )
+        if max_retry_after is not None:
+            _check(config, lib.sse_config_set_max_retry_after_ms(config, _ms(max_retry_after, "max_retry_after")))
         return config
     except BaseException:
         lib.sse_config_free(config)
@@ -191,7 +264,7 @@ class _Handle:
     when the last one leaves, so a pointer is never used after its free.
     """
 
-    __slots__ = ("ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "__weakref__")
+    __slots__ = ("ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "generation", "__weakref__")
 
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
@@ -202,6 +275,12 @@ class _Handle:
         self.doomed = False
         self.fd = _NO_FD
         self.last_event_id = ""
+        self.generation = _fork_generation[0]
+
+    def check_process(self) -> None:
+        """Raises RuntimeError in a fork()ed child (see ``_FORKED``)."""
+        if self.generation != _fork_generation[0]:
+            raise RuntimeError(_FORKED)
 
     def enter(self) -> bool:
         with self.lock:
@@ -213,6 +292,11 @@ class _Handle:
     def leave(self) -> None:
         with self.lock:
             self.busy -= 1
+        self.free_if_doomed()
+
+    def free_if_doomed(self) -> None:
+        """Frees the client if it was disposed of and nobody is inside."""
+        with self.lock:
             if self.busy or not self.doomed or self.ptr is None:
                 return
             ptr = self._detach()
@@ -220,7 +304,7 @@ class _Handle:
 
     def _detach(self) -> Any:
         ptr, self.ptr, self.sptr = self.ptr, None, None
-        self.last_event_id = cstr(lib.sse_client_last_event_id(ptr))
+        self.last_event_id = _copied(lib.sse_client_copy_last_event_id, ptr)
         return ptr
 
     def _free(self, ptr: Any) -> None:
@@ -229,19 +313,21 @@ class _Handle:
 
     def close(self) -> None:
         with self.lock:
-            if self.ptr is not None:
+            if self.ptr is not None and self.generation == _fork_generation[0]:
                 lib.sse_client_close(self.ptr)
 
     def interrupt(self) -> None:
+        self.check_process()
         with self.lock:
             if self.ptr is not None and not self.doomed:
                 lib.sse_client_interrupt(self.ptr)
 
     def get_last_event_id(self) -> str:
-        with self.lock:  # the returned string lives until the next call
+        self.check_process()
+        with self.lock:  # the handle stays alive meanwhile
             if self.ptr is None:
                 return self.last_event_id
-            return cstr(lib.sse_client_last_event_id(self.ptr))
+            return _copied(lib.sse_client_copy_last_event_id, self.ptr)
 
     def get_fd(self) -> int:
         """The readiness descriptor (-1 if it cannot be created). Call between enter/leave."""
@@ -252,6 +338,11 @@ class _Handle:
     def dispose(self) -> None:
         with self.lock:
             if self.ptr is None:
+                return
+            if self.generation != _fork_generation[0]:
+                # A fork()ed child: the client's thread is the parent's; the
+                # memory is a copy. Calling into it could wait for ever.
+                self.ptr = self.sptr = None
                 return
             lib.sse_client_close(self.ptr)
             self.doomed = True
@@ -274,7 +365,8 @@ class _Stream:
         self._end_error: Optional[E.SSEError] = None
         self._fatal: Optional[E.SSEError] = None
         self._last_error: Optional[E.SSEError] = None
-        self._consumer = threading.Lock()
+        self._reading = False  # a thread or task is inside a pull (guarded by _h.lock)
+        self._cancelled = False  # an async read was cancelled, which closed the stream
 
     # -- properties -------------------------------------------------------
 
@@ -317,23 +409,26 @@ class _Stream:
         nothing is queued, -1 when the stream ended (``_ended`` set).
         """
         h = self._h
-        status, events, other = h.batch.pull_client(h.sptr, timeout_ms, skip_comments)
+        batch = h.batch
+        status, events, other, seq = batch.pull_client(h.sptr, timeout_ms, skip_comments)
         if status == E.OK:
-            if events is not None:
-                self._it = events
-            if other is not None:
-                if type(other) is Error:
-                    error = other.error
-                    if other.fatal:
-                        if error.code == E.ERR_RETRIES_EXHAUSTED and error.__cause__ is None:
-                            error.__cause__ = self._last_error  # the error that was retried
-                        self._fatal = error
-                    self._last_error = error
-                self._other = other
+            if other is not None and type(other) is Error:
+                error = other.error
+                if other.fatal:
+                    if error.code == E.ERR_RETRIES_EXHAUSTED and error.__cause__ is None:
+                        error.__cause__ = self._last_error  # the error that was retried
+                    self._fatal = error
+                self._last_error = error
+            # The hand-over: three stores, no call between them, so no
+            # signal handler (KeyboardInterrupt) runs in between; until
+            # `taken` is stored, the next pull gives this result again.
+            self._it = events
+            self._other = other
+            batch.taken = seq
             return 1
         if status == E.TIMEOUT:
             return 0
-        self._end(status, cstr(lib.sse_client_last_error(h.ptr)))
+        self._end(status, _copied(lib.sse_client_copy_last_error, h.ptr))
         return -1
 
     def _end(self, status: int, message: str) -> None:
@@ -353,9 +448,10 @@ class _Stream:
 
     def _take_other(self, events_only: bool) -> Optional[Item]:
         other = self._other
-        self._other = None
         if events_only and type(other) is not Event:
+            self._other = None
             return None
+        self._other = None  # then return at once: nothing can interrupt
         return other
 
 
@@ -396,10 +492,14 @@ class Client(_Stream):
             if it is not None:
                 yield it
                 self._it = None  # exhausted: chain asked for the next run
-            if self._other is not None:
-                other = self._take_other(events_only)
-                if other is not None:
-                    yield iter((other,))
+            other = self._other
+            if other is not None:
+                if events_only and type(other) is not Event:
+                    self._other = None
+                    continue
+                run = iter((other,))
+                self._other = None  # no call between this and the yield
+                yield run
                 continue
             if not self._fill(events_only):
                 break
@@ -408,7 +508,9 @@ class Client(_Stream):
 
     def next(self, timeout: Optional[float] = None) -> Optional[Item]:
         """The next item of any kind, waiting up to ``timeout`` seconds
-        (None: forever); None on timeout or once the stream has ended."""
+        (None: forever); None on timeout or once the stream has ended.
+        In a fork()ed child, raises RuntimeError (the client's thread
+        stayed in the parent)."""
         it = self._it
         if it is not None:
             for event in it:
@@ -416,7 +518,7 @@ class Client(_Stream):
             self._it = None
         if self._other is not None:
             return self._take_other(False)
-        if self._fill(False, timeout):
+        if self._fill(False, _timeout(timeout)):
             return self.next(0)
         return None
 
@@ -424,6 +526,7 @@ class Client(_Stream):
         """The readiness descriptor (readable while items wait or the
         stream has ended), for ``select``/``selectors``; -1 when closed."""
         h = self._h
+        h.check_process()
         if not h.enter():
             return -1
         try:
@@ -435,47 +538,55 @@ class Client(_Stream):
         """Blocks until items arrive (True) or the stream ends (False)."""
         if self._ended:
             return False
-        if not self._consumer.acquire(False):
-            raise RuntimeError("this libsse client is already being read by another thread")
+        h = self._h
+        h.check_process()
+        entered = False
         try:
-            h = self._h
-            if not h.enter():
-                self._ended = True
-                return False
-            try:
-                deadline = None if timeout is None else _monotonic() + timeout
-                poller = None
-                main = False
-                while True:
-                    got = self._pull_once(skip_comments)
+            # Entering: the stores of `entered` follow the checks with no
+            # call between (an interrupt cannot leave the client marked busy).
+            with h.lock:
+                if self._reading:
+                    raise RuntimeError("this libsse client is already being read by another thread")
+                if h.ptr is None or h.doomed:
+                    self._ended = True
+                    return False
+                h.busy += 1
+                self._reading = entered = True
+            deadline = None if timeout is None else _monotonic() + timeout
+            poller = None
+            main = False
+            while True:
+                got = self._pull_once(skip_comments)
+                if got:
+                    return got > 0
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                fd = h.get_fd()
+                if fd < 0:  # no descriptor: wait inside libsse, in slices
+                    wait = 200 if remaining is None else min(200, int(remaining * 1000) + 1)
+                    got = self._pull_once(skip_comments, wait)
                     if got:
                         return got > 0
-                    remaining = None if deadline is None else deadline - _monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return False
-                    fd = h.get_fd()
-                    if fd < 0:  # no descriptor: wait inside libsse, in slices
-                        wait = 200 if remaining is None else min(200, int(remaining * 1000) + 1)
-                        got = self._pull_once(skip_comments, wait)
-                        if got:
-                            return got > 0
-                        continue
-                    # Wait on the descriptor (GIL released). In the main thread
-                    # wait in slices: Ctrl-C's SIGINT may be delivered to one
-                    # of libsse's threads, which does not interrupt this poll;
-                    # Python raises KeyboardInterrupt at the next slice.
-                    if poller is None:
-                        poller = select.poll()
-                        poller.register(fd, select.POLLIN)
-                        main = threading.current_thread() is threading.main_thread()
-                    wait_ms = -1 if remaining is None else max(1, int(remaining * 1000) + 1)
-                    if main and (wait_ms < 0 or wait_ms > _MAIN_SLICE_MS):
-                        wait_ms = _MAIN_SLICE_MS
-                    poller.poll(wait_ms)
-            finally:
-                h.leave()
+                    continue
+                # Wait on the descriptor (GIL released). In the main thread
+                # wait in slices: Ctrl-C's SIGINT may be delivered to one
+                # of libsse's threads, which does not interrupt this poll;
+                # Python raises KeyboardInterrupt at the next slice.
+                if poller is None:
+                    poller = select.poll()
+                    poller.register(fd, select.POLLIN)
+                    main = threading.current_thread() is threading.main_thread()
+                wait_ms = -1 if remaining is None else max(1, int(remaining * 1000) + 1)
+                if main and (wait_ms < 0 or wait_ms > _MAIN_SLICE_MS):
+                    wait_ms = _MAIN_SLICE_MS
+                poller.poll(wait_ms)
         finally:
-            self._consumer.release()
+            if entered:
+                self._reading = False
+                h.busy -= 1  # atomic: no call in this run of bytecodes
+                if h.doomed:
+                    h.free_if_doomed()
 
 
 _monotonic = time.monotonic
@@ -488,6 +599,10 @@ class AsyncClient(_Stream):
     is blocked per stream. Cancelling the task that iterates closes the
     stream.
     """
+
+    def __init__(self, url: str, ptr: Any) -> None:
+        super().__init__(url, ptr)
+        self._h.batch.limit(_ASYNC_MAX_PACK)
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -502,11 +617,31 @@ class AsyncClient(_Stream):
     def __aiter__(self) -> "AsyncClient":
         return self
 
+    _countdown = _ASYNC_CHECK  # events until the next look at the clock
+    _slice_start = 0.0  # when this reader last gave the loop a turn
+
+    async def _share_loop(self) -> None:
+        """Gives the event loop a turn when this reader ran for longer than
+        ``_ASYNC_SLICE`` without waiting: a fast stream always has items
+        ready, so without this its task would starve the others."""
+        self._countdown = _ASYNC_CHECK
+        if _monotonic() - self._slice_start >= _ASYNC_SLICE:
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:  # as in _afill: cancelling closes
+                self._cancelled = True
+                self.close()
+                raise
+            self._slice_start = _monotonic()
+
     async def __anext__(self) -> Event:
         """The next message event (see :meth:`Client.__iter__`)."""
         while True:
             it = self._it
             if it is not None:
+                self._countdown -= 1
+                if self._countdown <= 0:
+                    await self._share_loop()
                 for event in it:
                     return event
                 self._it = None
@@ -527,6 +662,9 @@ class AsyncClient(_Stream):
             if it is not None:
                 for event in it:
                     yield event
+                    self._countdown -= 1
+                    if self._countdown <= 0:
+                        await self._share_loop()
                 self._it = None
             if self._other is not None:
                 yield self._take_other(False)  # type: ignore[misc]
@@ -536,9 +674,16 @@ class AsyncClient(_Stream):
 
     async def next(self, timeout: Optional[float] = None) -> Optional[Item]:
         """The next item of any kind, waiting up to ``timeout`` seconds
-        (None: forever); None on timeout or once the stream has ended."""
+        (None: forever); None on timeout or once the stream has ended.
+        Cancelling it (e.g. ``asyncio.wait_for`` timing out) closes the
+        stream: later reads raise :class:`StreamCancelled`, unlike a
+        normal end."""
+        timeout = _timeout(timeout)
         it = self._it
         if it is not None:
+            self._countdown -= 1
+            if self._countdown <= 0:
+                await self._share_loop()
             for event in it:
                 return event
             self._it = None
@@ -551,32 +696,42 @@ class AsyncClient(_Stream):
     async def _afill(self, skip_comments: bool, timeout: Optional[float] = None) -> bool:
         """Waits until items arrive (True), the stream ends or ``timeout``
         seconds pass (False). Cancelling the caller closes the stream."""
+        if self._cancelled:
+            raise E.StreamCancelled("the stream was closed when a read of it was cancelled (a task cancelled, or asyncio.wait_for timed out)")
         if self._ended:
             return False
-        if not self._consumer.acquire(False):
-            raise RuntimeError("this libsse client is already being read by another task")
+        h = self._h
+        h.check_process()
+        entered = False
         try:
-            h = self._h
-            if not h.enter():
-                self._ended = True
-                return False
-            try:
-                deadline = None if timeout is None else _monotonic() + timeout
-                while True:
-                    got = self._pull_once(skip_comments)
-                    if got:
-                        return got > 0
-                    remaining = None if deadline is None else deadline - _monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return False
-                    await self._readable(h, remaining)
-            except asyncio.CancelledError:
-                self.close()  # freed by leave() below
-                raise
-            finally:
-                h.leave()
+            with h.lock:
+                if self._reading:
+                    raise RuntimeError("this libsse client is already being read by another task")
+                if h.ptr is None or h.doomed:
+                    self._ended = True
+                    return False
+                h.busy += 1
+                self._reading = entered = True
+            deadline = None if timeout is None else _monotonic() + timeout
+            while True:
+                got = self._pull_once(skip_comments)
+                if got:
+                    return got > 0
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                await self._readable(h, remaining)
+                self._slice_start = _monotonic()
+        except asyncio.CancelledError:
+            self._cancelled = True
+            self.close()  # freed below, once this call is out
+            raise
         finally:
-            self._consumer.release()
+            if entered:
+                self._reading = False
+                h.busy -= 1
+                if h.doomed:
+                    h.free_if_doomed()
 
     @staticmethod
     async def _readable(h: _Handle, timeout: Optional[float]) -> None:
@@ -623,6 +778,11 @@ def connect(
     max_redirects: Optional[int] = None,
     max_event_bytes: Optional[int] = None,
     queue_capacity: Optional[int] = None,
+    sensitive_headers: Iterable[str] = (),
+    types: Iterable[str] = (),
+    allow_https_downgrade: bool = False,
+    max_response_head_bytes: Optional[int] = None,
+    max_retry_after: Optional[float] = None,
 ) -> Client:
     """Opens an SSE stream; returns at once (connecting happens in the
     background; errors come out of iteration).
@@ -648,6 +808,21 @@ def connect(
       ``proxy``: URL, ``""`` for none; default from the environment.
     - ``max_redirects`` (default 10), ``max_event_bytes`` (default 16 MiB),
       ``queue_capacity`` (items buffered before reading pauses, default 1024).
+    - Redirects to another origin never carry ``Authorization``, ``Cookie``
+      or ``Proxy-Authorization``, nor the headers named in
+      ``sensitive_headers`` (e.g. ``["X-Api-Key"]``); a redirect from https
+      to http fails unless ``allow_https_downgrade=True``.
+    - ``types``: deliver only message events of these types (e.g.
+      ``["update"]``; an event without ``event:`` is ``"message"``); the
+      others are dropped in the library, their ids still count for
+      ``Last-Event-ID``. Default: every type.
+    - ``max_response_head_bytes``: largest response head (default 64 KiB;
+      larger fails with :class:`EventTooLarge`, not retried).
+      ``max_retry_after``: ceiling of a server's ``Retry-After`` (default
+      3600 s; it may raise the delay above the retry policy's maximum).
+    - ``Host``, ``Content-Length``, ``Transfer-Encoding``, ``Connection``
+      and the other headers that frame the request are refused in
+      ``headers`` (:class:`InvalidArgument`).
 
     Raises :class:`InvalidArgument` / :class:`InvalidURL` for bad settings.
     """
@@ -676,6 +851,11 @@ def connect_async(
     max_redirects: Optional[int] = None,
     max_event_bytes: Optional[int] = None,
     queue_capacity: Optional[int] = None,
+    sensitive_headers: Iterable[str] = (),
+    types: Iterable[str] = (),
+    allow_https_downgrade: bool = False,
+    max_response_head_bytes: Optional[int] = None,
+    max_retry_after: Optional[float] = None,
 ) -> AsyncClient:
     """Like :func:`connect`, for asyncio: ``async with`` / ``async for``."""
     options = {k: v for k, v in locals().items() if k != "url"}

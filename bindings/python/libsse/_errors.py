@@ -95,8 +95,18 @@ class InvalidArgument(SSEError, ValueError):
     code = ERR_ARGUMENT
 
 
+class StreamCancelled(SSEError):
+    """An asyncio read of the stream was cancelled (the task was cancelled,
+    or an ``asyncio.wait_for`` timed out), which closed the stream for good;
+    reads after it raise this rather than report a normal end. Use
+    ``next(timeout)`` to wait with a time limit and keep the stream."""
+
+    code = CLOSED
+
+
 class InvalidURL(InvalidArgument):
-    """The URL is malformed or not http/https (SSE_ERR_URL)."""
+    """The URL (in the config or a redirect) is malformed, not http/https, or
+    has a port outside 1-65535 (SSE_ERR_URL)."""
 
     code = ERR_URL
 

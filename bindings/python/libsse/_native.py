@@ -8,7 +8,8 @@ Where the library is looked for, first match wins:
 3. ``target/release/`` of the source checkout this package sits in
    (``bindings/python/libsse`` -> ``../../../target/release``);
 4. the system's search path (``libsse.so`` in ``ld.so.cache``,
-   ``LD_LIBRARY_PATH``).
+   ``LD_LIBRARY_PATH``), then its SONAME ``libsse.so.0`` (a runtime-only
+   install has no unversioned link).
 """
 
 from __future__ import annotations
@@ -49,14 +50,18 @@ def _load(ffi: cffi.FFI) -> Any:
         tried.append(path)
         if env and path == env:
             raise OSError(f"LIBSSE_LIBRARY={env!r}: no such file")
-    try:
-        return ffi.dlopen(LIB_FILE), LIB_FILE
-    except OSError as error:
-        raise OSError(
-            f"libsse: cannot find {LIB_FILE} (tried {', '.join(tried)} and the "
-            f"system search path: {error}). Build it with `cargo build --release` "
-            "or set LIBSSE_LIBRARY to its path."
-        ) from None
+    names = [LIB_FILE] + ([LIB_FILE + ".0"] if LIB_FILE.endswith(".so") else [])
+    error: Optional[OSError] = None
+    for name in names:
+        try:
+            return ffi.dlopen(name), name
+        except OSError as e:
+            error = error or e
+    raise OSError(
+        f"libsse: cannot find {LIB_FILE} (tried {', '.join(tried)} and "
+        f"{' and '.join(names)} on the system search path: {error}). Build it "
+        "with `cargo build --release` or set LIBSSE_LIBRARY to its path."
+    ) from None
 
 
 ffi = cffi.FFI()

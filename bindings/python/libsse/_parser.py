@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+import threading
 import weakref
 from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Union
 
@@ -37,25 +39,56 @@ class Parser:
     end is discarded. ``max_event_bytes`` bounds one line and one event's
     data (0: 16 MiB); past it :meth:`feed` raises :class:`EventTooLarge`
     (that event is dropped; the events parsed before the error wait for
-    the next call). Not thread-safe: one thread at a time.
+    the next call). One thread at a time: a call while another thread is
+    inside one raises RuntimeError; :meth:`close` waits for that call to
+    return.
     """
 
     def __init__(self, max_event_bytes: int = 0) -> None:
-        ptr = lib.sse_parser_new(max_event_bytes)
+        try:
+            limit = operator.index(max_event_bytes)
+        except TypeError:
+            raise TypeError(f"max_event_bytes must be an int, not {type(max_event_bytes).__name__}") from None
+        if not 0 <= limit < 2**64:
+            raise E.InvalidArgument(f"max_event_bytes must be between 0 and 2**64 - 1 (got {limit})")
+        ptr = lib.sse_parser_new(limit)
         if ptr == ffi.NULL:
             raise E.InternalError("sse_parser_new failed")
         self._ptr = ptr
         self._batch = new_batch()
         self._sptr = self._batch.pointer(ptr, "struct sse_parser *")
         self._pending: List[Any] = []
+        self._lock = threading.Condition(threading.Lock())  # guards _busy, _owner, _doomed
+        self._busy = False  # a call is inside
+        self._owner = 0  # the thread of that call
+        self._doomed = False  # close() was called
         self._finalizer = weakref.finalize(self, _free, ptr, self._batch)
 
-    def _check(self) -> None:
-        if not self._finalizer.alive:
-            raise ValueError("the parser is closed")
+    def _enter(self) -> None:
+        with self._lock:
+            if self._busy:
+                raise RuntimeError("this libsse Parser is in use by another thread: a Parser is not thread-safe")
+            if self._doomed or not self._finalizer.alive:
+                raise ValueError("the parser is closed")
+            self._busy = True
+            self._owner = threading.get_ident()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._busy = False
+            self._lock.notify_all()
+            doomed = self._doomed
+        if doomed:
+            self._finalizer()
 
     def _feed(self, data: Buffer, events_only: bool) -> List[Any]:
-        self._check()
+        self._enter()
+        try:
+            return self._feed_entered(data, events_only)
+        finally:
+            self._leave()
+
+    def _feed_entered(self, data: Buffer, events_only: bool) -> List[Any]:
         status = E.OK
         if data:
             buf = ffi.from_buffer("uint8_t[]", data)
@@ -65,7 +98,7 @@ class Parser:
         pull = self._batch.pull_parser
         sptr = self._sptr
         while True:
-            got, events, other = pull(sptr, events_only)
+            got, events, other, _ = pull(sptr, events_only)
             if got != E.OK:
                 break
             if events is not None:
@@ -89,21 +122,30 @@ class Parser:
         """Ends the stream: an unterminated event is discarded. The parser is
         then ready for a new stream (a reconnection), keeping
         :attr:`last_event_id` and :attr:`retry`. Returns events still pending."""
-        self._check()
-        lib.sse_parser_finish(self._ptr)
-        return self._feed(b"", True)
+        self._enter()
+        try:
+            lib.sse_parser_finish(self._ptr)
+            return self._feed_entered(b"", True)
+        finally:
+            self._leave()
 
     @property
     def last_event_id(self) -> str:
         """The last event id the stream set ("" if none): send it as Last-Event-ID."""
-        self._check()
-        return cstr(lib.sse_parser_last_event_id(self._ptr))
+        self._enter()
+        try:
+            return cstr(lib.sse_parser_last_event_id(self._ptr))
+        finally:
+            self._leave()
 
     @property
     def retry(self) -> "int | None":
         """The last valid ``retry:`` value in milliseconds, or None."""
-        self._check()
-        value = lib.sse_parser_retry_ms(self._ptr)
+        self._enter()
+        try:
+            value = lib.sse_parser_retry_ms(self._ptr)
+        finally:
+            self._leave()
         return None if value < 0 else value
 
     def stream(self, chunks: Iterable[Buffer]) -> Iterator[Event]:
@@ -137,7 +179,16 @@ class Parser:
             yield event
 
     def close(self) -> None:
-        """Frees the native parser (also done when garbage collected)."""
+        """Frees the native parser (also done when garbage collected). If
+        another thread is inside a call, waits for it to return first;
+        called inside a call of this thread (a signal handler), frees
+        when that call returns."""
+        with self._lock:
+            self._doomed = True
+            if self._busy:
+                if self._owner == threading.get_ident():
+                    return  # _leave frees it
+                self._lock.wait_for(lambda: not self._busy)
         self._finalizer()
 
     def __enter__(self) -> "Parser":

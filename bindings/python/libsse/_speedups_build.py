@@ -64,6 +64,9 @@ typedef struct libsse_py_batch {
     size_t used;
     size_t meta_used;
     int uniform;
+    int other;
+    size_t seq;
+    size_t max_pack;
 } libsse_py_batch;
 
 int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
@@ -121,6 +124,9 @@ typedef struct libsse_py_batch {
     size_t used;     /* bytes of out used by the last call */
     size_t meta_used;/* bytes of meta used by the last call */
     int uniform;     /* every packed message has the type and id of the first */
+    int other;       /* the last call stopped at an item for the slow path (at pos) */
+    size_t seq;      /* counts the calls that produced a result */
+    size_t max_pack; /* most messages packed per call (0: no limit) */
 } libsse_py_batch;
 
 #define KIND_MESSAGE 0
@@ -162,12 +168,15 @@ void libsse_py_batch_release(const libsse_py_api *api, libsse_py_batch *b)
     }
     b->pos = 0;
     b->count = 0;
+    b->other = 0;
+    b->packed = 0;
 }
 
 /* Packs the messages from pos on; stops at any other kind (except comments
  * when skip_comments), at a message the packing cannot carry (a NUL byte
- * in its data, type or id: NUL is the separator; a per-message retry), or
- * when a buffer is full. The slow path converts what it stops at. */
+ * in its data, type or id: NUL is the separator; a per-message retry),
+ * when a buffer is full or after max_pack messages. The slow path converts
+ * what it stops at. */
 static void pack(const libsse_py_api *api, libsse_py_batch *b, int skip_comments)
 {
     size_t used = 0, meta_used = 0, packed = 0;
@@ -175,7 +184,7 @@ static void pack(const libsse_py_api *api, libsse_py_batch *b, int skip_comments
     size_t first_type_len = 0, first_id_len = 0;
     int uniform = 1;
     const struct sse_event *ev;
-    while ((ev = libsse_py_current(api, b)) != NULL) {
+    while ((b->max_pack == 0 || packed < b->max_pack) && (ev = libsse_py_current(api, b)) != NULL) {
         int kind = api->kind(ev);
         if (kind != KIND_MESSAGE) {
             if (kind == KIND_COMMENT && skip_comments) {
@@ -220,11 +229,28 @@ static void pack(const libsse_py_api *api, libsse_py_batch *b, int skip_comments
     b->uniform = uniform;
 }
 
-static void start_pull(libsse_py_batch *b)
+/* A result (the packed messages, or the item at pos when `other`) stays
+ * in the batch until the next call: Python converts it, and a conversion
+ * cut short (a KeyboardInterrupt) is done again from the same result, the
+ * binding comparing `seq` with the last result it took. The next call
+ * drops the result: it hands the slow-path item out. */
+static void start_pull(const libsse_py_api *api, libsse_py_batch *b)
 {
+    if (b->other) {
+        b->other = 0;
+        libsse_py_advance(api, b);
+    }
     b->packed = 0;
     b->used = 0;
     b->meta_used = 0;
+}
+
+/* Packs, then records the result. */
+static void finish_pull(const libsse_py_api *api, libsse_py_batch *b, int skip_comments)
+{
+    pack(api, b, skip_comments);
+    b->other = b->packed == 0 && b->pos < b->count;
+    b->seq++;
 }
 
 /* Takes a batch from the client when none is pending (waiting up to
@@ -233,7 +259,7 @@ static void start_pull(libsse_py_batch *b)
 int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
                           int32_t timeout_ms, libsse_py_batch *b, int skip_comments)
 {
-    start_pull(b);
+    start_pull(api, b);
     if (b->pos >= b->count) {
         libsse_py_batch_release(api, b);
         struct sse_batch *batch = NULL;
@@ -243,7 +269,7 @@ int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
         b->batch = batch;
         b->count = api->batch_len(batch);
     }
-    pack(api, b, skip_comments);
+    finish_pull(api, b, skip_comments);
     return 0;
 }
 
@@ -252,7 +278,7 @@ int libsse_py_client_pull(const libsse_py_api *api, struct sse_client *client,
 int libsse_py_parser_pull(const libsse_py_api *api, struct sse_parser *parser,
                           libsse_py_batch *b, int skip_comments)
 {
-    start_pull(b);
+    start_pull(api, b);
     if (b->pos >= b->count) {
         libsse_py_batch_release(api, b);
         while (b->count < b->max) {
@@ -264,7 +290,7 @@ int libsse_py_parser_pull(const libsse_py_api *api, struct sse_parser *parser,
         if (b->count == 0)
             return 1;
     }
-    pack(api, b, skip_comments);
+    finish_pull(api, b, skip_comments);
     return 0;
 }
 """

@@ -63,6 +63,7 @@ class DemoServer:
             self.proc.stdin.close()  # type: ignore[union-attr]
         except OSError:
             pass
+        self.proc.stdout.close()  # type: ignore[union-attr]  (else a ResourceWarning under -X dev)
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:

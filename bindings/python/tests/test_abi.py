@@ -94,3 +94,35 @@ def test_status_names_agree_with_the_library() -> None:
 def test_version_matches_the_header() -> None:
     match = re.search(r'#define SSE_VERSION_STRING "([^"]+)"', header_text())
     assert match and libsse.library_version() == match.group(1)
+
+
+def test_soname_alone_is_found(tmp_path):
+    """A runtime-only install has libsse.so.0 and no libsse.so link: the
+    package, away from the checkout and without a library beside it,
+    loads the SONAME from the system search path."""
+    import shutil
+    import subprocess
+    import sys
+
+    built = libsse._native.LIBRARY_PATH
+    if not os.path.isabs(built):
+        pytest.skip("libsse was loaded from the system search path")
+    pkg = tmp_path / "site" / "libsse"
+    shutil.copytree(os.path.dirname(libsse.__file__), pkg,
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    shutil.copy(built, libdir / "libsse.so.0")
+    env = {k: v for k, v in os.environ.items() if k != "LIBSSE_LIBRARY"}
+    env.update(PYTHONPATH=str(tmp_path / "site"), LD_LIBRARY_PATH=str(libdir))
+    code = "import libsse, libsse._native as n; print(n.LIBRARY_PATH, libsse.Parser)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("libsse.so.0 "), out.stdout
+    # Without it, the error names both names it tried.
+    (libdir / "libsse.so.0").unlink()
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "libsse.so and libsse.so.0 on the system search path" in out.stderr, out.stderr

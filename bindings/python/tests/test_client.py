@@ -10,6 +10,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from typing import List
 
@@ -522,3 +523,72 @@ def test_no_leaks_after_200_open_close_cycles(url: str) -> None:
     gc.collect()
     assert wait_for(lambda: thread_count() <= threads_before), (thread_count(), threads_before)
     assert fd_count() <= fds_before, (fd_count(), fds_before, os.listdir("/proc/self/fd"))
+
+
+def test_redirect_to_another_origin_drops_credentials_and_named_headers(server: DemoServer) -> None:
+    # Issue 11 item 3, from Python: `sensitive_headers` names headers that,
+    # like Authorization and Cookie, stay with the first origin.
+    other = DemoServer()
+    try:
+        target = urllib.parse.quote(other.url + "/echo", safe="")
+        with libsse.connect(
+            server.url + f"/redirect?code=302&to={target}",
+            headers={"Authorization": "Bearer s", "Cookie": "c=s", "X-Api-Key": "k", "X-Kept": "1"},
+            sensitive_headers=["x-api-key"],
+            max_retries=0,
+        ) as client:
+            (event,) = list(client)
+        headers = json.loads(event.data)["headers"]
+        for name in ("authorization", "cookie", "x-api-key"):
+            assert name not in headers, headers
+        assert headers["x-kept"] == "1"
+    finally:
+        other.stop()
+
+
+def test_https_to_http_redirect_is_refused_unless_allowed(tls_server: DemoServer, server: DemoServer) -> None:
+    target = urllib.parse.quote(server.url + "/echo", safe="")
+    url = tls_server.url + f"/redirect?code=302&to={target}"
+    with pytest.raises(HTTPStatusError, match="from https to http refused"):
+        with libsse.connect(url, cafile=tls_server.ca, max_retries=0) as client:  # type: ignore[attr-defined]
+            list(client)
+    with libsse.connect(
+        url,
+        cafile=tls_server.ca,  # type: ignore[attr-defined]
+        allow_https_downgrade=True,
+        headers={"Cookie": "c=s"},
+        max_retries=0,
+    ) as client:
+        (event,) = list(client)
+    assert "cookie" not in json.loads(event.data)["headers"]
+
+
+def test_hostile_server_settings(url: str) -> None:
+    # Framing headers are the library's; the Retry-After ceiling and the
+    # response-head limit are settings.
+    for name in ("Content-Length", "Transfer-Encoding", "Host", "Connection"):
+        with pytest.raises(InvalidArgument, match="set by libsse"):
+            libsse.connect(url + "/ticker", headers={name: "5"})
+    with pytest.raises(InvalidArgument):
+        libsse.connect(url + "/ticker", max_response_head_bytes=10)
+    with pytest.raises(TypeError):
+        libsse.connect(url + "/ticker", sensitive_headers="X-Api-Key")  # type: ignore[arg-type]
+    with libsse.connect(
+        url + "/status/503?retry_after=99999999", retry=0.01, max_retry_after=0.25, max_retries=1
+    ) as client:
+        delays = [item.delay for item in client.all() if isinstance(item, Reconnecting)]
+    assert delays == [0.25]
+
+
+def test_types_deliver_only_the_chosen_event_types(url: str, mode: str) -> None:
+    import base64
+
+    body = b"event: update\nid: 1\ndata: u1\n\nid: 2\ndata: plain\n\nevent: other\nid: 3\ndata: o\n\n"
+    b64 = urllib.parse.quote(base64.b64encode(body).decode())
+    with libsse.connect(url + "/raw?b64=" + b64, max_retries=0, types=["update", "message"]) as client:
+        assert [(e.event, e.data) for e in client] == [("update", "u1"), ("message", "plain")]
+        assert client.last_event_id == "3"  # the filtered event's id still counts
+    with pytest.raises(TypeError):
+        libsse.connect(url, types="update")
+    with pytest.raises(libsse.InvalidArgument):
+        libsse.connect(url, types=[""])

@@ -1,0 +1,1745 @@
+//! The loop thread (step 3): one thread drives many streams over
+//! non-blocking sockets with mio, edge-triggered. Each stream goes
+//! through [`Session`] (reconnection rules), [`Attempt`] (redirects and
+//! credentials) and [`Connection`] (one HTTP/1.1 exchange, sans-IO); the
+//! loop only moves bytes, watches the clock ([`Timers`]) and hands items
+//! to each stream's [`Sink`].
+//!
+//! Backpressure: a sink refuses a batch when its consumer's queue is full;
+//! the stream then holds it and is not read any more (its socket stays
+//! registered: the kernel window stops the server) until
+//! [`Engine::resume`], which the queue's room hook calls. Its read-idle
+//! deadline does not run meanwhile. The items that end a connection or the
+//! stream are never refused (a bounded few).
+//!
+//! Scope of this step: plain `http://` URLs. Names are resolved on the
+//! loop thread (`ToSocketAddrs`; IP literals need no lookup): the resolver
+//! pool is step 5, TLS step 6, proxies step 7.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, ErrorKind as Io, Read, Write};
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Instant, SystemTime};
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::connection::{self, Connection, Event, Request, Settings, StreamState};
+use super::dns::{Answer, Resolver};
+use super::request::{last_event_id_to_send, Attempt};
+use super::session::{final_items, Ending, Next, Outcome, Session};
+use super::timers::{Slot, Timers};
+use super::tls::{self, TlsSession};
+use crate::batch::Batch;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{CloseReason, Item};
+use crate::log::{log, LogLevel};
+use crate::parser::Parser;
+
+/// What became of a batch handed to a [`Sink`].
+pub(crate) enum Delivery {
+    /// Taken.
+    Taken,
+    /// No room now: hand it again after [`Engine::resume`].
+    Full(Batch),
+    /// Nobody wants items any more: close the stream.
+    Gone,
+}
+
+/// Where a stream's items go, on the loop thread.
+pub(crate) trait Sink: Send {
+    /// The next items of the stream (events, comments), in order; may
+    /// refuse them while the consumer is behind.
+    fn deliver(&mut self, batch: Batch) -> Delivery;
+    /// Items that open or end a connection or the stream (open, error,
+    /// reconnecting, closed): never refused. False: nobody wants them.
+    fn deliver_always(&mut self, batch: Batch) -> bool;
+    /// The stream's last event id changed (what a reconnection sends).
+    fn last_event_id(&mut self, _id: &str) {}
+    /// The stream is over (its closed item was delivered); `error` is the
+    /// fatal error that ended it, if any.
+    fn finished(&mut self, error: Option<Error>);
+}
+
+/// A request to the loop thread.
+enum Command {
+    Start(u64, Box<Config>, Box<dyn Sink>),
+    Close(u64),
+    Interrupt(u64),
+    Resume(u64),
+    Resolved(Answer),
+    Shutdown,
+}
+
+/// The token of the waker; streams use their slot numbers.
+const WAKER: Token = Token(usize::MAX);
+/// Bytes read per `read` call (one buffer per loop thread).
+const READ_BYTES: usize = 64 * 1024;
+/// Reads of one stream per turn of the loop at most.
+const READS_PER_TURN: usize = 16;
+
+/// A loop thread and the way to reach it.
+pub(crate) struct Engine {
+    commands: Sender<Command>,
+    waker: Arc<Waker>,
+    next_id: std::sync::atomic::AtomicU64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts a loop thread.
+    pub(crate) fn start() -> io::Result<Engine> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (commands, inbox) = unbounded();
+        let thread = thread::Builder::new().name("libsse-engine".into()).spawn({
+            let (commands, waker) = (commands.clone(), waker.clone());
+            move || {
+                crate::signals::block_on_this_thread();
+                Reactor::new(poll, inbox, commands, waker).run()
+            }
+        })?;
+        Ok(Engine {
+            commands,
+            waker,
+            next_id: std::sync::atomic::AtomicU64::new(1),
+            thread: Some(thread),
+        })
+    }
+
+    /// Starts a stream of `config` whose items go to `sink`; returns its
+    /// id for [`Engine::close`] and [`Engine::interrupt`].
+    pub(crate) fn add(&self, config: Config, sink: Box<dyn Sink>) -> Result<u64> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.send(Command::Start(id, Box::new(config), sink))?;
+        Ok(id)
+    }
+
+    /// Closes stream `id` for good; its closed item follows promptly.
+    pub(crate) fn close(&self, id: u64) {
+        let _ = self.send(Command::Close(id));
+    }
+
+    /// Drops stream `id`'s connection (or cuts its wait) and reconnects.
+    pub(crate) fn interrupt(&self, id: u64) {
+        let _ = self.send(Command::Interrupt(id));
+    }
+
+    /// Stream `id`'s consumer made room: hand it the held batch, read on.
+    pub(crate) fn resume(&self, id: u64) {
+        let _ = self.send(Command::Resume(id));
+    }
+
+    /// The loop thread's id (a callback runs there).
+    pub(crate) fn thread_id(&self) -> Option<thread::ThreadId> {
+        self.thread.as_ref().map(|t| t.thread().id())
+    }
+
+    fn send(&self, command: Command) -> Result<()> {
+        let gone = |_| Error::new(ErrorKind::Internal, "the engine thread is gone");
+        self.commands.send(command).map_err(gone)?;
+        self.waker
+            .wake()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot wake the engine: {e}")))
+    }
+}
+
+impl Drop for Engine {
+    /// Closes every stream (each gets its closed item) and joins the
+    /// thread; dropped on the loop thread itself (by a callback), it lets
+    /// the thread end on its own.
+    fn drop(&mut self) {
+        let _ = self.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// Where a stream stands between polls.
+enum Phase {
+    /// Waiting out a backoff delay until the deadline.
+    Waiting(Instant),
+    /// A name lookup (its key) on the resolver pool, with the deadline.
+    Resolving(u64, Instant),
+    /// A TCP connect in progress, with its deadline.
+    Connecting(TcpStream, Instant),
+    /// A `CONNECT` exchange with an `http://` proxy, for an `https://`
+    /// stream, with the connect deadline.
+    Tunneling(Box<Tunnel>, Instant),
+    /// An exchange on a connected socket.
+    Exchanging(Box<Link>, Box<Connection>),
+    /// Between phases (or over).
+    Idle,
+}
+
+/// One stream on the loop.
+struct Stream {
+    id: u64,
+    config: Arc<Config>,
+    settings: Settings,
+    sink: Box<dyn Sink>,
+    session: Session,
+    attempt: Option<Attempt<Arc<Config>>>,
+    /// The parser and text pool, between exchanges.
+    state: Option<StreamState>,
+    /// The TLS settings, built at the first `https://` connection.
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    /// The `http://` proxy the stream goes through, if any.
+    proxy: Option<HttpProxy>,
+    phase: Phase,
+    opened_at: Option<Instant>,
+    /// Addresses of the name left to try if the connect fails.
+    addresses: VecDeque<SocketAddr>,
+    /// A batch the sink refused: the stream is not read until it is taken.
+    held: Option<Batch>,
+    /// Input read but not handed to the exchange yet (a gzip body goes in
+    /// steps; what is left when the sink refuses waits here).
+    unfed: Vec<u8>,
+    /// An interrupt asked while a batch was held, done once it is taken.
+    interrupt_held: bool,
+    last_id_published: String,
+    /// The deadline in the timer heap, if one is.
+    armed: Option<Instant>,
+}
+
+struct Reactor {
+    poll: Poll,
+    inbox: Receiver<Command>,
+    /// For the resolver pool's answers.
+    commands: Sender<Command>,
+    waker: Arc<Waker>,
+    /// Started on the first name to look up.
+    resolver: Option<Resolver>,
+    /// Lookups in flight: their streams.
+    lookups: HashMap<u64, Slot>,
+    next_lookup: u64,
+    timers: Timers,
+    /// Boxed: the table grows by doubling, and a stream is large.
+    streams: Vec<Option<Box<Stream>>>,
+    free: Vec<Slot>,
+    slots: HashMap<u64, Slot>,
+    read_buffer: Vec<u8>,
+    /// Streams that may have more to read (they stopped at the per-turn
+    /// limit, before the socket would block).
+    again: Vec<Slot>,
+    shutting_down: bool,
+}
+
+impl Reactor {
+    fn new(
+        poll: Poll,
+        inbox: Receiver<Command>,
+        commands: Sender<Command>,
+        waker: Arc<Waker>,
+    ) -> Self {
+        Reactor {
+            poll,
+            inbox,
+            commands,
+            waker,
+            resolver: None,
+            lookups: HashMap::new(),
+            next_lookup: 1,
+            timers: Timers::default(),
+            streams: Vec::new(),
+            free: Vec::new(),
+            slots: HashMap::new(),
+            read_buffer: vec![0; READ_BYTES],
+            again: Vec::new(),
+            shutting_down: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = if self.again.is_empty() {
+                self.timers.wait(Instant::now())
+            } else {
+                Some(std::time::Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != Io::Interrupted {
+                    log(LogLevel::Error, || {
+                        format!("libsse engine: poll failed: {e}")
+                    });
+                    break;
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.commands(),
+                    Token(slot) => self.guarded(slot, |r| r.ready(slot)),
+                }
+            }
+            for slot in std::mem::take(&mut self.again) {
+                self.guarded(slot, |r| r.pump(slot));
+            }
+            let now = Instant::now();
+            while let Some(slot) = self.timers.pop_due(now) {
+                self.guarded(slot, |r| r.due(slot, now));
+            }
+            let live = self.slots.len();
+            let streams = &self.streams;
+            self.timers.compact(live, |slot, deadline| {
+                streams
+                    .get(slot)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|s| s.armed == Some(deadline))
+            });
+            if self.shutting_down && self.slots.is_empty() {
+                break;
+            }
+        }
+        // Anything left (a failed poll): end it.
+        for slot in 0..self.streams.len() {
+            self.end(slot, Ending::Closed(CloseReason::ClosedByUser));
+        }
+    }
+
+    /// Runs `work` for `slot`; a panic in it (a bug, or a Rust callback
+    /// that panicked) ends that stream with an internal error instead of
+    /// the loop and every other stream with it.
+    fn guarded(&mut self, slot: Slot, work: impl FnOnce(&mut Self)) {
+        if catch_unwind(AssertUnwindSafe(|| work(self))).is_err() {
+            self.abandon(slot);
+        }
+    }
+
+    /// Ends `slot` after a panic: the fatal error and the closed item (if
+    /// the sink can still take them), the sink told, the socket closed.
+    fn abandon(&mut self, slot: Slot) {
+        let Some(mut stream) = self.streams.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.slots.remove(&stream.id);
+        self.free.push(slot);
+        let registry = self.poll.registry();
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            match std::mem::replace(&mut stream.phase, Phase::Idle) {
+                Phase::Exchanging(mut link, _) => {
+                    let _ = registry.deregister(&mut link.socket);
+                }
+                Phase::Connecting(mut socket, _) => {
+                    let _ = registry.deregister(&mut socket);
+                }
+                Phase::Tunneling(mut tunnel, _) => {
+                    let _ = registry.deregister(&mut tunnel.socket);
+                }
+                Phase::Resolving(..) | Phase::Waiting(_) | Phase::Idle => {}
+            }
+        }));
+        let error = Error::new(
+            ErrorKind::Internal,
+            "internal error: the engine panicked while driving this stream (or its callback panicked)",
+        );
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let (items, _) = final_items(&stream.config.url, Ending::Fatal(error.clone()));
+            for item in items {
+                stream.sink.deliver_always(Batch::single(item));
+            }
+        }));
+        let _ = catch_unwind(AssertUnwindSafe(|| stream.sink.finished(Some(error))));
+    }
+
+    fn commands(&mut self) {
+        while let Ok(command) = self.inbox.try_recv() {
+            let slot = |r: &Self, id: u64| r.slots.get(&id).copied();
+            match command {
+                Command::Start(id, config, sink) => {
+                    let started = catch_unwind(AssertUnwindSafe(|| self.start(id, *config, sink)));
+                    if started.is_err() {
+                        if let Some(slot) = slot(self, id) {
+                            self.abandon(slot);
+                        }
+                    }
+                }
+                Command::Close(id) => {
+                    if let Some(slot) = slot(self, id) {
+                        self.guarded(slot, |r| r.finish_exchange(slot, Outcome::Closing));
+                    }
+                }
+                Command::Interrupt(id) => {
+                    if let Some(slot) = slot(self, id) {
+                        self.guarded(slot, |r| r.interrupt(slot));
+                    }
+                }
+                Command::Resume(id) => {
+                    if let Some(slot) = slot(self, id) {
+                        self.guarded(slot, |r| r.resume(slot));
+                    }
+                }
+                Command::Resolved(answer) => {
+                    if let Some(&slot) = self.lookups.get(&answer.key) {
+                        self.guarded(slot, |r| r.resolved(answer));
+                    }
+                }
+                Command::Shutdown => {
+                    self.shutting_down = true;
+                    let slots: Vec<Slot> = self.slots.values().copied().collect();
+                    for slot in slots {
+                        self.guarded(slot, |r| r.finish_exchange(slot, Outcome::Closing));
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, id: u64, config: Config, mut sink: Box<dyn Sink>) {
+        let config = Arc::new(config);
+        let chosen = crate::proxy::choose(&config.proxy, &config.url);
+        let attempt = match chosen.and_then(|_| Attempt::new(config.clone())) {
+            Ok(attempt) => attempt,
+            Err(error) => {
+                for item in final_items(&config.url, Ending::Fatal(error.clone())).0 {
+                    sink.deliver_always(Batch::single(item));
+                }
+                return sink.finished(Some(error));
+            }
+        };
+        // The caller leaves other kinds of proxy to the thread engine.
+        let proxy = crate::proxy::choose(&config.proxy, &config.url)
+            .ok()
+            .flatten()
+            .and_then(|choice| {
+                let (host, port, authorization) = choice.http_proxy()?;
+                Some(HttpProxy {
+                    host: host.to_owned(),
+                    port,
+                    authorization: authorization.map(str::to_owned),
+                })
+            });
+        let mut parser = Parser::with_max_size(config.max_event_size);
+        parser.set_last_event_id(&config.last_event_id);
+        let stream = Stream {
+            id,
+            settings: Settings::from_config(&config),
+            session: Session::new(&config, seed(id)),
+            last_id_published: config.last_event_id.clone(),
+            config,
+            sink,
+            attempt: Some(attempt),
+            state: Some(StreamState {
+                parser,
+                text_pool: Default::default(),
+            }),
+            tls_config: None,
+            proxy,
+            phase: Phase::Idle,
+            opened_at: None,
+            held: None,
+            addresses: VecDeque::new(),
+            unfed: Vec::new(),
+            interrupt_held: false,
+            armed: None,
+        };
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.streams.push(None);
+            self.streams.len() - 1
+        });
+        self.streams[slot] = Some(Box::new(stream));
+        self.slots.insert(id, slot);
+        self.connect(slot);
+    }
+
+    fn stream(&mut self, slot: Slot) -> Option<&mut Stream> {
+        self.streams.get_mut(slot).and_then(Option::as_deref_mut)
+    }
+
+    /// Opens a connection for the stream's current request: at once for
+    /// an IP literal, after a lookup on the resolver pool for a name. The
+    /// connect timeout bounds lookup and connect together.
+    fn connect(&mut self, slot: Slot) {
+        let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let url = stream.attempt.as_ref().map_or("", |a| a.url()).to_owned();
+        log(LogLevel::Info, || format!("{url}: connecting"));
+        let deadline = Instant::now() + stream.config.connect_timeout;
+        let target = match &stream.proxy {
+            Some(proxy) => target_of(&format!(
+                "http://{}:{}/",
+                bracketed(&proxy.host),
+                proxy.port
+            )),
+            None => target_of(&url),
+        };
+        match target {
+            Err(error) => self.finish_exchange(slot, Outcome::Failed(error)),
+            Ok(Target::Address(address)) => {
+                stream.addresses = vec![address].into();
+                self.connect_next(slot, deadline);
+            }
+            Ok(Target::Name(host, port)) => {
+                let key = self.next_lookup;
+                self.next_lookup += 1;
+                stream.phase = Phase::Resolving(key, deadline);
+                self.lookups.insert(key, slot);
+                match self.resolver() {
+                    Ok(resolver) => resolver.lookup(key, &host, port),
+                    Err(error) => return self.finish_exchange(slot, Outcome::Failed(error)),
+                }
+                self.arm(slot, deadline);
+            }
+        }
+    }
+
+    /// The resolver pool, started on the first name.
+    fn resolver(&mut self) -> Result<&Resolver> {
+        if self.resolver.is_none() {
+            let (commands, waker) = (self.commands.clone(), self.waker.clone());
+            let resolver = Resolver::start(move |answer| {
+                if commands.send(Command::Resolved(answer)).is_ok() {
+                    let _ = waker.wake();
+                }
+            })
+            .map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("cannot start a resolver: {e}"))
+            })?;
+            self.resolver = Some(resolver);
+        }
+        Ok(self.resolver.as_ref().expect("just started"))
+    }
+
+    /// A lookup answered: connect to its addresses in turn.
+    fn resolved(&mut self, answer: Answer) {
+        let Some(slot) = self.lookups.remove(&answer.key) else {
+            return; // the stream let go of it (closed, timed out)
+        };
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        let Phase::Resolving(key, deadline) = stream.phase else {
+            return;
+        };
+        if key != answer.key {
+            return;
+        }
+        match answer.addresses {
+            Ok(addresses) if !addresses.is_empty() => {
+                stream.addresses = addresses.into();
+                self.connect_next(slot, deadline);
+            }
+            Ok(_) => {
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    "request failed: the name has no address",
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            Err(e) => {
+                let host = stream.attempt.as_ref().map_or("", |a| a.url()).to_owned();
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    format!("request failed: failed to lookup address of {host}: {e}"),
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+        }
+    }
+
+    /// Connects to the next address of the stream (after one that failed);
+    /// fails with `last` (or a plain message) when none is left.
+    fn connect_next(&mut self, slot: Slot, deadline: Instant) {
+        let registry = self.poll.registry();
+        let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let mut last = None;
+        while let Some(address) = stream.addresses.pop_front() {
+            let connected = TcpStream::connect(address).and_then(|mut socket| {
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                registry.register(&mut socket, Token(slot), interest)?;
+                Ok(socket)
+            });
+            match connected {
+                Ok(socket) => {
+                    stream.phase = Phase::Connecting(socket, deadline);
+                    return self.arm(slot, deadline);
+                }
+                Err(e) => last = Some(format!("connect to {address}: {e}")),
+            }
+        }
+        let message = last.unwrap_or_else(|| "no address left to try".to_owned());
+        let error = Error::new(ErrorKind::Connect, format!("request failed: {message}"));
+        self.finish_exchange(slot, Outcome::Failed(error));
+    }
+
+    /// A readiness event for `slot`.
+    fn ready(&mut self, slot: Slot) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        if let Phase::Connecting(socket, deadline) = &mut stream.phase {
+            match socket.take_error() {
+                Ok(Some(e)) | Err(e) => {
+                    // Refused there: the next address of the name, if any.
+                    let deadline = *deadline;
+                    if let Phase::Connecting(mut socket, _) =
+                        std::mem::replace(&mut stream.phase, Phase::Idle)
+                    {
+                        let _ = self.poll.registry().deregister(&mut socket);
+                    }
+                    let Some(stream) = self.stream(slot) else {
+                        return;
+                    };
+                    if stream.addresses.is_empty() {
+                        let error = Error::new(ErrorKind::Connect, format!("request failed: {e}"));
+                        return self.finish_exchange(slot, Outcome::Failed(error));
+                    }
+                    return self.connect_next(slot, deadline);
+                }
+                Ok(None) => {}
+            }
+            if socket.peer_addr().is_err() {
+                return; // not connected yet: a later event says so
+            }
+            let Phase::Connecting(socket, deadline) =
+                std::mem::replace(&mut stream.phase, Phase::Idle)
+            else {
+                unreachable!()
+            };
+            let request = stream.request();
+            if let (Some(proxy), true) = (&stream.proxy, request.url.starts_with("https://")) {
+                let tunnel = Tunnel::new(socket, &request.url, proxy);
+                stream.phase = Phase::Tunneling(Box::new(tunnel), deadline);
+                return self.tunnel(slot);
+            }
+            self.exchange(slot, socket, deadline);
+        } else if let Phase::Tunneling(..) = &stream.phase {
+            return self.tunnel(slot);
+        }
+        self.pump(slot);
+    }
+
+    /// The `CONNECT` exchange with the proxy moves on; once the tunnel is
+    /// up, the stream's exchange starts in it (TLS first).
+    fn tunnel(&mut self, slot: Slot) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        let Phase::Tunneling(tunnel, _) = &mut stream.phase else {
+            return;
+        };
+        match tunnel.advance() {
+            Ok(false) => {} // more to write or read: the next readiness event
+            Ok(true) => {
+                let Phase::Tunneling(tunnel, deadline) =
+                    std::mem::replace(&mut stream.phase, Phase::Idle)
+                else {
+                    unreachable!()
+                };
+                self.exchange(slot, tunnel.socket, deadline);
+                self.pump(slot);
+            }
+            Err(error) => self.finish_exchange(slot, Outcome::Failed(error)),
+        }
+    }
+
+    /// Starts the stream's exchange on a connected `socket` (directly, or
+    /// through a proxy's tunnel or in absolute form).
+    /// `deadline` is the connect deadline, which a TLS handshake must
+    /// meet too.
+    fn exchange(&mut self, slot: Slot, socket: TcpStream, deadline: Instant) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        {
+            let mut request = stream.request();
+            if let Some(proxy) = stream
+                .proxy
+                .as_ref()
+                .filter(|_| request.url.starts_with("http://"))
+            {
+                request.absolute_form = true;
+                let set = |name: &str| {
+                    request
+                        .headers
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case(name))
+                };
+                if let (Some(value), false) = (&proxy.authorization, set("proxy-authorization")) {
+                    request
+                        .headers
+                        .push(("Proxy-Authorization".to_owned(), value.clone()));
+                }
+            }
+            let tls = match stream.tls_for(&request.url) {
+                Ok(tls) => tls,
+                Err(error) => {
+                    let mut socket = socket;
+                    let _ = self.poll.registry().deregister(&mut socket);
+                    return self.finish_exchange(slot, Outcome::Failed(error));
+                }
+            };
+            let Some(stream) = self.stream(slot) else {
+                return;
+            };
+            let state = stream.state.take().unwrap_or_default();
+            // Says in the log when the id cannot be sent (the exchange
+            // leaves it out).
+            let _ = last_event_id_to_send(&request.url, state.parser.last_event_id(), usize::MAX);
+            let connection = Connection::new(
+                &request,
+                stream.settings.clone(),
+                state,
+                Instant::now(),
+                SystemTime::now(),
+            );
+            let handshake_deadline = tls.is_some().then_some(deadline);
+            let tls = tls.map(Box::new);
+            let link = Link {
+                socket,
+                tls,
+                handshake_deadline,
+            };
+            stream.phase = Phase::Exchanging(Box::new(link), Box::new(connection));
+        }
+    }
+
+    /// Moves bytes both ways, handing the exchange's events on after each
+    /// read, until the socket would block (or [`READS_PER_TURN`] reads:
+    /// then the slot goes on the list for the next turn, so that one fast
+    /// stream cannot hold up the others).
+    fn pump(&mut self, slot: Slot) {
+        for _ in 0..READS_PER_TURN {
+            let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            if stream.held.is_some() {
+                return; // paused: nothing is read until the consumer made room
+            }
+            let Phase::Exchanging(link, connection) = &mut stream.phase else {
+                return;
+            };
+            if let Err(e) = link.write(connection) {
+                let error = super::tls::io_error(&e, "request failed");
+                return self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            let handed = match link.read(&mut self.read_buffer) {
+                Ok(0) => {
+                    connection.handle_eof(Instant::now());
+                    stream.hand_on()
+                }
+                Ok(n) => stream.feed(&self.read_buffer[..n]),
+                Err(e) if e.kind() == Io::Interrupted => continue,
+                Err(e) if e.kind() == Io::WouldBlock => {
+                    // A TLS handshake the read just finished lets the
+                    // request's rest go (no writable event would say so).
+                    if connection.poll_transmit().is_some() {
+                        if let Err(e) = link.write(connection) {
+                            let error = super::tls::io_error(&e, "request failed");
+                            return self.finish_exchange(slot, Outcome::Failed(error));
+                        }
+                    }
+                    return self.after_input(slot);
+                }
+                Err(e) => {
+                    let context = if stream.opened_at.is_some() {
+                        "reading the stream"
+                    } else {
+                        "request failed" // before the response (a TLS handshake)
+                    };
+                    let error = super::tls::io_error(&e, context);
+                    return self.finish_exchange(slot, Outcome::Failed(error));
+                }
+            };
+            match handed {
+                Handed::More => {}
+                Handed::Held => return,
+                Handed::Redirect => return self.redirect(slot),
+                Handed::Over(outcome) => return self.finish_exchange(slot, outcome),
+            }
+        }
+        self.again.push(slot);
+        self.after_input(slot);
+    }
+
+    /// Hands the exchange's events to the sink; ends the exchange when it
+    /// ended; re-arms its deadline.
+    fn after_input(&mut self, slot: Slot) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        match stream.hand_on() {
+            Handed::More => {}
+            Handed::Held => return,
+            Handed::Redirect => return self.redirect(slot),
+            Handed::Over(outcome) => return self.finish_exchange(slot, outcome),
+        }
+        let deadline = match &mut stream.phase {
+            Phase::Exchanging(link, connection) => {
+                match (connection.poll_timeout(), link.handshake_deadline()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            _ => None,
+        };
+        if let Some(deadline) = deadline {
+            self.arm(slot, deadline);
+        }
+    }
+
+    /// The exchange ended with a redirect the attempt follows: the parser
+    /// is kept, a new connection goes to the next URL.
+    fn redirect(&mut self, slot: Slot) {
+        if let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) {
+            if let Phase::Exchanging(mut link, connection) =
+                std::mem::replace(&mut stream.phase, Phase::Idle)
+            {
+                let _ = self.poll.registry().deregister(&mut link.socket);
+                stream.state = Some(connection.into_stream());
+            }
+        }
+        self.connect(slot);
+    }
+
+    /// Puts `slot`'s deadline in the heap unless an earlier one is there.
+    fn arm(&mut self, slot: Slot, deadline: Instant) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        if stream
+            .armed
+            .is_some_and(|armed| armed <= deadline && armed > Instant::now())
+        {
+            return;
+        }
+        stream.armed = Some(deadline);
+        self.timers.arm(slot, deadline);
+    }
+
+    /// A deadline of `slot` may have come.
+    fn due(&mut self, slot: Slot, now: Instant) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        stream.armed = None;
+        match &mut stream.phase {
+            Phase::Waiting(until) if *until <= now => {
+                stream.phase = Phase::Idle;
+                self.connect(slot);
+            }
+            Phase::Waiting(until) => {
+                let until = *until;
+                self.arm(slot, until);
+            }
+            Phase::Resolving(key, deadline) if *deadline <= now => {
+                let (key, limit) = (*key, stream.config.connect_timeout.as_millis());
+                self.lookups.remove(&key);
+                if let Some(resolver) = &self.resolver {
+                    resolver.forget(key);
+                }
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    format!("request failed: name lookup timed out after {limit} ms"),
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            Phase::Resolving(_, deadline) => {
+                let deadline = *deadline;
+                self.arm(slot, deadline);
+            }
+            Phase::Tunneling(_, deadline) if *deadline <= now => {
+                let limit = stream.config.connect_timeout.as_millis();
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    format!("request failed: no CONNECT answer from the proxy within {limit} ms"),
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            Phase::Tunneling(_, deadline) => {
+                let deadline = *deadline;
+                self.arm(slot, deadline);
+            }
+            Phase::Connecting(_, deadline) if *deadline <= now => {
+                let limit = stream.config.connect_timeout.as_millis();
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    format!("request failed: connect timed out after {limit} ms"),
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            Phase::Connecting(_, deadline) => {
+                let deadline = *deadline;
+                self.arm(slot, deadline);
+            }
+            // Held by its consumer: no read-idle deadline meanwhile.
+            Phase::Exchanging(..) if stream.held.is_some() => {}
+            Phase::Exchanging(link, _) if link.handshake_overdue(now) => {
+                let limit = stream.config.connect_timeout.as_millis();
+                let error = Error::new(
+                    ErrorKind::Connect,
+                    format!("request failed: no TLS handshake within {limit} ms (connect timeout)"),
+                );
+                self.finish_exchange(slot, Outcome::Failed(error));
+            }
+            Phase::Exchanging(_, connection) => {
+                connection.handle_timeout(now);
+                self.after_input(slot);
+            }
+            Phase::Idle => {}
+        }
+    }
+
+    fn interrupt(&mut self, slot: Slot) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        if stream.held.is_some() {
+            // The held batch goes first (its ids may be counted already).
+            stream.interrupt_held = true;
+            return;
+        }
+        match stream.phase {
+            Phase::Waiting(_) => {
+                stream.phase = Phase::Idle;
+                self.connect(slot);
+            }
+            _ => self.finish_exchange(slot, Outcome::Interrupted),
+        }
+    }
+
+    /// The consumer of `slot` made room: the held batch, the events
+    /// behind it, then reading where it stopped.
+    fn resume(&mut self, slot: Slot) {
+        let Some(stream) = self.stream(slot) else {
+            return;
+        };
+        if stream.held.is_none() {
+            return;
+        }
+        if let Phase::Exchanging(_, connection) = &mut stream.phase {
+            connection.touch(Instant::now());
+        }
+        let handed = match stream.hand_on() {
+            Handed::More => {
+                let unfed = std::mem::take(&mut stream.unfed);
+                stream.feed(&unfed)
+            }
+            other => other,
+        };
+        match handed {
+            Handed::Held => return,
+            Handed::More => {}
+            Handed::Redirect => return self.redirect(slot),
+            Handed::Over(outcome) => return self.finish_exchange(slot, outcome),
+        }
+        if std::mem::take(&mut stream.interrupt_held) {
+            return self.interrupt(slot);
+        }
+        self.pump(slot);
+    }
+
+    /// The current exchange (or connect) of `slot` is over with `outcome`:
+    /// follow a redirect, wait and reconnect, or end the stream.
+    fn finish_exchange(&mut self, slot: Slot, outcome: Outcome) {
+        let registry = self.poll.registry();
+        let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let now = Instant::now();
+        stream.held = None; // not taken before the end: dropped, as a close drops it
+        stream.unfed = Vec::new();
+        stream.interrupt_held = false;
+        match std::mem::replace(&mut stream.phase, Phase::Idle) {
+            Phase::Exchanging(mut link, connection) => {
+                let _ = registry.deregister(&mut link.socket);
+                let delivered = connection.delivered_events();
+                let mut state = connection.into_stream();
+                state.parser.finish();
+                stream.state = Some(state);
+                if let Some(opened) = stream.opened_at.take() {
+                    stream.session.connection_ended(opened, now, delivered);
+                }
+            }
+            Phase::Connecting(mut socket, _) => {
+                let _ = registry.deregister(&mut socket);
+            }
+            Phase::Tunneling(mut tunnel, _) => {
+                let _ = registry.deregister(&mut tunnel.socket);
+            }
+            // Its answer, when it comes, finds no lookup and is dropped.
+            Phase::Resolving(key, _) => {
+                self.lookups.remove(&key);
+                if let Some(resolver) = &self.resolver {
+                    resolver.forget(key);
+                }
+            }
+            Phase::Waiting(_) | Phase::Idle => {}
+        }
+        match stream.session.after(outcome, now) {
+            Next::End(ending) => self.end(slot, ending),
+            Next::Reconnect { items, wait } => {
+                for item in items {
+                    if !stream.sink.deliver_always(Batch::single(item)) {
+                        return self.end(slot, Ending::Closed(CloseReason::ClosedByUser));
+                    }
+                }
+                stream.attempt = Attempt::new(stream.config.clone()).ok();
+                match wait {
+                    Some(wait) if !self.shutting_down => {
+                        let until = now + wait;
+                        stream.phase = Phase::Waiting(until);
+                        self.arm(slot, until);
+                    }
+                    Some(_) => self.end(slot, Ending::Closed(CloseReason::ClosedByUser)),
+                    None => self.connect(slot),
+                }
+            }
+        }
+    }
+
+    /// Ends `slot` for good: the final items, then the sink is told.
+    fn end(&mut self, slot: Slot, ending: Ending) {
+        let Some(mut stream) = self.streams.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        match std::mem::replace(&mut stream.phase, Phase::Idle) {
+            Phase::Exchanging(mut link, _) => {
+                let _ = self.poll.registry().deregister(&mut link.socket);
+            }
+            Phase::Connecting(mut socket, _) => {
+                let _ = self.poll.registry().deregister(&mut socket);
+            }
+            Phase::Tunneling(mut tunnel, _) => {
+                let _ = self.poll.registry().deregister(&mut tunnel.socket);
+            }
+            _ => {}
+        }
+        let (items, error) = final_items(&stream.config.url, ending);
+        for item in items {
+            stream.sink.deliver_always(Batch::single(item));
+        }
+        stream.sink.finished(error);
+        self.slots.remove(&stream.id);
+        self.free.push(slot);
+    }
+}
+
+impl Stream {
+    /// A TLS session for `url` when it is `https://`.
+    fn tls_for(&mut self, url: &str) -> Result<Option<TlsSession>> {
+        let parsed = crate::urls::parse(url)?;
+        if parsed.scheme() != "https" {
+            return Ok(None);
+        }
+        let config = match &self.tls_config {
+            Some(config) => config.clone(),
+            None => self
+                .tls_config
+                .insert(tls::client_config(&self.config)?)
+                .clone(),
+        };
+        let host = match parsed.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => String::new(),
+        };
+        TlsSession::new(config, &host).map(Some)
+    }
+
+    /// The request of the current attempt.
+    fn request(&self) -> Request {
+        let attempt = self.attempt.as_ref().expect("an attempt while connecting");
+        Request {
+            method: attempt.method().to_owned(),
+            url: attempt.url().to_owned(),
+            headers: attempt
+                .headers()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect(),
+            body: attempt.body().map(<[u8]>::to_vec),
+            absolute_form: false,
+        }
+    }
+
+    /// Hands `input` to the exchange in its steps, the events of each to
+    /// the sink; keeps what is left when the sink refuses.
+    fn feed(&mut self, mut input: &[u8]) -> Handed {
+        while !input.is_empty() {
+            let Phase::Exchanging(_, connection) = &mut self.phase else {
+                return Handed::More;
+            };
+            let step = connection.input_step().min(input.len());
+            connection.handle_input(&input[..step], Instant::now());
+            input = &input[step..];
+            match self.hand_on() {
+                Handed::More => {}
+                Handed::Held => {
+                    self.unfed.extend_from_slice(input);
+                    return Handed::Held;
+                }
+                other => return other,
+            }
+        }
+        Handed::More
+    }
+
+    /// Hands the exchange's pending events to the sink; says whether the
+    /// exchange goes on.
+    fn hand_on(&mut self) -> Handed {
+        let Phase::Exchanging(_, connection) = &mut self.phase else {
+            return Handed::More;
+        };
+        if let Some(batch) = self.held.take() {
+            match self.sink.deliver(batch) {
+                Delivery::Taken => {}
+                Delivery::Full(batch) => {
+                    self.held = Some(batch);
+                    return Handed::Held;
+                }
+                Delivery::Gone => return Handed::Over(Outcome::Closing),
+            }
+        }
+        while let Some(event) = connection.poll_event() {
+            match event {
+                Event::Open { status, headers } => {
+                    self.opened_at = Some(Instant::now());
+                    log(LogLevel::Info, || {
+                        format!("{}: open (HTTP {status})", self.config.url)
+                    });
+                    let open = Batch::single(Item::Open { status, headers });
+                    if !self.sink.deliver_always(open) {
+                        return Handed::Over(Outcome::Closing);
+                    }
+                }
+                Event::Items(batch) => {
+                    if connection.last_event_id() != self.last_id_published {
+                        self.last_id_published = connection.last_event_id().to_owned();
+                        self.sink.last_event_id(&self.last_id_published);
+                    }
+                    match self.sink.deliver(batch) {
+                        Delivery::Taken => {}
+                        Delivery::Full(batch) => {
+                            self.held = Some(batch);
+                            return Handed::Held;
+                        }
+                        Delivery::Gone => return Handed::Over(Outcome::Closing),
+                    }
+                }
+                Event::ServerRetry(millis) => self.session.set_server_retry(millis),
+                Event::End(end) => {
+                    return Handed::Over(match end {
+                        connection::End::Finished => Outcome::Ended,
+                        connection::End::NoContent => Outcome::NoContent,
+                        connection::End::Closed => Outcome::Closing,
+                        connection::End::Failed(error) => Outcome::Failed(error),
+                        connection::End::Redirect {
+                            status,
+                            location,
+                            headers,
+                        } => {
+                            let attempt = self.attempt.as_mut().expect("an attempt");
+                            match attempt.follow_resolved(status, location, &headers) {
+                                Ok(()) => return Handed::Redirect,
+                                Err(error) => Outcome::Failed(error),
+                            }
+                        }
+                    })
+                }
+            }
+        }
+        Handed::More
+    }
+}
+
+/// An `http://` proxy (see `crate::proxy`).
+struct HttpProxy {
+    host: String,
+    port: u16,
+    /// `Proxy-Authorization` from the proxy URL's credentials.
+    authorization: Option<String>,
+}
+
+/// Longest answer head accepted from a proxy to a `CONNECT`.
+const MAX_CONNECT_HEAD_BYTES: usize = 16 * 1024;
+
+/// A `CONNECT` exchange with a proxy (RFC 9110 section 9.3.6): the
+/// request in authority form, then the answer's head; a 2xx opens the
+/// tunnel, anything else is the proxy's refusal.
+struct Tunnel {
+    socket: TcpStream,
+    request: Vec<u8>,
+    written: usize,
+    head: Vec<u8>,
+}
+
+impl Tunnel {
+    fn new(socket: TcpStream, url: &str, proxy: &HttpProxy) -> Self {
+        let authority = crate::urls::parse(url).map_or_else(
+            |_| String::new(),
+            |u| {
+                let host = u.host_str().unwrap_or_default().to_owned();
+                format!("{host}:{}", u.port_or_known_default().unwrap_or(443))
+            },
+        );
+        let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+        if let Some(value) = &proxy.authorization {
+            request.push_str(&format!("Proxy-Authorization: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        Tunnel {
+            socket,
+            request: request.into_bytes(),
+            written: 0,
+            head: Vec::new(),
+        }
+    }
+
+    /// Writes and reads what the socket allows: `Ok(true)` once the tunnel
+    /// is open.
+    fn advance(&mut self) -> Result<bool> {
+        let failed =
+            |e: io::Error| Error::new(ErrorKind::Connect, format!("CONNECT proxy failed: {e}"));
+        while self.written < self.request.len() {
+            match self.socket.write(&self.request[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == Io::Interrupted => {}
+                Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        // Byte by byte: nothing past the head may be taken from the socket
+        // (the TLS handshake follows in it).
+        let mut byte = [0u8; 1];
+        while !self.head.ends_with(b"\r\n\r\n") {
+            if self.head.len() >= MAX_CONNECT_HEAD_BYTES {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    format!(
+                        "CONNECT proxy failed: an answer head over {MAX_CONNECT_HEAD_BYTES} bytes"
+                    ),
+                ));
+            }
+            match self.socket.read(&mut byte) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::Connect,
+                        "CONNECT proxy failed: the proxy closed the connection",
+                    ))
+                }
+                Ok(_) => self.head.push(byte[0]),
+                Err(e) if e.kind() == Io::Interrupted => {}
+                Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        let line = self.head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok());
+        match status {
+            Some(200..=299) => Ok(true),
+            _ => Err(Error::new(
+                ErrorKind::Connect,
+                format!(
+                    "CONNECT proxy failed: the proxy answered {:?}",
+                    line.trim_end()
+                ),
+            )),
+        }
+    }
+}
+
+/// A connected socket, with TLS in front of it for `https://`.
+struct Link {
+    socket: TcpStream,
+    /// Boxed: rustls' connection is large, and most streams are plain.
+    tls: Option<Box<TlsSession>>,
+    /// The connect deadline, while the TLS handshake is not done.
+    handshake_deadline: Option<Instant>,
+}
+
+impl Link {
+    /// The deadline of a TLS handshake still in progress (forgotten once
+    /// it is done).
+    fn handshake_deadline(&mut self) -> Option<Instant> {
+        if self.tls.as_ref().is_some_and(|tls| !tls.is_handshaking()) {
+            self.handshake_deadline = None;
+        }
+        self.handshake_deadline
+    }
+
+    /// Whether the TLS handshake is still in progress past its deadline.
+    fn handshake_overdue(&self, now: Instant) -> bool {
+        self.handshake_deadline.is_some_and(|d| d <= now)
+            && self.tls.as_ref().is_some_and(|tls| tls.is_handshaking())
+    }
+
+    /// Sends what the exchange has to send, until done or the socket would
+    /// block (a writable event brings the rest).
+    fn write(&mut self, connection: &mut Connection) -> io::Result<()> {
+        match &mut self.tls {
+            None => {
+                while let Some(bytes) = connection.poll_transmit() {
+                    match self.socket.write(bytes) {
+                        Ok(n) => connection.handle_transmitted(n),
+                        Err(e) if e.kind() == Io::Interrupted => {}
+                        Err(e) if e.kind() == Io::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            // rustls takes at most its buffer's worth of plaintext: hand it
+            // more each time it has written some, until the exchange has
+            // nothing left, the socket would block (a writable event brings
+            // the rest), or nothing moves (a handshake waiting for the
+            // server: its answer, read, brings the rest).
+            Some(tls) => loop {
+                let mut handed = false;
+                while let Some(bytes) = connection.poll_transmit() {
+                    let n = tls.send(bytes);
+                    if n == 0 {
+                        break;
+                    }
+                    connection.handle_transmitted(n);
+                    handed = true;
+                }
+                let written = match tls.write_to(&mut self.socket) {
+                    Ok(written) => written,
+                    Err(e) if e.kind() == Io::WouldBlock => break,
+                    Err(e) => return Err(e),
+                };
+                if connection.poll_transmit().is_none() || (!handed && written == 0) {
+                    break;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Reads the stream's next bytes (decrypted for TLS) into `buffer`:
+    /// `Ok(0)` at its end, `WouldBlock` when nothing is ready.
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return self.socket.read(buffer);
+        };
+        loop {
+            match tls.plaintext(buffer) {
+                Ok(n) => return Ok(n),
+                // A peer that closes without close_notify: the end of the
+                // stream all the same (the exchange says if it was early).
+                Err(e) if e.kind() == Io::UnexpectedEof => return Ok(0),
+                Err(e) if e.kind() == Io::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            let more = tls.read_from(&mut self.socket)?;
+            // The handshake (or a key update) may have something to say.
+            match tls.write_to(&mut self.socket) {
+                Err(e) if e.kind() != Io::WouldBlock => return Err(e),
+                _ => {}
+            }
+            if !more {
+                return match tls.plaintext(buffer) {
+                    Ok(n) => Ok(n),
+                    Err(e) if e.kind() == Io::WouldBlock || e.kind() == Io::UnexpectedEof => Ok(0),
+                    Err(e) => Err(e),
+                };
+            }
+        }
+    }
+}
+
+/// What handing an exchange's events on found.
+enum Handed {
+    /// The exchange goes on.
+    More,
+    /// The sink is full: wait for [`Engine::resume`].
+    Held,
+    /// It ended with a redirect the attempt follows.
+    Redirect,
+    /// It is over.
+    Over(Outcome),
+}
+
+/// Where an `http(s)://` URL connects.
+enum Target {
+    /// An IP literal: no lookup.
+    Address(SocketAddr),
+    /// A name and port, for the resolver pool.
+    Name(String, u16),
+}
+
+/// The target of an `http(s)://` URL.
+fn target_of(url: &str) -> Result<Target> {
+    let parsed = crate::urls::parse(url)?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    Ok(match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => Target::Address(SocketAddr::new(ip.into(), port)),
+        Some(url::Host::Ipv6(ip)) => Target::Address(SocketAddr::new(ip.into(), port)),
+        Some(url::Host::Domain(name)) => Target::Name(name.to_owned(), port),
+        None => return Err(Error::new(ErrorKind::InvalidUrl, format!("{url}: no host"))),
+    })
+}
+
+/// `host` as a URL writes it (IPv6 literals in brackets).
+fn bracketed(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// A jitter seed per stream.
+fn seed(id: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossbeam_channel::RecvTimeoutError;
+    use sse_demo_server::Server;
+
+    use super::*;
+
+    /// What a test sink saw.
+    #[derive(Debug)]
+    enum Seen {
+        Item(Item),
+        Finished(Option<Error>),
+    }
+
+    struct ChannelSink(usize, Sender<(usize, Seen)>);
+
+    impl Sink for ChannelSink {
+        fn deliver(&mut self, batch: Batch) -> Delivery {
+            self.deliver_always(batch);
+            Delivery::Taken
+        }
+        fn deliver_always(&mut self, batch: Batch) -> bool {
+            for item in batch.iter() {
+                let _ = self.1.send((self.0, Seen::Item(item.to_item())));
+            }
+            true
+        }
+        fn finished(&mut self, error: Option<Error>) {
+            let _ = self.1.send((self.0, Seen::Finished(error)));
+        }
+    }
+
+    fn config(url: String, configure: impl FnOnce(&mut crate::config::RetryPolicy)) -> Config {
+        Config::builder(url)
+            .retry(|r| {
+                r.initial_delay = Duration::from_millis(10);
+                r.min_delay = Duration::from_millis(10);
+                configure(r);
+            })
+            .build()
+            .unwrap()
+    }
+
+    /// Every item of stream 0 until it finishes (generous bound: hangs fail).
+    fn items_until_finished(rx: &Receiver<(usize, Seen)>) -> (Vec<Item>, Option<Error>) {
+        let mut items = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok((_, Seen::Item(item))) => items.push(item),
+                Ok((_, Seen::Finished(error))) => return (items, error),
+                Err(e) => panic!("no end: {e:?}; items so far {items:?}"),
+            }
+        }
+    }
+
+    fn ids(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Message(event) => Some(event.last_event_id.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_thread_drives_many_streams_each_in_order() {
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let streams = 200;
+        for i in 0..streams {
+            let url = format!("{}/ticker?count=5", server.url());
+            let sink = Box::new(ChannelSink(i, tx.clone()));
+            engine
+                .add(config(url, |r| r.reconnect = false), sink)
+                .unwrap();
+        }
+        let mut seen: Vec<Vec<Item>> = (0..streams).map(|_| Vec::new()).collect();
+        let mut finished = 0;
+        while finished < streams {
+            match rx.recv_timeout(Duration::from_secs(20)) {
+                Ok((i, Seen::Item(item))) => seen[i].push(item),
+                Ok((i, Seen::Finished(error))) => {
+                    assert!(error.is_none(), "stream {i}: {error:?}");
+                    finished += 1;
+                }
+                Err(e) => panic!("{finished} of {streams} finished: {e:?}"),
+            }
+        }
+        for (i, items) in seen.iter().enumerate() {
+            assert!(
+                matches!(items[0], Item::Open { status: 200, .. }),
+                "{i}: {items:?}"
+            );
+            assert_eq!(ids(items), ["1", "2", "3", "4", "5"], "stream {i}");
+            assert_eq!(
+                items.last(),
+                Some(&Item::Closed {
+                    reason: CloseReason::EndOfStream
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_dropped_stream_resumes_after_its_last_id_until_closed() {
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let url = format!("{}/ticker?count=0&interval_ms=5&drop_after=3", server.url());
+        let id = engine
+            .add(config(url, |_| {}), Box::new(ChannelSink(0, tx)))
+            .unwrap();
+        let mut items = Vec::new();
+        while ids(&items).len() < 7 {
+            let (_, seen) = rx.recv_timeout(Duration::from_secs(20)).expect("items");
+            if let Seen::Item(item) = seen {
+                items.push(item);
+            }
+        }
+        engine.close(id);
+        let (rest, error) = items_until_finished(&rx);
+        items.extend(rest);
+        assert!(error.is_none(), "{error:?}");
+        let all = ids(&items);
+        let expected: Vec<String> = (1..=all.len()).map(|n| n.to_string()).collect();
+        assert_eq!(all, expected, "no gap, no repeat across reconnections");
+        assert!(items.iter().any(|i| matches!(i, Item::Reconnecting { .. })));
+        assert_eq!(
+            items.last(),
+            Some(&Item::Closed {
+                reason: CloseReason::ClosedByUser
+            })
+        );
+        let requests = server.requests();
+        assert_eq!(
+            requests[1].header("last-event-id"),
+            Some("3"),
+            "{requests:?}"
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_and_failures_retried_then_given_up() {
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let url = format!("{}/redirect?to=%2Fticker%3Fcount%3D2", server.url());
+        engine
+            .add(
+                config(url, |r| r.reconnect = false),
+                Box::new(ChannelSink(0, tx.clone())),
+            )
+            .unwrap();
+        let (items, error) = items_until_finished(&rx);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids(&items), ["1", "2"]);
+
+        let url = format!("{}/status/503", server.url());
+        engine
+            .add(
+                config(url, |r| r.max_attempts = Some(1)),
+                Box::new(ChannelSink(0, tx)),
+            )
+            .unwrap();
+        let (items, error) = items_until_finished(&rx);
+        let error = error.expect("a fatal error");
+        assert_eq!(error.kind, ErrorKind::RetriesExhausted, "{error}");
+        assert_eq!(error.status, Some(503));
+        let kinds: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                Item::Error { fatal: false, .. } => "error",
+                Item::Error { fatal: true, .. } => "fatal",
+                Item::Reconnecting { .. } => "reconnecting",
+                Item::Closed { .. } => "closed",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["error", "reconnecting", "fatal", "closed"]);
+    }
+
+    #[test]
+    fn names_are_looked_up_off_the_loop_and_each_address_is_tried() {
+        // localhost may come as ::1 first; the demo server listens on
+        // 127.0.0.1 only: the refused address is followed by the next.
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let port = server.addr().port();
+        let url = format!("http://localhost:{port}/ticker?count=2");
+        engine
+            .add(
+                config(url, |r| r.reconnect = false),
+                Box::new(ChannelSink(0, tx)),
+            )
+            .unwrap();
+        let (items, error) = items_until_finished(&rx);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids(&items), ["1", "2"]);
+        let threads = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim_end() == "libsse-dns")
+            .count();
+        // The lookup ran on the pool (a pool thread that never ran yet
+        // still carries its parent's name: at least the one that answered).
+        assert!(threads >= 1, "{threads} resolver threads");
+    }
+
+    #[test]
+    fn dropping_the_engine_closes_every_stream() {
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        for i in 0..20 {
+            let url = format!("{}/ticker?count=0&interval_ms=10", server.url());
+            engine
+                .add(config(url, |_| {}), Box::new(ChannelSink(i, tx.clone())))
+                .unwrap();
+        }
+        drop(tx);
+        std::thread::sleep(Duration::from_millis(100));
+        drop(engine); // joins the loop thread
+        let mut closed = 0;
+        loop {
+            match rx.recv_timeout(Duration::from_secs(5)) {
+                Ok((_, Seen::Item(Item::Closed { reason }))) => {
+                    assert_eq!(reason, CloseReason::ClosedByUser);
+                    closed += 1;
+                }
+                Ok(_) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(closed, 20);
+    }
+
+    #[test]
+    fn an_interrupt_reconnects_at_once_from_the_last_id() {
+        let server = Server::start().unwrap();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let url = format!("{}/ticker?count=0&interval_ms=5", server.url());
+        let id = engine
+            .add(config(url, |_| {}), Box::new(ChannelSink(0, tx)))
+            .unwrap();
+        let mut items = Vec::new();
+        let mut interrupted = false;
+        while ids(&items).len() < 6 {
+            let (_, seen) = rx.recv_timeout(Duration::from_secs(20)).expect("items");
+            if let Seen::Item(item) = seen {
+                items.push(item);
+            }
+            if ids(&items).len() == 3 && !interrupted {
+                engine.interrupt(id);
+                interrupted = true;
+            }
+        }
+        engine.close(id);
+        items.extend(items_until_finished(&rx).0);
+        let all = ids(&items);
+        let expected: Vec<String> = (1..=all.len()).map(|n| n.to_string()).collect();
+        assert_eq!(all, expected);
+        assert!(items.contains(&Item::Reconnecting {
+            attempt: 1,
+            delay: Duration::ZERO
+        }));
+        let requests = server.requests();
+        let resumed: u64 = requests[1]
+            .header("last-event-id")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(resumed >= 3, "{requests:?}");
+    }
+
+    /// A listening socket whose accept queue is full: a connect to it gets
+    /// no answer (the SYN is dropped), as with an unreachable host.
+    fn unanswered_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+        use std::os::fd::FromRawFd;
+        // std listens with a backlog of 128; this one has 0 (one slot).
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0);
+        let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len) },
+            0
+        );
+        assert_eq!(unsafe { libc::listen(fd, 0) }, 0);
+        let target = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            match std::net::TcpStream::connect_timeout(&target, Duration::from_millis(200)) {
+                Ok(stream) => held.push(stream),
+                Err(_) => return (listener, held), // the queue is full
+            }
+        }
+        panic!("the accept queue never filled");
+    }
+
+    #[test]
+    fn a_close_during_an_unanswered_connect_ends_the_stream_at_once() {
+        let (listener, _held) = unanswered_listener();
+        let engine = Engine::start().unwrap();
+        let (tx, rx) = unbounded();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let config = Config::builder(url)
+            .connect_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let id = engine.add(config, Box::new(ChannelSink(0, tx))).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(rx.try_recv().is_err(), "the connect was answered");
+        let asked = Instant::now();
+        engine.close(id);
+        let (items, error) = items_until_finished(&rx);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            items,
+            [Item::Closed {
+                reason: CloseReason::ClosedByUser
+            }]
+        );
+    }
+}

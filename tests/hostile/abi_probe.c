@@ -1,0 +1,266 @@
+/*
+ * abi_probe: runs one libsse client through the C ABI against a URL, for
+ * tests/hostile/test_hostile.py.
+ *
+ *   abi_probe URL [--max-retries N] [--retry-ms N] [--max-retry-ms N]
+ *             [--max-retry-elapsed-ms N] [--max-retry-after-ms N]
+ *             [--max-event-bytes N] [--read-timeout-ms N] [--cacert FILE]
+ *             [--insecure] [--batch] [--max-messages N] [--timeout-ms N]
+ *
+ * Counts its threads (/proc/self/task) and open descriptors
+ * (/proc/self/fd) before the client starts, prints every item as a JSON
+ * line (message: event, data, id; error: status, code, message, fatal;
+ * open, comment, reconnecting, closed), then one line
+ * {"kind":"end","status":"SSE_...","last_error":"..."} when the stream
+ * ended (or after --max-messages messages, when it closes the client and
+ * drains it; or when --timeout-ms passed without an item: status
+ * "TIMEOUT"). It frees everything and checks that the thread and
+ * descriptor counts are back where they were (waiting up to 3 s for them
+ * to settle), printing a last line
+ * {"kind":"resources","threads":[before,after],"fds":[before,after],
+ *  "during":[threads,fds]} ("during": counted after the first item, so a
+ * test can see that the counts do see the client's thread and socket).
+ *
+ * Strings are printed as JSON with `"`, `\` and control bytes escaped and
+ * every other byte as it is (the library hands out UTF-8).
+ *
+ * Exit status: 0 done, resources back; 3 a thread or descriptor left
+ * behind; 2 bad usage or a refused setting.
+ */
+#define _GNU_SOURCE
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sse.h"
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void json_string(const char *text, size_t len) {
+    putchar('"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)text[i];
+        if (b == '"' || b == '\\') {
+            printf("\\%c", b);
+        } else if (b < 0x20) {
+            printf("\\u%04x", b);
+        } else {
+            putchar(b);
+        }
+    }
+    putchar('"');
+}
+
+static void json_cstring(const char *text) {
+    json_string(text, strlen(text));
+}
+
+static void print_item(const sse_event *ev) {
+    size_t len = 0;
+    const char *data = sse_event_data(ev, &len);
+    switch (sse_event_kind(ev)) {
+    case SSE_KIND_MESSAGE:
+        printf("{\"kind\":\"message\",\"event\":");
+        json_string(sse_event_type(ev), sse_event_type_len(ev));
+        printf(",\"data\":");
+        json_string(data, len);
+        printf(",\"id\":");
+        json_string(sse_event_id(ev), sse_event_id_len(ev));
+        printf("}\n");
+        break;
+    case SSE_KIND_COMMENT:
+        printf("{\"kind\":\"comment\",\"text\":");
+        json_string(data, len);
+        printf("}\n");
+        break;
+    case SSE_KIND_OPEN:
+        printf("{\"kind\":\"open\",\"status\":%u}\n", (unsigned)sse_event_http_status(ev));
+        break;
+    case SSE_KIND_ERROR:
+        printf("{\"kind\":\"error\",\"status\":%u,\"code\":\"%s\",\"fatal\":%s,\"message\":",
+               (unsigned)sse_event_http_status(ev),
+               sse_status_name((int32_t)sse_event_error_status(ev)),
+               sse_event_is_fatal(ev) ? "true" : "false");
+        json_string(data, len);
+        printf("}\n");
+        break;
+    case SSE_KIND_RECONNECTING:
+        printf("{\"kind\":\"reconnecting\",\"delay_ms\":%llu,\"attempt\":%u}\n",
+               (unsigned long long)sse_event_delay_ms(ev), (unsigned)sse_event_attempt(ev));
+        break;
+    case SSE_KIND_CLOSED: printf("{\"kind\":\"closed\"}\n"); break;
+    }
+}
+
+static long long number(const char *option, const char *text) {
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (text[0] == '\0' || *end != '\0') {
+        fprintf(stderr, "abi_probe: %s: not a number: '%s'\n", option, text);
+        exit(2);
+    }
+    return v;
+}
+
+static void must(sse_config *cfg, sse_status status, const char *what) {
+    if (status != SSE_OK) {
+        fprintf(stderr, "abi_probe: %s: %s (%s)\n", what, sse_config_last_error(cfg),
+                sse_status_name((int32_t)status));
+        sse_config_free(cfg);
+        exit(2);
+    }
+}
+
+/* Takes one item (or a batch of them); prints them. Returns the status and
+ * counts messages into *messages. */
+static sse_status take(sse_client *client, bool batch, int32_t timeout_ms, long long *messages) {
+    if (batch) {
+        sse_batch *b = NULL;
+        sse_status st = sse_next_batch(client, timeout_ms, &b);
+        if (st != SSE_OK) return st;
+        for (size_t i = 0; i < sse_batch_len(b); i++) {
+            const sse_event *ev = sse_batch_event(b, i);
+            print_item(ev);
+            *messages += sse_event_kind(ev) == SSE_KIND_MESSAGE;
+        }
+        sse_batch_free(b);
+        return st;
+    }
+    sse_event *ev = NULL;
+    sse_status st = sse_next_event(client, timeout_ms, &ev);
+    if (st != SSE_OK) return st;
+    print_item(ev);
+    *messages += sse_event_kind(ev) == SSE_KIND_MESSAGE;
+    sse_event_free(ev);
+    return st;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: abi_probe URL [options] (see the source)\n");
+        return 2;
+    }
+    const int threads_before = count_entries("/proc/self/task");
+    const int fds_before = count_entries("/proc/self/fd");
+
+    sse_config *cfg = sse_config_new(argv[1]);
+    if (cfg == NULL) {
+        fprintf(stderr, "abi_probe: sse_config_new refused the URL\n");
+        return 2;
+    }
+    must(cfg, sse_config_set_proxy(cfg, ""), "proxy");
+    bool batch = false;
+    long long max_messages = -1;
+    int32_t timeout_ms = 60000;
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--batch") == 0) {
+            batch = true;
+            continue;
+        }
+        if (strcmp(opt, "--insecure") == 0) {
+            must(cfg, sse_config_set_insecure(cfg, true), opt);
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "abi_probe: %s needs a value\n", opt);
+            sse_config_free(cfg);
+            return 2;
+        }
+        const char *val = argv[++i];
+        if (strcmp(opt, "--max-retries") == 0) {
+            must(cfg, sse_config_set_max_retries(cfg, number(opt, val)), opt);
+        } else if (strcmp(opt, "--retry-ms") == 0) {
+            must(cfg, sse_config_set_retry_initial_ms(cfg, (uint64_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--max-retry-ms") == 0) {
+            must(cfg, sse_config_set_retry_max_ms(cfg, (uint64_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--max-event-bytes") == 0) {
+            must(cfg, sse_config_set_max_event_bytes(cfg, (uintptr_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--max-retry-elapsed-ms") == 0) {
+            must(cfg, sse_config_set_max_retry_elapsed_ms(cfg, (uint64_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--max-retry-after-ms") == 0) {
+            must(cfg, sse_config_set_max_retry_after_ms(cfg, (uint64_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--read-timeout-ms") == 0) {
+            must(cfg, sse_config_set_read_timeout_ms(cfg, (uint64_t)number(opt, val)), opt);
+        } else if (strcmp(opt, "--cacert") == 0) {
+            must(cfg, sse_config_set_ca_file(cfg, val), opt);
+        } else if (strcmp(opt, "--max-messages") == 0) {
+            max_messages = number(opt, val);
+        } else if (strcmp(opt, "--timeout-ms") == 0) {
+            timeout_ms = (int32_t)number(opt, val);
+        } else {
+            fprintf(stderr, "abi_probe: unknown option '%s'\n", opt);
+            sse_config_free(cfg);
+            return 2;
+        }
+    }
+
+    int threads_during = -1, fds_during = -1;
+    sse_client *client = NULL;
+    sse_status st = sse_client_start(cfg, &client);
+    if (st != SSE_OK) {
+        printf("{\"kind\":\"end\",\"status\":\"%s\",\"last_error\":", sse_status_name((int32_t)st));
+        json_cstring(sse_config_last_error(cfg));
+        printf("}\n");
+        sse_config_free(cfg);
+    } else {
+        sse_config_free(cfg);
+        long long messages = 0;
+        bool closed = false;
+        for (;;) {
+            st = take(client, batch, timeout_ms, &messages);
+            if (st == SSE_TIMEOUT) break;
+            if (st != SSE_OK) break;
+            if (threads_during < 0) {
+                threads_during = count_entries("/proc/self/task");
+                fds_during = count_entries("/proc/self/fd");
+            }
+            if (!closed && max_messages >= 0 && messages >= max_messages) {
+                sse_client_close(client);
+                closed = true;
+            }
+        }
+        printf("{\"kind\":\"end\",\"status\":\"%s\",\"last_error\":",
+               st == SSE_TIMEOUT ? "TIMEOUT" : sse_status_name((int32_t)st));
+        json_cstring(sse_client_last_error(client));
+        printf("}\n");
+        sse_client_free(client);
+    }
+
+    int threads_after = 0, fds_after = 0;
+    for (int waited = 0;; waited += 20) {
+        threads_after = count_entries("/proc/self/task");
+        fds_after = count_entries("/proc/self/fd");
+        if ((threads_after == threads_before && fds_after == fds_before) || waited >= 3000) break;
+        sleep_ms(20);
+    }
+    printf("{\"kind\":\"resources\",\"threads\":[%d,%d],\"fds\":[%d,%d],\"during\":[%d,%d]}\n",
+           threads_before, threads_after, fds_before, fds_after, threads_during, fds_during);
+    fflush(stdout);
+    if (threads_after != threads_before || fds_after != fds_before) {
+        fprintf(stderr, "abi_probe: left behind: threads %d -> %d, fds %d -> %d\n", threads_before,
+                threads_after, fds_before, fds_after);
+        return 3;
+    }
+    return 0;
+}
