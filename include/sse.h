@@ -22,6 +22,9 @@
 #define SSE_VERSION_PATCH 0
 #define SSE_VERSION_STRING "0.1.0"
 
+// The most bytes of a refusal's body kept in its error: 64 KiB.
+#define MAX_ERROR_BODY_BYTES (64 * 1024)
+
 // Default maximum size in bytes of one line and of one event's data
 // (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((16 * 1024) * 1024)
@@ -34,6 +37,12 @@
 
 // The largest accepted response-head limit: 16 MiB.
 #define SSE_MAX_RESPONSE_HEAD_BYTES ((16 * 1024) * 1024)
+
+// Slots of `sse_stats.errors_by_status`: one per status number.
+#define SSE_STATS_STATUS_SLOTS 32
+
+// Bytes of `sse_stats.last_error`, NUL included.
+#define SSE_STATS_MESSAGE_BYTES 256
 
 // Result of every fallible libsse call. Numbers are stable and never reused.
 typedef enum sse_status {
@@ -66,6 +75,9 @@ typedef enum sse_status {
   SSE_ERR_INTERNAL = 12,
   // No byte arrived within the read timeout.
   SSE_ERR_READ_TIMEOUT = 13,
+  // The request hook failed (it returned an error, or set an invalid
+  // header or URL); retried by the default error policy.
+  SSE_ERR_REQUEST_HOOK = 14,
 } sse_status;
 
 // What an `sse_event` is.
@@ -121,6 +133,22 @@ typedef enum sse_error_policy {
   SSE_RETRY_NEVER = 2,
 } sse_error_policy;
 
+// What a clean end of the stream (the server closing it without an
+// error) does; errors follow the retry policy either way.
+typedef enum sse_on_end {
+  // GET reconnects (as EventSource does); any other method ends the
+  // client (`SSE_CLOSE_END_OF_STREAM`): an LLM completion is one answer.
+  SSE_ON_END_BY_METHOD = 0,
+  // Reconnect whatever the method (long-lived POST or REPORT
+  // subscriptions); each reconnect sends the request, body included, again.
+  SSE_ON_END_RECONNECT = 1,
+  // End the client.
+  SSE_ON_END_END = 2,
+} sse_on_end;
+
+// The class of a failure; each maps to one stable C status code.
+typedef struct ErrorKind ErrorKind;
+
 // Items taken together by `sse_next_batch`: what was left of one network
 // read, in stream order. Their events belong to the batch: read them with
 // the `sse_event_*` functions until `sse_batch_free`, never free them one
@@ -158,6 +186,10 @@ typedef struct sse_event sse_event;
 // message and comment events out. Not thread-safe: one thread at a time.
 typedef struct sse_parser sse_parser;
 
+// The request of one connection attempt, as a request hook sees it.
+// Valid only during the hook's call; never freed by the user.
+typedef struct sse_request sse_request;
+
 // Receives one item on the library's background thread, which all clients
 // share: a callback that blocks holds up every stream (hand slow work to a
 // thread of your own, or give the client a thread of its own with
@@ -171,9 +203,63 @@ typedef void (*sse_callback)(void *userdata, const struct sse_event *event);
 // replaced or the client is freed (possibly on the background thread).
 typedef void (*sse_userdata_free)(void *userdata);
 
+// A client's counters at one moment (`sse_client_stats`). Set `size` to
+// `sizeof(sse_stats)` before the call: the library fills no more than
+// that, so a program built against an older, shorter struct keeps
+// working when fields are added at the end.
+typedef struct sse_stats {
+  // In: the size of the caller's struct. Out: the bytes filled.
+  uintptr_t size;
+  // Message events delivered (after the type filter).
+  uint64_t events;
+  // Bytes of those events' data.
+  uint64_t data_bytes;
+  // Bytes received from the server (heads and bodies after TLS, before
+  // chunked and gzip decoding).
+  uint64_t wire_bytes;
+  // Connections opened (responses accepted as a stream).
+  uint64_t connections;
+  // Reconnections scheduled.
+  uint64_t reconnects;
+  // Errors reported, fatal or not.
+  uint64_t errors;
+  // Errors by status: `errors_by_status[SSE_ERR_IO]` counts I/O errors.
+  uint64_t errors_by_status[SSE_STATS_STATUS_SLOTS];
+  // Items waiting in the queue now.
+  uint64_t queue_depth;
+  // The most items the queue held at once.
+  uint64_t queue_peak;
+  // Milliseconds spent connected, the open connection included.
+  uint64_t connected_ms;
+  // When the last message event was delivered (ms since the Unix
+  // epoch); 0 if none was.
+  uint64_t last_event_unix_ms;
+  // When the last error was reported (ms since the Unix epoch); 0 if none.
+  uint64_t last_error_unix_ms;
+  // The last error's status; `SSE_OK` if none.
+  enum sse_status last_error_status;
+  // Whether a connection is open now.
+  bool connected;
+  // The last error's message, NUL-terminated, cut at a character
+  // boundary to fit; empty if none.
+  char last_error[SSE_STATS_MESSAGE_BYTES];
+} sse_stats;
+
 // Receives one log message (NUL-terminated, valid during the call) on
 // whichever thread logged it, often a client's background thread.
 typedef void (*sse_log_callback)(void *userdata, enum sse_log_level level, const char *message);
+
+// A request hook: called with `userdata` and the attempt's request
+// before every connection attempt (the first and each reconnection, not
+// before the redirects of an attempt), on the client's background thread
+// (shared with other clients unless `sse_config_set_own_thread`: a hook
+// that may block wants that). Return `SSE_OK` to connect; any other
+// status fails the attempt (message from `sse_request_fail`, if called),
+// which is then retried as the error policy says (`SSE_ERR_REQUEST_HOOK`,
+// retried with backoff by default).
+typedef enum sse_status (*sse_request_hook)(void *userdata, struct sse_request *request);
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -297,6 +383,15 @@ enum sse_status sse_client_copy_last_error(const struct sse_client *client, char
 // copies the message (same statuses). Safe from any thread, also while
 // events flow.
 enum sse_status sse_client_copy_last_event_id(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
+
+// Fills `*out` with the client's counters now (see `sse_stats`): set
+// `out->size = sizeof(sse_stats)` first. Cheap (no lock on the stream's
+// path); safe from any thread at any time, also from a callback and
+// after the stream ended (the counters stay until `sse_client_free`).
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when `client` or `out` is NULL
+// or `out->size` is smaller than a `size_t`.
+enum sse_status sse_client_stats(const struct sse_client *client, struct sse_stats *out);
 
 // The message of the client's last failure ("" if none), as a copy owned
 // by the calling thread: valid until this thread calls
@@ -560,6 +655,12 @@ enum sse_status sse_config_set_max_retry_after_ms(struct sse_config *config, uin
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_messages_only(struct sse_config *config, bool only);
 
+// What a clean end of the stream does: one of `sse_on_end` (default
+// `SSE_ON_END_BY_METHOD`: GET reconnects, other methods end).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config or unknown value).
+enum sse_status sse_config_set_on_end(struct sse_config *config, int32_t on_end);
+
 // When true, the client runs on a background thread of its own instead of
 // the one all clients share. For a callback that may block: on the shared
 // thread it would hold up every other stream. Costs a thread (and a
@@ -612,6 +713,14 @@ uint16_t sse_event_http_status(const struct sse_event *event);
 
 // The status code of an error item (`SSE_OK` for other kinds).
 enum sse_status sse_event_error_status(const struct sse_event *event);
+
+// The first bytes (at most 64 KiB) of the body of a refusal (an error
+// item of a non-2xx response): the server's reason, often JSON. Sets
+// `*len` (if `len` is not NULL) to their count. The bytes are not
+// NUL-terminated and may hold any byte; they live as long as the event.
+// NULL (and `*len` 0) for other items, and when the body was empty or in
+// a content coding such as gzip.
+const char *sse_event_error_body(const struct sse_event *event, uintptr_t *len);
 
 // True for an error item after which the client ends (no reconnection).
 bool sse_event_is_fatal(const struct sse_event *event);
@@ -692,6 +801,46 @@ int64_t sse_parser_retry_ms(const struct sse_parser *parser);
 
 // Frees a parser and its pending items. NULL is a no-op.
 void sse_parser_free(struct sse_parser *parser);
+
+// Sets the request hook (see `sse_request_hook`); a NULL `hook` removes
+// it. `userdata` is passed to every call; `userdata_free` (may be NULL)
+// runs exactly once, when neither the config nor any client started from
+// it uses the hook any more (at once when `hook` is NULL).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+enum sse_status sse_config_set_request_hook(struct sse_config *config, sse_request_hook hook, void *userdata, sse_userdata_free userdata_free);
+
+// The URL the attempt requests (the config's, or as the hook changed its
+// query). Valid until the hook returns or calls `sse_request_set_query`.
+// NULL if `request` is NULL.
+const char *sse_request_url(const struct sse_request *request);
+
+// Sets header `name` to `value` for this attempt, replacing every header
+// of that name (names compare without case), the config's included.
+// Checked as `sse_config_add_header` checks (no CR, LF or NUL; no header
+// the library owns): a refused header also fails the attempt.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+enum sse_status sse_request_set_header(struct sse_request *request, const char *name, const char *value);
+
+// Removes every header named `name` from this attempt (one the config
+// set included).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or non-UTF-8 argument).
+enum sse_status sse_request_remove_header(struct sse_request *request, const char *name);
+
+// Replaces the URL's query with `query` (without the `?`; NULL or "":
+// no query). Scheme, host, port and path stay. A refused query (spaces,
+// control characters, `#`) also fails the attempt.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+enum sse_status sse_request_set_query(struct sse_request *request, const char *query);
+
+// Fails this attempt with `message` (the error item's, after
+// "request hook: "); the hook then returns a status other than `SSE_OK`.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL request).
+enum sse_status sse_request_fail(struct sse_request *request, const char *message);
 
 #ifdef __cplusplus
 }  // extern "C"

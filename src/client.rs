@@ -24,6 +24,7 @@ use crate::log::{log, LogLevel};
 use crate::notify::Notifier;
 use crate::parser::{ParsedItem, Parser};
 use crate::queue::{queue, QueueReceiver, QueueSender, TrySendError};
+use crate::stats::{Counters, Messages, Stats};
 use crate::transport::{classify_io, read_timeout_error, Opened, StreamReader, Transport};
 
 /// A function receiving every item on the client's background thread (the
@@ -88,6 +89,8 @@ struct Shared {
     on_loop: OnceLock<u64>,
     /// That loop (kept running while a client is on it).
     engine: OnceLock<Arc<Engine>>,
+    /// What the stream has done (`Client::stats`).
+    counters: Counters,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,6 +98,30 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The state of a client of `config` that has not started.
+    fn new(config: &Config, control: Option<Sender<Control>>, queue: QueueReceiver) -> Self {
+        Shared {
+            closing: AtomicBool::new(false),
+            interrupt_requested: AtomicBool::new(false),
+            control,
+            agent: Mutex::new(None),
+            last_event_id: Mutex::new(config.last_event_id.clone()),
+            final_error: Mutex::new(None),
+            notifier: OnceLock::new(),
+            has_callback: AtomicBool::new(false),
+            callback: Mutex::new(None),
+            ended: AtomicBool::new(false),
+            ended_lock: Mutex::new(()),
+            ended_signal: std::sync::Condvar::new(),
+            dropped: AtomicBool::new(false),
+            queue,
+            worker: OnceLock::new(),
+            on_loop: OnceLock::new(),
+            engine: OnceLock::new(),
+            counters: Counters::default(),
+        }
+    }
+
     fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
     }
@@ -203,25 +230,7 @@ impl Client {
         let (item_tx, items) = queue(config.queue_capacity, queue_byte_capacity(&config));
         let (control_tx, control_rx) = unbounded();
         let (finished_tx, finished) = bounded::<()>(0);
-        let shared = Arc::new(Shared {
-            closing: AtomicBool::new(false),
-            interrupt_requested: AtomicBool::new(false),
-            control: Some(control_tx),
-            agent: Mutex::new(None),
-            last_event_id: Mutex::new(config.last_event_id.clone()),
-            final_error: Mutex::new(None),
-            notifier: OnceLock::new(),
-            has_callback: AtomicBool::new(false),
-            callback: Mutex::new(None),
-            ended: AtomicBool::new(false),
-            ended_lock: Mutex::new(()),
-            ended_signal: std::sync::Condvar::new(),
-            dropped: AtomicBool::new(false),
-            queue: items,
-            worker: OnceLock::new(),
-            on_loop: OnceLock::new(),
-            engine: OnceLock::new(),
-        });
+        let shared = Arc::new(Shared::new(&config, Some(control_tx), items));
         let mut parser = Parser::with_max_size(config.max_event_size);
         parser.set_last_event_id(&config.last_event_id);
         let worker = Worker {
@@ -267,25 +276,7 @@ impl Client {
             shared_engine()?
         };
         let (items, queue) = queue(config.queue_capacity, queue_byte_capacity(&config));
-        let shared = Arc::new(Shared {
-            closing: AtomicBool::new(false),
-            interrupt_requested: AtomicBool::new(false),
-            control: None,
-            agent: Mutex::new(None),
-            last_event_id: Mutex::new(config.last_event_id.clone()),
-            final_error: Mutex::new(None),
-            notifier: OnceLock::new(),
-            has_callback: AtomicBool::new(false),
-            callback: Mutex::new(None),
-            ended: AtomicBool::new(false),
-            ended_lock: Mutex::new(()),
-            ended_signal: std::sync::Condvar::new(),
-            dropped: AtomicBool::new(false),
-            queue,
-            worker: OnceLock::new(),
-            on_loop: OnceLock::new(),
-            engine: OnceLock::new(),
-        });
+        let shared = Arc::new(Shared::new(&config, None, queue));
         if let Some(id) = engine.thread_id() {
             let _ = shared.worker.set(id);
         }
@@ -514,6 +505,13 @@ impl Client {
     pub fn last_event_id(&self) -> String {
         lock(&self.shared.last_event_id).clone()
     }
+
+    /// The client's counters now: events, bytes, connections, errors,
+    /// queue depth, time connected. Cheap; from any thread at any time.
+    pub fn stats(&self) -> Stats {
+        let queue = &self.shared.queue;
+        self.shared.counters.snapshot(queue.len(), queue.peak())
+    }
 }
 
 impl Drop for Client {
@@ -699,6 +697,7 @@ impl Worker {
             match read {
                 Ok(0) => return self.stopped(Outcome::Ended),
                 Ok(n) => {
+                    self.shared.counters.received(n);
                     let fed = self.parse(n);
                     if !self.deliver_pending() {
                         return Outcome::Closing;
@@ -773,6 +772,7 @@ impl Worker {
     /// Hands a batch to the callback or the queue, waiting for room in the
     /// queue (this is the backpressure). False when the client is closing.
     fn deliver(&mut self, mut batch: Batch) -> bool {
+        self.shared.counters.delivered(&batch);
         if self.config.messages_only {
             batch.retain_messages();
         }
@@ -826,7 +826,10 @@ impl reactor::Sink for LoopSink {
         if batch.is_empty() {
             return Delivery::Taken;
         }
+        // Events and comments only (see `reactor::Sink`): counted once taken.
+        let messages = Messages::of(&batch);
         if let Some(go_on) = self.shared.to_callback(&batch) {
+            self.shared.counters.add_messages(messages);
             return if go_on {
                 Delivery::Taken
             } else {
@@ -838,6 +841,7 @@ impl reactor::Sink for LoopSink {
         };
         match items.try_send(batch) {
             Ok(()) => {
+                self.shared.counters.add_messages(messages);
                 self.shared.queued();
                 if self.shared.closing() {
                     Delivery::Gone
@@ -851,6 +855,7 @@ impl reactor::Sink for LoopSink {
     }
 
     fn deliver_always(&mut self, mut batch: Batch) -> bool {
+        self.shared.counters.delivered(&batch);
         if self.messages_only {
             batch.retain_messages();
         }
@@ -865,6 +870,10 @@ impl reactor::Sink for LoopSink {
 
     fn last_event_id(&mut self, id: &str) {
         lock(&self.shared.last_event_id).replace_range(.., id);
+    }
+
+    fn received(&mut self, bytes: usize) {
+        self.shared.counters.received(bytes);
     }
 
     fn finished(&mut self, error: Option<Error>) {

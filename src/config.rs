@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::DEFAULT_MAX_EVENT_SIZE;
+use crate::request_hook::RequestHook;
 use crate::{headers, urls};
 
 /// The longest timeout or delay accepted anywhere: one day.
@@ -114,6 +115,22 @@ impl ErrorPolicy {
     }
 }
 
+/// What a clean end of the stream (the server closing it without an
+/// error) does. Errors follow the retry policy whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnEnd {
+    /// GET reconnects (as a browser's EventSource does); any other method
+    /// ends the client: a POST that asked for one answer (an LLM
+    /// completion) got it, and asking again would repeat the request.
+    #[default]
+    ByMethod,
+    /// Reconnect (with `Last-Event-ID`), whatever the method: long-lived
+    /// POST or REPORT subscriptions. A reconnect re-sends the request.
+    Reconnect,
+    /// End the client with the close reason `EndOfStream`.
+    End,
+}
+
 /// Which proxy to use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ProxySetting {
@@ -152,6 +169,8 @@ pub struct Config {
     pub(crate) max_response_head_bytes: usize,
     pub(crate) own_thread: bool,
     pub(crate) event_types: Vec<String>,
+    pub(crate) on_end: OnEnd,
+    pub(crate) request_hook: Option<RequestHook>,
 }
 
 impl Config {
@@ -180,6 +199,8 @@ impl Config {
                 max_response_head_bytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES,
                 own_thread: false,
                 event_types: Vec::new(),
+                on_end: OnEnd::default(),
+                request_hook: None,
             },
         }
     }
@@ -202,6 +223,16 @@ impl Config {
     /// The event types delivered (empty: every type).
     pub fn event_types(&self) -> &[String] {
         &self.event_types
+    }
+
+    /// Whether a clean end of the stream reconnects (see [`OnEnd`]).
+    pub fn reconnects_at_end(&self) -> bool {
+        self.retry.reconnect
+            && match self.on_end {
+                OnEnd::ByMethod => self.method.eq_ignore_ascii_case("GET"),
+                OnEnd::Reconnect => true,
+                OnEnd::End => false,
+            }
     }
 }
 
@@ -364,6 +395,30 @@ impl ConfigBuilder {
     /// without an `event:` field has the type `message`.
     pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
         self.config.event_types.push(event_type.into());
+        self
+    }
+
+    /// What a clean end of the stream does (default [`OnEnd::ByMethod`]:
+    /// GET reconnects, other methods end).
+    pub fn on_end(mut self, on_end: OnEnd) -> Self {
+        self.config.on_end = on_end;
+        self
+    }
+
+    /// Runs `hook` before every connection attempt (the first and each
+    /// reconnection; not before the redirects of an attempt): it may set
+    /// headers and change the URL's query (a fresh token each time). It
+    /// runs on the client's background thread, shared with other clients
+    /// unless [`ConfigBuilder::own_thread`] is set: a hook that may block
+    /// (asking a token service) wants that setting. A failing hook fails
+    /// the attempt with `RequestHook`, retried with backoff by default.
+    pub fn request_hook(self, hook: RequestHook) -> Self {
+        self.set_request_hook(Some(hook))
+    }
+
+    /// Sets or removes the request hook.
+    pub(crate) fn set_request_hook(mut self, hook: Option<RequestHook>) -> Self {
+        self.config.request_hook = hook;
         self
     }
 

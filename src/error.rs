@@ -31,6 +31,10 @@ pub enum ErrorKind {
     Closed,
     /// A bug in libsse (a caught panic).
     Internal,
+    /// The request hook failed: it reported an error, or set an invalid
+    /// header or URL. Retried by the default policy (the hook may succeed
+    /// next time, e.g. once a token service answers).
+    RequestHook,
 }
 
 impl ErrorKind {
@@ -39,7 +43,11 @@ impl ErrorKind {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            ErrorKind::Connect | ErrorKind::Io | ErrorKind::ReadTimeout | ErrorKind::TooLarge
+            ErrorKind::Connect
+                | ErrorKind::Io
+                | ErrorKind::ReadTimeout
+                | ErrorKind::TooLarge
+                | ErrorKind::RequestHook
         )
     }
 }
@@ -61,7 +69,14 @@ pub struct Error {
     /// The server will answer the same way again (an oversized response
     /// head): the default policy does not retry it.
     pub permanent: bool,
+    /// The first bytes of a refusal's body (a non-2xx status), at most
+    /// [`MAX_ERROR_BODY_BYTES`]: the server's reason, often JSON. Empty
+    /// otherwise, and for a body in a content coding (gzip).
+    pub body: Vec<u8>,
 }
+
+/// The most bytes of a refusal's body kept in its error: 64 KiB.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 impl Error {
     /// An error of `kind` with `message` and nothing else.
@@ -73,6 +88,7 @@ impl Error {
             headers: Vec::new(),
             retry_after: None,
             permanent: false,
+            body: Vec::new(),
         }
     }
 

@@ -27,6 +27,8 @@ struct State {
     queued_bytes: AtomicUsize,
     byte_capacity: usize,
     sender_waiting: AtomicBool,
+    /// The most items queued at once.
+    peak: AtomicUsize,
     /// Called (on the consumer's thread) when a sender that found the
     /// queue full may send again: how an event loop, which cannot wait,
     /// learns that a stream may be read again.
@@ -64,6 +66,7 @@ pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiv
         queued_bytes: AtomicUsize::new(0),
         byte_capacity: byte_capacity.max(1),
         sender_waiting: AtomicBool::new(false),
+        peak: AtomicUsize::new(0),
         on_room: std::sync::OnceLock::new(),
     });
     (
@@ -139,8 +142,7 @@ impl QueueSender {
             }
         }
         self.state.sender_waiting.store(false, Ordering::SeqCst);
-        self.state.queued.fetch_add(count, Ordering::SeqCst);
-        self.state.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.count_in(count, bytes);
         self.batches
             .send(batch)
             .map_err(|_| SendError::Disconnected)
@@ -162,8 +164,7 @@ impl QueueSender {
             }
             self.state.sender_waiting.store(false, Ordering::SeqCst);
         }
-        self.state.queued.fetch_add(count, Ordering::SeqCst);
-        self.state.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.count_in(count, bytes);
         self.batches
             .send(batch)
             .map_err(|_| TrySendError::Disconnected)
@@ -173,10 +174,7 @@ impl QueueSender {
     /// a connection or the stream (errors, reconnecting, closed), which an
     /// event loop cannot wait to send. Bounded by their number.
     pub fn force_send(&self, batch: Batch) -> Result<(), TrySendError> {
-        self.state.queued.fetch_add(batch.len(), Ordering::SeqCst);
-        self.state
-            .queued_bytes
-            .fetch_add(batch.text_capacity(), Ordering::SeqCst);
+        self.count_in(batch.len(), batch.text_capacity());
         self.batches
             .send(batch)
             .map_err(|_| TrySendError::Disconnected)
@@ -186,6 +184,13 @@ impl QueueSender {
     /// queue full may be tried again (once per such refusal). Set once.
     pub fn on_room(&self, hook: Box<dyn Fn() + Send + Sync>) {
         let _ = self.state.on_room.set(hook);
+    }
+
+    /// Counts a batch of `count` items and `bytes` of text in.
+    fn count_in(&self, count: usize, bytes: usize) {
+        let before = self.state.queued.fetch_add(count, Ordering::SeqCst);
+        self.state.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.state.peak.fetch_max(before + count, Ordering::Relaxed);
     }
 
     fn has_room(&self, count: usize, bytes: usize) -> bool {
@@ -205,6 +210,11 @@ impl QueueReceiver {
     /// Items sent and not yet taken.
     pub fn len(&self) -> usize {
         self.state.queued.load(Ordering::SeqCst)
+    }
+
+    /// The most items queued at once so far.
+    pub fn peak(&self) -> usize {
+        self.state.peak.load(Ordering::Relaxed)
     }
 
     /// Whether no item is waiting.

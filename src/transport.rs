@@ -156,6 +156,7 @@ impl Transport {
     #[inline(never)] // its large locals must not stay in the caller's frame (see stack.rs)
     pub fn open(&self, agent: &Agent, config: &Config, last_event_id: &str) -> Result<Opened> {
         let mut attempt = Attempt::new(config)?;
+        attempt.run_hook()?;
         loop {
             let url = attempt.url().to_owned();
             let mut request = http::Request::builder()
@@ -234,6 +235,13 @@ impl Transport {
                     let mut error = Error::status(status, headers, message);
                     error.retry_after = header(&error.headers, "retry-after")
                         .and_then(|v| crate::retry_after::parse(v, SystemTime::now()));
+                    // The server's reason, as far as it comes (ureq has
+                    // decoded gzip already); a read failure keeps what came.
+                    let mut body = response
+                        .into_body()
+                        .into_reader()
+                        .take(crate::error::MAX_ERROR_BODY_BYTES as u64);
+                    let _ = std::io::Read::read_to_end(&mut body, &mut error.body);
                     return Err(error);
                 }
             }

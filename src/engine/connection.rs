@@ -48,7 +48,7 @@ use ureq_proto::BodyMode;
 use super::gzip::Gunzip;
 use crate::batch::{Batch, TextPool};
 use crate::config::Config;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, MAX_ERROR_BODY_BYTES};
 use crate::headers;
 use crate::parser::{ParsedItem, Parser};
 
@@ -175,6 +175,9 @@ enum Phase {
     },
     /// Reading the body of an open stream.
     Body(Box<BodyState>),
+    /// Reading the body of a refusal (a non-2xx status) into its error,
+    /// up to `MAX_ERROR_BODY_BYTES`, then failing with it.
+    ErrorBody(Box<BodyState>, Box<Error>),
     /// Over; the end event is queued.
     Ended,
 }
@@ -273,7 +276,7 @@ impl Connection {
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let idle = self.settings.read_timeout.map(|t| self.last_input + t);
         let head = match (&self.phase, self.settings.head_timeout) {
-            (Phase::Head { .. }, Some(t)) => Some(self.started + t),
+            (Phase::Head { .. } | Phase::ErrorBody(..), Some(t)) => Some(self.started + t),
             (Phase::Ended, _) => return None,
             _ => None,
         };
@@ -286,6 +289,15 @@ impl Connection {
     /// The clock reached `now`: a passed deadline fails the exchange.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.is_ended() {
+            return;
+        }
+        if let Phase::ErrorBody(..) = self.phase {
+            // A refusal's body that stalls or drips: fail with what came.
+            let idle = self.settings.read_timeout.map(|t| self.last_input + t);
+            let whole = self.settings.head_timeout.map(|t| self.started + t);
+            if idle.is_some_and(|at| now >= at) || whole.is_some_and(|at| now >= at) {
+                self.finish_error_body();
+            }
             return;
         }
         if let Some(idle) = self.settings.read_timeout {
@@ -314,6 +326,7 @@ impl Connection {
         match self.phase {
             Phase::Head { .. } => self.head_input(input, now),
             Phase::Body(_) => self.body_input(input),
+            Phase::ErrorBody(..) => self.error_body_input(input),
             Phase::Ended => {}
         }
     }
@@ -334,6 +347,7 @@ impl Connection {
                 });
             }
             Phase::Body(_) => self.fail(disconnected("reading the stream")),
+            Phase::ErrorBody(..) => self.finish_error_body(),
         }
     }
 
@@ -444,8 +458,12 @@ impl Connection {
         };
         let rest = &buf[used..];
         self.on_response(*call, response, now);
-        if !rest.is_empty() && matches!(self.phase, Phase::Body(_)) {
-            self.body_input(rest);
+        if !rest.is_empty() {
+            match self.phase {
+                Phase::Body(_) => self.body_input(rest),
+                Phase::ErrorBody(..) => self.error_body_input(rest),
+                _ => {}
+            }
         }
     }
 
@@ -532,10 +550,31 @@ impl Connection {
                 let wall = self.wall_at_start + now.saturating_duration_since(self.started);
                 let retry_after = headers::find(&headers, "retry-after")
                     .and_then(|v| crate::retry_after::parse(v, wall));
+                let coded = headers::find(&headers, "content-encoding").is_some_and(|c| {
+                    !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity")
+                });
                 let mut error =
                     Error::status(status, headers, format!("HTTP status {status}{reason}"));
                 error.retry_after = retry_after;
-                self.fail(error);
+                match call.proceed() {
+                    Some(RecvResponseResult::RecvBody(call))
+                        if !coded
+                            && !matches!(
+                                call.body_mode(),
+                                BodyMode::NoBody | BodyMode::LengthDelimited(0)
+                            ) =>
+                    {
+                        let close_delimited = call.body_mode() == BodyMode::CloseDelimited;
+                        let body = BodyState {
+                            call,
+                            close_delimited,
+                            gunzip: None,
+                            leftover: Vec::new(),
+                        };
+                        self.phase = Phase::ErrorBody(Box::new(body), Box::new(error));
+                    }
+                    _ => self.fail(error),
+                }
             }
         }
     }
@@ -572,6 +611,38 @@ impl Connection {
             self.fail(error);
         } else if ended {
             self.end(End::Finished);
+        }
+    }
+
+    /// Keeps body bytes of a refusal in its error; fails with it once the
+    /// body ended or the limit is reached.
+    fn error_body_input(&mut self, input: &[u8]) {
+        let Phase::ErrorBody(body, error) = &mut self.phase else {
+            return;
+        };
+        let (framing, ended) = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let (framing, ended, produced) = deframe(body, input, &mut scratch);
+            let bytes = if body.close_delimited {
+                input
+            } else {
+                &scratch[..produced]
+            };
+            let room = MAX_ERROR_BODY_BYTES.saturating_sub(error.body.len());
+            error
+                .body
+                .extend_from_slice(&bytes[..bytes.len().min(room)]);
+            (framing, ended)
+        });
+        if ended || framing.is_err() || error.body.len() >= MAX_ERROR_BODY_BYTES {
+            self.finish_error_body();
+        }
+    }
+
+    /// Fails with the refusal's error and the body read so far.
+    fn finish_error_body(&mut self) {
+        if let Phase::ErrorBody(_, error) = std::mem::replace(&mut self.phase, Phase::Ended) {
+            self.fail(*error);
         }
     }
 

@@ -61,6 +61,8 @@ pub(crate) trait Sink: Send {
     fn deliver_always(&mut self, batch: Batch) -> bool;
     /// The stream's last event id changed (what a reconnection sends).
     fn last_event_id(&mut self, _id: &str) {}
+    /// `bytes` arrived from the server (after TLS).
+    fn received(&mut self, _bytes: usize) {}
     /// The stream is over (its closed item was delivered); `error` is the
     /// fatal error that ended it, if any.
     fn finished(&mut self, error: Option<Error>);
@@ -190,6 +192,9 @@ struct Stream {
     sink: Box<dyn Sink>,
     session: Session,
     attempt: Option<Attempt<Arc<Config>>>,
+    /// The attempt has not connected yet: its request hook is due (not
+    /// again for its redirects).
+    hook_due: bool,
     /// The parser and text pool, between exchanges.
     state: Option<StreamState>,
     /// The TLS settings, built at the first `https://` connection.
@@ -429,6 +434,7 @@ impl Reactor {
             config,
             sink,
             attempt: Some(attempt),
+            hook_due: true,
             state: Some(StreamState {
                 parser,
                 text_pool: Default::default(),
@@ -463,6 +469,11 @@ impl Reactor {
         let Some(stream) = self.streams.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
+        if std::mem::take(&mut stream.hook_due) {
+            if let Some(Err(error)) = stream.attempt.as_mut().map(Attempt::run_hook) {
+                return self.finish_exchange(slot, Outcome::Failed(error));
+            }
+        }
         let url = stream.attempt.as_ref().map_or("", |a| a.url()).to_owned();
         log(LogLevel::Info, || format!("{url}: connecting"));
         let deadline = Instant::now() + stream.config.connect_timeout;
@@ -731,7 +742,10 @@ impl Reactor {
                     connection.handle_eof(Instant::now());
                     stream.hand_on()
                 }
-                Ok(n) => stream.feed(&self.read_buffer[..n]),
+                Ok(n) => {
+                    stream.sink.received(n);
+                    stream.feed(&self.read_buffer[..n])
+                }
                 Err(e) if e.kind() == Io::Interrupted => continue,
                 Err(e) if e.kind() == Io::WouldBlock => {
                     // A TLS handshake the read just finished lets the
@@ -988,6 +1002,7 @@ impl Reactor {
                     }
                 }
                 stream.attempt = Attempt::new(stream.config.clone()).ok();
+                stream.hook_due = true;
                 match wait {
                     Some(wait) if !self.shutting_down => {
                         let until = now + wait;

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::headers;
 use crate::log::{log, LogLevel};
+use crate::request_hook::Request;
 use crate::urls;
 
 /// Where one connection attempt stands: the request to send next. `C`
@@ -32,6 +33,8 @@ pub(crate) struct Attempt<C> {
     /// A redirect left the first origin: credentials stay behind.
     left_origin: bool,
     redirects: u32,
+    /// The headers the request hook left (None: the configuration's).
+    hooked_headers: Option<Vec<(String, String)>>,
 }
 
 impl<C: Borrow<Config>> Attempt<C> {
@@ -46,7 +49,24 @@ impl<C: Borrow<Config>> Attempt<C> {
             config,
             left_origin: false,
             redirects: 0,
+            hooked_headers: None,
         })
+    }
+
+    /// Runs the configuration's request hook, if any, on this attempt's
+    /// first request: its headers and query replace the configuration's
+    /// for every request of the attempt. A `RequestHook` error when the
+    /// hook fails.
+    pub(crate) fn run_hook(&mut self) -> Result<()> {
+        let config = self.config.borrow();
+        let Some(hook) = &config.request_hook else {
+            return Ok(());
+        };
+        let request = hook.run(Request::new(self.url.clone(), config.headers.clone()))?;
+        let url = request.url().to_owned();
+        self.hooked_headers = Some(request.headers().to_vec());
+        self.url = url;
+        Ok(())
     }
 
     /// The URL to request.
@@ -71,8 +91,9 @@ impl<C: Borrow<Config>> Attempt<C> {
     /// The user's headers to send with this request, in order.
     pub(crate) fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         let config = self.config.borrow();
-        config
-            .headers
+        self.hooked_headers
+            .as_ref()
+            .unwrap_or(&config.headers)
             .iter()
             .filter(move |(name, _)| !(self.left_origin && is_sensitive(config, name)))
             .map(|(name, value)| (name.as_str(), value.as_str()))

@@ -5,8 +5,10 @@
 //! rules live here once:
 //!
 //! - a close ends with `ClosedByUser`, a 204 with `NoContent`;
-//! - a clean end, or an interrupt, reconnects unless reconnection is off
-//!   (then `EndOfStream` / `ClosedByUser`); an interrupt reconnects at once;
+//! - a clean end reconnects unless reconnection is off or the on-end
+//!   setting says end (by default: any method but GET), then
+//!   `EndOfStream`; an interrupt reconnects at once unless reconnection is
+//!   off (then `ClosedByUser`);
 //! - a failure is retried when reconnection is on, the first connection
 //!   is allowed to fail (or one opened before) and the error policy says
 //!   so; the delay comes from [`crate::backoff`] (Retry-After capped, with a
@@ -65,6 +67,8 @@ pub(crate) enum Next {
 pub(crate) struct Session {
     url: String,
     reconnect: bool,
+    /// A clean end reconnects (`Config::reconnects_at_end`).
+    reconnect_at_end: bool,
     retry_first_connect: bool,
     max_retry_after: Duration,
     error_policy: crate::config::ErrorPolicy,
@@ -78,6 +82,7 @@ impl Session {
         Session {
             url: config.url.clone(),
             reconnect: config.retry.reconnect,
+            reconnect_at_end: config.reconnects_at_end(),
             retry_first_connect: config.retry.retry_first_connect,
             max_retry_after: config.retry.max_retry_after,
             error_policy: config.error_policy.clone(),
@@ -103,7 +108,7 @@ impl Session {
         let error = match outcome {
             Outcome::Closing => return Next::End(Ending::Closed(CloseReason::ClosedByUser)),
             Outcome::NoContent => return Next::End(Ending::Closed(CloseReason::NoContent)),
-            Outcome::Ended if !self.reconnect => {
+            Outcome::Ended if !self.reconnect_at_end => {
                 return Next::End(Ending::Closed(CloseReason::EndOfStream))
             }
             Outcome::Interrupted if !self.reconnect => {
@@ -294,6 +299,36 @@ mod tests {
             off.after(Outcome::Failed(status(503)), now),
             Next::End(Ending::Fatal(_))
         ));
+    }
+
+    #[test]
+    fn a_clean_end_follows_the_on_end_setting_and_the_method() {
+        use crate::config::OnEnd;
+        let now = Instant::now();
+        let ends = |method: &str, on_end: OnEnd| {
+            let config = Config::builder("http://127.0.0.1:1/")
+                .method(method)
+                .on_end(on_end)
+                .build()
+                .unwrap();
+            let mut s = Session::new(&config, 1);
+            let ended = matches!(
+                s.after(Outcome::Ended, now),
+                Next::End(Ending::Closed(CloseReason::EndOfStream))
+            );
+            // Errors follow the retry policy whatever the setting says.
+            let retried = matches!(
+                s.after(Outcome::Failed(status(503)), now),
+                Next::Reconnect { .. }
+            );
+            assert!(retried, "{method} {on_end:?}");
+            ended
+        };
+        assert!(!ends("GET", OnEnd::ByMethod));
+        assert!(ends("POST", OnEnd::ByMethod));
+        assert!(ends("REPORT", OnEnd::ByMethod));
+        assert!(!ends("POST", OnEnd::Reconnect));
+        assert!(ends("GET", OnEnd::End));
     }
 
     #[test]

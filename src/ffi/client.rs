@@ -518,6 +518,36 @@ pub unsafe extern "C" fn sse_client_copy_last_event_id(
     })
 }
 
+/// Fills `*out` with the client's counters now (see `sse_stats`): set
+/// `out->size = sizeof(sse_stats)` first. Cheap (no lock on the stream's
+/// path); safe from any thread at any time, also from a callback and
+/// after the stream ended (the counters stay until `sse_client_free`).
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` when `client` or `out` is NULL
+/// or `out->size` is smaller than a `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_client_stats(
+    client: *const sse_client,
+    out: *mut super::stats::sse_stats,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let call = enter!(client);
+        if out.is_null() {
+            return call
+                .0
+                .fail(&Error::argument("sse_client_stats: out is NULL"));
+        }
+        let stats = call.0.client.stats();
+        if unsafe { super::stats::fill(&stats, out) } {
+            sse_status::SSE_OK
+        } else {
+            call.0.fail(&Error::argument(
+                "sse_client_stats: out->size must be set to sizeof(sse_stats)",
+            ))
+        }
+    })
+}
+
 thread_local! {
     /// The calling thread's copies behind `sse_client_last_error` and
     /// `sse_client_last_event_id`.

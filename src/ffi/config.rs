@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{
     bytes_arg, c_string, copy_out, ffi_guard, sse_status, str_arg, thread_copy, try_mut, try_ref,
 };
-use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, ProxySetting};
+use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, OnEnd, ProxySetting};
 use crate::error::Error;
 
 /// The settings of a client. Create with `sse_config_new`, free with
@@ -38,6 +38,14 @@ impl sse_config {
         sse_status::SSE_OK
     }
 
+    /// Sets or removes the request hook.
+    pub(crate) fn set_request_hook(
+        &mut self,
+        hook: Option<crate::request_hook::RequestHook>,
+    ) -> sse_status {
+        self.update(|b| b.set_request_hook(hook))
+    }
+
     /// Validates a copy of the settings.
     pub(crate) fn build(&self) -> Result<Config, sse_status> {
         self.builder.clone().build().map_err(|e| self.fail(&e))
@@ -54,6 +62,21 @@ pub enum sse_error_policy {
     SSE_RETRY_ALL = 1,
     /// Every error ends the client.
     SSE_RETRY_NEVER = 2,
+}
+
+/// What a clean end of the stream (the server closing it without an
+/// error) does; errors follow the retry policy either way.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sse_on_end {
+    /// GET reconnects (as EventSource does); any other method ends the
+    /// client (`SSE_CLOSE_END_OF_STREAM`): an LLM completion is one answer.
+    SSE_ON_END_BY_METHOD = 0,
+    /// Reconnect whatever the method (long-lived POST or REPORT
+    /// subscriptions); each reconnect sends the request, body included, again.
+    SSE_ON_END_RECONNECT = 1,
+    /// End the client.
+    SSE_ON_END_END = 2,
 }
 
 /// Creates a config for `url` (http or https) with every other setting at
@@ -701,6 +724,27 @@ pub unsafe extern "C" fn sse_config_set_messages_only(
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
         let config = try_mut!(config);
         config.update(|b| b.messages_only(only))
+    })
+}
+
+/// What a clean end of the stream does: one of `sse_on_end` (default
+/// `SSE_ON_END_BY_METHOD`: GET reconnects, other methods end).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config or unknown value).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_on_end(config: *mut sse_config, on_end: i32) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let on_end = match on_end {
+            0 => OnEnd::ByMethod,
+            1 => OnEnd::Reconnect,
+            2 => OnEnd::End,
+            _ => {
+                return config
+                    .fail_argument("unknown on-end value (0: by method, 1: reconnect, 2: end)")
+            }
+        };
+        config.update(|b| b.on_end(on_end))
     })
 }
 

@@ -37,6 +37,9 @@ pub enum sse_status {
     SSE_ERR_INTERNAL = 12,
     /// No byte arrived within the read timeout.
     SSE_ERR_READ_TIMEOUT = 13,
+    /// The request hook failed (it returned an error, or set an invalid
+    /// header or URL); retried by the default error policy.
+    SSE_ERR_REQUEST_HOOK = 14,
 }
 
 impl From<ErrorKind> for sse_status {
@@ -54,6 +57,7 @@ impl From<ErrorKind> for sse_status {
             ErrorKind::RetriesExhausted => sse_status::SSE_ERR_RETRIES_EXHAUSTED,
             ErrorKind::Closed => sse_status::SSE_CLOSED,
             ErrorKind::Internal => sse_status::SSE_ERR_INTERNAL,
+            ErrorKind::RequestHook => sse_status::SSE_ERR_REQUEST_HOOK,
         }
     }
 }
@@ -78,6 +82,7 @@ pub extern "C" fn sse_status_name(status: i32) -> *const c_char {
         11 => "SSE_ERR_RETRIES_EXHAUSTED\0",
         12 => "SSE_ERR_INTERNAL\0",
         13 => "SSE_ERR_READ_TIMEOUT\0",
+        14 => "SSE_ERR_REQUEST_HOOK\0",
         _ => "SSE_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()

@@ -353,6 +353,29 @@ pub unsafe extern "C" fn sse_event_error_status(event: *const sse_event) -> sse_
     })
 }
 
+/// The first bytes (at most 64 KiB) of the body of a refusal (an error
+/// item of a non-2xx response): the server's reason, often JSON. Sets
+/// `*len` (if `len` is not NULL) to their count. The bytes are not
+/// NUL-terminated and may hold any byte; they live as long as the event.
+/// NULL (and `*len` 0) for other items, and when the body was empty or in
+/// a content coding such as gzip.
+#[no_mangle]
+pub unsafe extern "C" fn sse_event_error_body(
+    event: *const sse_event,
+    len: *mut usize,
+) -> *const c_char {
+    ffi_guard!(std::ptr::null(), {
+        let body = match unsafe { event_ref(event) }.and_then(sse_event::item) {
+            Some(Item::Error { error, .. }) if !error.body.is_empty() => Some(&error.body),
+            _ => None,
+        };
+        if let Some(len) = unsafe { len.as_mut() } {
+            *len = body.map_or(0, |b| b.len());
+        }
+        body.map_or(std::ptr::null(), |b| b.as_ptr().cast())
+    })
+}
+
 /// True for an error item after which the client ends (no reconnection).
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_is_fatal(event: *const sse_event) -> bool {
@@ -575,6 +598,7 @@ mod tests {
             headers: headers(),
             retry_after: None,
             permanent: false,
+            body: b"{\"error\": \"busy\"}".to_vec(),
         };
         vec![
             message("message", "hello", "1"),

@@ -21,6 +21,8 @@ pub mod error;
 pub mod event;
 pub mod log;
 pub mod parser;
+pub mod request;
+pub mod stats;
 
 pub use error::sse_status;
 
