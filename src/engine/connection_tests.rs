@@ -635,21 +635,27 @@ fn redirects_carry_the_resolved_location() {
 #[test]
 fn error_statuses_carry_status_headers_and_retry_after() {
     let (mut connection, t0) = start();
-    let bytes = b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 120\r\n\r\n";
+    let bytes = b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 120\r\ncontent-length: 0\r\n\r\n";
     let events = feed(&mut connection, bytes, 1, t0);
     let error = failure(&events);
     assert_eq!(error.kind, ErrorKind::HttpStatus);
     assert_eq!(error.message, "HTTP status 429 Too Many Requests");
     assert_eq!(error.status, Some(429));
     assert_eq!(error.retry_after, Some(Duration::from_secs(120)));
-    assert_eq!(error.headers, [("retry-after".into(), "120".into())]);
+    assert_eq!(
+        error.headers,
+        [
+            ("retry-after".into(), "120".into()),
+            ("content-length".into(), "0".into())
+        ]
+    );
     assert!(error.is_retryable_by_default());
 
     // A date is read against the wall clock at the response (30 s after
     // the start here): 18:01:30 is 60 s away.
     let (mut connection, t0) = start();
     let bytes =
-        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: Wed, 02 Dec 2026 18:01:30 GMT\r\n\r\n";
+        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: Wed, 02 Dec 2026 18:01:30 GMT\r\ncontent-length: 0\r\n\r\n";
     connection.handle_input(bytes, t0 + Duration::from_secs(30));
     let events = drain(&mut connection);
     let error = failure(&events);
@@ -657,10 +663,59 @@ fn error_statuses_carry_status_headers_and_retry_after() {
     assert_eq!(error.retry_after, Some(Duration::from_secs(60)));
 
     let (mut connection, t0) = start();
-    let events = feed(&mut connection, b"HTTP/1.1 404 Not Found\r\n\r\n", 64, t0);
+    // No length: the body lasts until the server closes.
+    let events = feed(
+        &mut connection,
+        b"HTTP/1.1 404 Not Found\r\n\r\nno such feed",
+        64,
+        t0,
+    );
+    assert!(events.is_empty(), "{events:?}");
+    connection.handle_eof(t0);
+    let events = drain(&mut connection);
     let error = failure(&events);
     assert_eq!(error.retry_after, None);
+    assert_eq!(error.body, b"no such feed");
     assert!(!error.is_retryable_by_default());
+}
+
+#[test]
+fn a_refusal_keeps_its_body_up_to_the_limit_and_the_read_timeout() {
+    // Chunked, in small pieces: the de-framed body.
+    let (mut connection, t0) = start();
+    let mut bytes = b"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    bytes.extend(chunked(&[br#"{"error":"#, br#""bad key"}"#, b""]));
+    let error = failure(&feed(&mut connection, &bytes, 3, t0)).clone();
+    assert_eq!(error.status, Some(401));
+    assert_eq!(error.body, br#"{"error":"bad key"}"#);
+
+    // A body larger than the limit: its first 64 KiB, without waiting for the rest.
+    let (mut connection, t0) = start();
+    let mut bytes =
+        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 1000000\r\n\r\n".to_vec();
+    bytes.extend(vec![b'x'; 70_000]);
+    let error = failure(&feed(&mut connection, &bytes, 8192, t0)).clone();
+    assert_eq!(error.body.len(), crate::error::MAX_ERROR_BODY_BYTES);
+
+    // A body that stalls: what came, at the read timeout, as the status error.
+    let (mut connection, t0) = start();
+    let bytes = b"HTTP/1.1 403 Forbidden\r\ncontent-length: 100\r\n\r\npartial";
+    assert!(feed(&mut connection, bytes, 64, t0).is_empty());
+    let deadline = connection.poll_timeout().expect("a deadline");
+    connection.handle_timeout(deadline);
+    let events = drain(&mut connection);
+    let error = failure(&events);
+    assert_eq!(
+        (error.kind, error.status),
+        (ErrorKind::HttpStatus, Some(403))
+    );
+    assert_eq!(error.body, b"partial");
+
+    // A body in a content coding is not read.
+    let (mut connection, t0) = start();
+    let bytes = b"HTTP/1.1 500 Internal Server Error\r\ncontent-encoding: gzip\r\ncontent-length: 100\r\n\r\n";
+    let error = failure(&feed(&mut connection, bytes, 64, t0)).clone();
+    assert!(error.body.is_empty());
 }
 
 #[test]
