@@ -107,7 +107,7 @@ demo: $(BUILD)/ssecat $(SERVER)
 
 # --------------------------------------------------------------- C tests
 
-C_TESTS := test_vectors test_client test_abi test_cpp test_misuse
+C_TESTS := test_vectors test_client test_abi test_cpp test_misuse test_features
 TEST_HDRS := tests/c/harness.h include/sse.h
 ASAN_DIR := $(BUILD)/tests/asan
 PLAIN_DIR := $(BUILD)/tests/plain

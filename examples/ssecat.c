@@ -15,7 +15,8 @@
  * (\x1b, \0); in a pipe or file, and with --jsonl, the bytes are exact.
  *
  * Exit status: 0 when the stream ended normally (204 No Content,
- * --max-events reached, or the end of the stream with --max-retries 0),
+ * --max-events reached, or the end of a stream that does not reconnect:
+ * --max-retries 0, --on-end end, or a method other than GET),
  * 1 on a fatal error (message on stderr) or when stdout cannot be written,
  * 2 on bad usage (unknown option, bad number, header or URL refused),
  * 128+N after signal N (SIGINT, SIGTERM) closed the client.
@@ -23,7 +24,7 @@
  * Build: cc -Iinclude examples/ssecat.c -Ltarget/release -lsse
  * (or `make`, which links libsse.a statically into build/ssecat).
  */
-#define _GNU_SOURCE /* getopt_long, pipe2 */
+#define _GNU_SOURCE /* getopt_long, pipe2, strerror_r */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sse.h"
@@ -54,7 +56,16 @@ static const char USAGE[] =
     "  -H, --header 'Name: value'  add a request header (repeatable)\n"
     "  -X, --request METHOD        HTTP method (default GET; POST with -d)\n"
     "  -d, --data BODY             request body (sent on every connection)\n"
+    "      --json BODY             as -d, with Content-Type: application/json and\n"
+    "                              Accept: text/event-stream (as curl's --json)\n"
+    "      --header-file FILE      'Name: value' lines (blank and '#' lines skipped)\n"
+    "                              read again before every connection attempt and\n"
+    "                              sent as headers (fresh tokens); must exist at start\n"
     "      --last-event-id ID      Last-Event-ID of the first connection\n"
+    "      --state FILE            resume across restarts: FILE's content is the\n"
+    "                              first Last-Event-ID (over --last-event-id); the\n"
+    "                              id in force is stored in FILE after each event\n"
+    "                              is written (temporary file, then rename)\n"
     "      --cacert FILE           trust the PEM certificates in FILE\n"
     "      --insecure              do not verify the server's certificate\n"
     "      --proxy URL             proxy URL ('' for none; default: the environment\n"
@@ -65,13 +76,17 @@ static const char USAGE[] =
     "                              Proxy-Authorization always are; repeatable)\n"
     "      --allow-https-downgrade follow redirects from https to http\n"
     "Reconnection and limits:\n"
+    "      --on-end reconnect|end  what a clean end of the stream does (default:\n"
+    "                              reconnect for GET, end for other methods)\n"
     "      --retry-ms N            initial reconnection delay (default 1000)\n"
     "      --max-retry-ms N        cap of the growing delay (default 30000)\n"
     "      --max-retries N         0: never reconnect; N: give up after N\n"
     "                              reconnection attempts in a row; -1: never give up (default)\n"
     "      --connect-timeout-ms N  connect timeout (default 10000)\n"
-    "      --read-timeout-ms N     reconnect after N ms without a byte (0: never)\n"
-    "      --max-event-bytes N     maximum size of a line or an event\n"
+    "      --read-timeout-ms N     reconnect after N ms without a byte (0: never;\n"
+    "                              default 300000)\n"
+    "      --max-event-bytes N     maximum size of a line or an event (default\n"
+    "                              16777216)\n"
     "      --max-response-head-bytes N  maximum size of a response head (default 65536)\n"
     "      --max-retry-after-ms N  ceiling of a server's Retry-After (default 3600000)\n"
     "      --max-retry-elapsed-ms N  give up after retrying for N ms in a row\n"
@@ -82,12 +97,20 @@ static const char USAGE[] =
     "      --all                   print every item (open, comment, error,\n"
     "                              reconnecting, closed), not only messages\n"
     "      --jsonl                 one JSON object per line\n"
+    "      --stats                 at exit, one JSON line of counters on stderr\n"
+    "                              (SIGUSR1: the same line at any time)\n"
     "  -h, --help                  this help\n"
     "      --version               libsse's version\n"
     "\n"
-    "Exit status: 0 stream ended normally (204, --max-events, end of stream\n"
-    "with --max-retries 0); 1 fatal error (or stdout closed); 2 bad usage;\n"
-    "128+N after signal N (SIGINT, SIGTERM).\n";
+    "Defaults not named above: no proxy settings beyond the environment, no\n"
+    "retry limit, 10 redirects at most, TLS verified against the Mozilla roots.\n"
+    "\n"
+    "Signals: SIGINT, SIGTERM end ssecat; SIGHUP reconnects now (with\n"
+    "Last-Event-ID); SIGUSR1 prints the counters with --stats.\n"
+    "\n"
+    "Exit status: 0 stream ended normally (204, --max-events, end of a stream\n"
+    "that does not reconnect); 1 fatal error (or stdout closed, or --state\n"
+    "not writable); 2 bad usage; 128+N after signal N (SIGINT, SIGTERM).\n";
 
 /* ------------------------------------------------------------------ options */
 
@@ -95,8 +118,10 @@ typedef struct {
     const char *url;
     bool all;
     bool jsonl;
+    bool stats;
     long long max_events; /* -1: no limit */
     long long max_retries; /* -2: not given */
+    const char *state_file; /* NULL: none */
 } options;
 
 enum {
@@ -120,6 +145,11 @@ enum {
     OPT_ALL,
     OPT_JSONL,
     OPT_VERSION,
+    OPT_JSON,
+    OPT_ON_END,
+    OPT_STATS,
+    OPT_STATE,
+    OPT_HEADER_FILE,
 };
 
 static const struct option LONG_OPTIONS[] = {
@@ -145,6 +175,11 @@ static const struct option LONG_OPTIONS[] = {
     {"max-retry-elapsed-ms", required_argument, NULL, OPT_MAX_RETRY_ELAPSED_MS},
     {"all", no_argument, NULL, OPT_ALL},
     {"jsonl", no_argument, NULL, OPT_JSONL},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"on-end", required_argument, NULL, OPT_ON_END},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"header-file", required_argument, NULL, OPT_HEADER_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -216,6 +251,105 @@ static void add_header(sse_config *cfg, const char *header) {
     }
 }
 
+/* Whether a request header named `name` was given with -H. */
+static bool has_header(char **headers, int count, const char *name) {
+    size_t len = strlen(name);
+    for (int i = 0; i < count; i++) {
+        if (strncasecmp(headers[i], name, len) == 0 && headers[i][len] == ':') return true;
+    }
+    return false;
+}
+
+/* Trims spaces and tabs at both ends of `text` in place. */
+static char *trim(char *text) {
+    while (*text == ' ' || *text == '\t') text++;
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t')) text[--len] = '\0';
+    return text;
+}
+
+/* The request hook of --header-file: sets the headers of FILE, read again
+ * before every connection attempt (on libsse's thread). A file that cannot
+ * be read, or a bad line, fails the attempt: an error item, then a retry. */
+static sse_status header_file_hook(void *userdata, sse_request *req) {
+    const char *path = userdata;
+    char message[512], why[128];
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        snprintf(message, sizeof message, "--header-file %s: %s", path,
+                 strerror_r(errno, why, sizeof why));
+        sse_request_fail(req, message);
+        return SSE_ERR_ARGUMENT;
+    }
+    sse_status status = SSE_OK;
+    char *line = NULL;
+    size_t cap = 0;
+    int number = 0;
+    while (status == SSE_OK && getline(&line, &cap, file) >= 0) {
+        number++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *text = trim(line);
+        if (*text == '\0' || *text == '#') continue;
+        char *colon = strchr(text, ':');
+        if (colon == NULL || colon == text) {
+            snprintf(message, sizeof message, "--header-file %s, line %d: expected 'Name: value'",
+                     path, number);
+            status = SSE_ERR_ARGUMENT;
+            sse_request_fail(req, message);
+            break;
+        }
+        *colon = '\0';
+        status = sse_request_set_header(req, trim(text), trim(colon + 1));
+        if (status != SSE_OK) {
+            snprintf(message, sizeof message, "--header-file %s, line %d: header refused", path,
+                     number);
+            sse_request_fail(req, message);
+        }
+    }
+    if (status == SSE_OK && ferror(file)) {
+        snprintf(message, sizeof message, "--header-file %s: read error", path);
+        sse_request_fail(req, message);
+        status = SSE_ERR_ARGUMENT;
+    }
+    free(line);
+    fclose(file);
+    return status;
+}
+
+/* --state FILE at start: its content (an id), or NULL when it does not
+ * exist; any other failure is a usage error. */
+static char *read_state(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        if (errno == ENOENT) return NULL;
+        fprintf(stderr, "ssecat: --state %s: %s\n", path, strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    size_t len = 0, cap = 256;
+    char *id = malloc(cap);
+    size_t n;
+    while (id != NULL && (n = fread(id + len, 1, cap - len - 1, file)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            cap *= 2;
+            char *grown = realloc(id, cap);
+            if (grown == NULL) free(id);
+            id = grown;
+        }
+    }
+    if (id == NULL || ferror(file)) {
+        fprintf(stderr, "ssecat: --state %s: cannot read it\n", path);
+        exit(EXIT_USAGE);
+    }
+    fclose(file);
+    id[len] = '\0';
+    if (strlen(id) != len) {
+        fprintf(stderr, "ssecat: --state %s: holds a NUL byte, not an event id\n", path);
+        exit(EXIT_USAGE);
+    }
+    return id;
+}
+
 /* Parses argv into `opts` and a config; exits 0 for --help/--version and
  * 2 on bad usage. */
 static sse_config *parse_args(int argc, char **argv, options *opts) {
@@ -224,18 +358,24 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     opts->url = NULL;
     opts->all = false;
     opts->jsonl = false;
+    opts->stats = false;
     opts->max_events = -1;
     opts->max_retries = -2;
+    opts->state_file = NULL;
 
     const char *method = NULL, *body = NULL, *last_event_id = NULL, *cacert = NULL;
-    const char *proxy = NULL;
+    const char *proxy = NULL, *on_end = NULL, *header_file = NULL;
+    bool json = false;
     long long retry_ms = -1, max_retry_ms = -1, connect_ms = -1, read_ms = -1, max_bytes = -1;
     long long max_head = -1, max_retry_after = -1, max_elapsed = -1;
     bool insecure = false, allow_downgrade = false;
     int header_count = 0, sensitive_count = 0, type_count = 0;
-    char **headers = calloc((size_t)argc + 1, sizeof *headers);
-    char **sensitive = calloc((size_t)argc + 1, sizeof *sensitive);
-    char **types = calloc((size_t)argc + 1, sizeof *types);
+    /* Held in statics, so that a usage error's exit() leaves nothing
+     * unreachable behind (LeakSanitizer). */
+    static char **headers, **sensitive, **types;
+    headers = calloc((size_t)argc + 1, sizeof *headers);
+    sensitive = calloc((size_t)argc + 1, sizeof *sensitive);
+    types = calloc((size_t)argc + 1, sizeof *types);
     if (headers == NULL || sensitive == NULL || types == NULL) {
         perror("ssecat");
         exit(EXIT_FATAL);
@@ -247,7 +387,24 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
         switch (c) {
         case 'H': headers[header_count++] = optarg; break;
         case 'X': method = optarg; break;
-        case 'd': body = optarg; break;
+        case 'd':
+            if (json) usage_error("%s", "use -d or --json, not both");
+            body = optarg;
+            break;
+        case OPT_JSON:
+            if (body != NULL && !json) usage_error("%s", "use -d or --json, not both");
+            body = optarg;
+            json = true;
+            break;
+        case OPT_ON_END:
+            if (strcmp(optarg, "reconnect") != 0 && strcmp(optarg, "end") != 0) {
+                usage_error("--on-end: expected reconnect or end, got '%s'", optarg);
+            }
+            on_end = optarg;
+            break;
+        case OPT_STATS: opts->stats = true; break;
+        case OPT_STATE: opts->state_file = optarg; break;
+        case OPT_HEADER_FILE: header_file = optarg; break;
         case OPT_LAST_EVENT_ID: last_event_id = optarg; break;
         case OPT_RETRY_MS: retry_ms = parse_number("--retry-ms", optarg, 0, 86400000); break;
         case OPT_MAX_RETRY_MS:
@@ -301,8 +458,33 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     if (cfg == NULL) {
         usage_error("invalid URL '%s'", opts->url);
     }
+    if (json) {
+        if (!has_header(headers, header_count, "content-type")) {
+            add_header(cfg, "Content-Type: application/json");
+        }
+        if (!has_header(headers, header_count, "accept")) {
+            add_header(cfg, "Accept: text/event-stream");
+        }
+    }
     for (int i = 0; i < header_count; i++) add_header(cfg, headers[i]);
     free(headers);
+    if (header_file != NULL) {
+        struct stat st;
+        if (stat(header_file, &st) != 0) {
+            fprintf(stderr, "ssecat: --header-file %s: %s\n", header_file, strerror(errno));
+            sse_config_free(cfg);
+            exit(EXIT_USAGE);
+        }
+        if (sse_config_set_request_hook(cfg, header_file_hook, (void *)header_file, NULL) !=
+            SSE_OK) {
+            config_failed(cfg, "--header-file");
+        }
+    }
+    if (on_end != NULL &&
+        sse_config_set_on_end(cfg, strcmp(on_end, "end") == 0 ? SSE_ON_END_END
+                                                              : SSE_ON_END_RECONNECT) != SSE_OK) {
+        config_failed(cfg, "--on-end");
+    }
     for (int i = 0; i < sensitive_count; i++) {
         if (sse_config_add_sensitive_header(cfg, sensitive[i]) != SSE_OK) {
             free(sensitive);
@@ -344,7 +526,15 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     if (method != NULL && sse_config_set_method(cfg, method) != SSE_OK) {
         config_failed(cfg, "-X");
     }
-    if (last_event_id != NULL && sse_config_set_last_event_id(cfg, last_event_id) != SSE_OK) {
+    char *state_id = opts->state_file ? read_state(opts->state_file) : NULL;
+    if (state_id != NULL) {
+        if (sse_config_set_last_event_id(cfg, state_id) != SSE_OK) {
+            free(state_id);
+            config_failed(cfg, "--state");
+        }
+        free(state_id);
+    } else if (last_event_id != NULL &&
+               sse_config_set_last_event_id(cfg, last_event_id) != SSE_OK) {
         config_failed(cfg, "--last-event-id");
     }
     /* The library keeps a floor under every delay (default 100 ms, so that
@@ -448,7 +638,23 @@ __attribute__((format(printf, 1, 2))) static void out_printf(const char *fmt, ..
 }
 
 static volatile sig_atomic_t signal_caught = 0;
+/* SIGUSR1 (print the counters) and SIGHUP (reconnect now), handled by the
+ * main thread between items. */
+static volatile sig_atomic_t stats_asked = 0, reconnect_asked = 0;
 static int signal_pipe[2] = {-1, -1};
+/* What the SIGUSR1 and SIGHUP requests act on. */
+static sse_client *the_client = NULL;
+
+static void handle_requests(void);
+
+/* Empties the self-pipe (it stays readable otherwise) and acts on what
+ * SIGUSR1 and SIGHUP asked for. */
+static void drain_signal_pipe(void) {
+    char buf[64];
+    while (read(signal_pipe[0], buf, sizeof buf) > 0) {
+    }
+    handle_requests();
+}
 
 /* How a flush ended. */
 typedef enum { FLUSH_OK, FLUSH_SIGNAL, FLUSH_ERROR } flush_result;
@@ -469,6 +675,7 @@ static flush_result out_flush(void) {
         nfds_t count = signal_pipe[0] >= 0 ? 2 : 1;
         int r = poll(fds, count, signal_pipe[0] >= 0 ? -1 : 100);
         if (r < 0 && errno != EINTR) return FLUSH_ERROR;
+        if (r > 0 && count == 2 && (fds[1].revents & POLLIN)) drain_signal_pipe();
         if (r <= 0 || !(fds[0].revents & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))) continue;
         size_t chunk = out.len - done;
         if (chunk > PIPE_BUF) chunk = PIPE_BUF;
@@ -527,6 +734,59 @@ static void json_string(const char *text, size_t len) {
     out_char('"');
 }
 
+/* The length of the valid UTF-8 sequence at `text` (of `len` bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *text, size_t len) {
+    unsigned char lead = text[0];
+    size_t need;
+    unsigned char low = 0x80, high = 0xbf; /* range of the second byte */
+    if (lead < 0x80) return 1;
+    if (lead >= 0xc2 && lead <= 0xdf) need = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) need = 3;
+    else if (lead >= 0xf0 && lead <= 0xf4) need = 4;
+    else return 0;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+    if (len < need || text[1] < low || text[1] > high) return 0;
+    for (size_t i = 2; i < need; i++) {
+        if (text[i] < 0x80 || text[i] > 0xbf) return 0;
+    }
+    return need;
+}
+
+/* A JSON string of bytes that may not be UTF-8 (a response body): each
+ * invalid byte becomes U+FFFD. */
+static void json_bytes(const char *text, size_t len) {
+    out_char('"');
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        size_t n;
+        while (i < len && (n = utf8_sequence((const unsigned char *)text + i, len - i)) > 0) {
+            i += n;
+        }
+        json_chars(text + start, i - start);
+        if (i < len) {
+            out_str("\\ufffd");
+            i++;
+        }
+    }
+    out_char('"');
+}
+
+/* The name of a close reason in --jsonl, as the bindings name it. */
+static const char *close_reason_name(sse_close_reason reason) {
+    switch (reason) {
+    case SSE_CLOSE_NO_CONTENT: return "no_content";
+    case SSE_CLOSE_END_OF_STREAM: return "end_of_stream";
+    case SSE_CLOSE_BY_USER: return "by_user";
+    case SSE_CLOSE_ERROR: return "error";
+    case SSE_CLOSE_NONE: break;
+    }
+    return "none";
+}
+
 /* Prints one item as a JSON line. */
 static void print_jsonl(const sse_event *ev) {
     size_t len = 0;
@@ -539,6 +799,9 @@ static void print_jsonl(const sse_event *ev) {
         json_string(data, len);
         out_str(",\"id\":");
         json_string(sse_event_id(ev), sse_event_id_len(ev));
+        if (sse_event_retry_ms(ev) >= 0) {
+            out_printf(",\"retry\":%" PRId64, sse_event_retry_ms(ev));
+        }
         out_str("}\n");
         break;
     case SSE_KIND_COMMENT:
@@ -557,6 +820,12 @@ static void print_jsonl(const sse_event *ev) {
             out_str("{\"kind\":\"error\",\"status\":null,\"message\":");
         }
         json_string(data, len);
+        size_t body_len = 0;
+        const char *body = sse_event_error_body(ev, &body_len);
+        if (body != NULL) {
+            out_str(",\"body\":");
+            json_bytes(body, body_len);
+        }
         out_str("}\n");
         break;
     }
@@ -564,7 +833,10 @@ static void print_jsonl(const sse_event *ev) {
         out_printf("{\"kind\":\"reconnecting\",\"delay_ms\":%" PRIu64 "}\n",
                    (uint64_t)sse_event_delay_ms(ev));
         break;
-    case SSE_KIND_CLOSED: out_str("{\"kind\":\"closed\"}\n"); break;
+    case SSE_KIND_CLOSED:
+        out_printf("{\"kind\":\"closed\",\"reason\":\"%s\"}\n",
+                   close_reason_name(sse_event_close_reason(ev)));
+        break;
     }
 }
 
@@ -621,6 +893,26 @@ static void text_chars(const char *text, size_t len) {
     out_put(text + len - run, run);
 }
 
+/* A refusal's body shown to people: the first BODY_SHOWN bytes on one
+ * line, control characters escaped whatever stdout is. */
+#define BODY_SHOWN 1024
+
+static void body_text(const char *body, size_t len) {
+    bool saved = escape_controls;
+    escape_controls = true;
+    text_chars(body, len < BODY_SHOWN ? len : BODY_SHOWN);
+    escape_controls = saved;
+    if (len > BODY_SHOWN) out_str("...");
+}
+
+/* The same on stderr. */
+static void body_to_stderr(const char *body, size_t len) {
+    size_t saved_len = out.len;
+    body_text(body, len);
+    if (!out.failed) fwrite(out.data + saved_len, 1, out.len - saved_len, stderr);
+    out.len = saved_len;
+}
+
 /* Whether an error message already names the HTTP status ("HTTP status
  * 503 ...", "HTTP 302 redirect ..."): then it is not prefixed again. */
 static bool names_status(const char *message) { return strncmp(message, "HTTP ", 5) == 0; }
@@ -666,6 +958,12 @@ static void print_human(const sse_event *ev) {
         out_str(sse_event_is_fatal(ev) ? "[error, fatal] " : "[error] ");
         if (status != 0 && !names_status(data)) out_printf("HTTP %u: ", status);
         text_chars(data, len);
+        size_t body_len = 0;
+        const char *body = sse_event_error_body(ev, &body_len);
+        if (body != NULL) {
+            out_str("; the server said: ");
+            body_text(body, body_len);
+        }
         out_char('\n');
         break;
     }
@@ -685,7 +983,13 @@ static void print_human(const sse_event *ev) {
  * The client is closed by the main thread, not here. */
 static void on_signal(int signo) {
     int saved = errno;
-    signal_caught = signo;
+    if (signo == SIGUSR1) {
+        stats_asked = 1;
+    } else if (signo == SIGHUP) {
+        reconnect_asked = 1;
+    } else {
+        signal_caught = signo;
+    }
     if (signal_pipe[1] >= 0) {
         ssize_t ignored = write(signal_pipe[1], "x", 1);
         (void)ignored;
@@ -693,7 +997,7 @@ static void on_signal(int signo) {
     errno = saved;
 }
 
-static void install_signal_handlers(void) {
+static void install_signal_handlers(bool stats) {
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         signal_pipe[0] = signal_pipe[1] = -1; /* fall back to polling the flag */
     }
@@ -703,8 +1007,108 @@ static void install_signal_handlers(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (stats) sigaction(SIGUSR1, &sa, NULL);
     /* A closed stdout shows up as EPIPE from fflush, handled below. */
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* ------------------------------------------------------------ stats, state */
+
+/* --stats: the client's counters as one JSON line on stderr. */
+static void print_stats(sse_client *client) {
+    sse_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.size = sizeof stats;
+    if (sse_client_stats(client, &stats) != SSE_OK) return;
+    size_t saved_len = out.len;
+    out_printf("{\"events\":%" PRIu64 ",\"data_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64
+               ",\"connections\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"errors\":%" PRIu64
+               ",\"errors_by_status\":{",
+               stats.events, stats.data_bytes, stats.wire_bytes, stats.connections,
+               stats.reconnects, stats.errors);
+    bool first = true;
+    for (int i = 0; i < SSE_STATS_STATUS_SLOTS; i++) {
+        if (stats.errors_by_status[i] == 0) continue;
+        out_printf("%s\"%s\":%" PRIu64, first ? "" : ",", sse_status_name(i),
+                   stats.errors_by_status[i]);
+        first = false;
+    }
+    out_printf("},\"queue_depth\":%" PRIu64 ",\"queue_peak\":%" PRIu64
+               ",\"connected\":%s,\"connected_ms\":%" PRIu64 ",\"last_event_unix_ms\":",
+               stats.queue_depth, stats.queue_peak, stats.connected ? "true" : "false",
+               stats.connected_ms);
+    if (stats.last_event_unix_ms) {
+        out_printf("%" PRIu64, stats.last_event_unix_ms);
+    } else {
+        out_str("null");
+    }
+    out_str(",\"last_error\":");
+    if (stats.last_error_unix_ms) {
+        json_bytes(stats.last_error, strlen(stats.last_error));
+        out_printf(",\"last_error_unix_ms\":%" PRIu64 "}\n", stats.last_error_unix_ms);
+    } else {
+        out_str("null,\"last_error_unix_ms\":null}\n");
+    }
+    if (!out.failed) fwrite(out.data + saved_len, 1, out.len - saved_len, stderr);
+    out.len = saved_len;
+}
+
+static void handle_requests(void) {
+    if (the_client == NULL) return;
+    if (stats_asked) {
+        stats_asked = 0;
+        print_stats(the_client);
+    }
+    if (reconnect_asked) {
+        reconnect_asked = 0;
+        sse_client_interrupt(the_client);
+    }
+}
+
+/* --state: the id last stored, to skip writing the same one again. */
+static char *stored_id = NULL;
+static size_t stored_len = 0;
+
+/* Stores `id` in `path` by writing `path`.tmp and renaming it over `path`
+ * (a reader or a restart sees the old id or the new one, never a part).
+ * No fsync: the id survives the process (kill -9), not a power cut. False
+ * (errno set) when that failed. */
+static bool store_state(const char *path, const char *id, size_t len) {
+    if (stored_id != NULL && stored_len == len && memcmp(stored_id, id, len) == 0) return true;
+    /* One name: a kill -9 between open and rename leaves at most this file,
+     * which the next run writes over (one ssecat per state file). */
+    size_t tmp_cap = strlen(path) + 8;
+    char *tmp = malloc(tmp_cap);
+    if (tmp == NULL) return false;
+    snprintf(tmp, tmp_cap, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    size_t done = 0;
+    while (ok && done < len) {
+        ssize_t n = write(fd, id + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += (size_t)n;
+    }
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    free(tmp);
+    if (ok) {
+        char *copy = malloc(len + 1);
+        if (copy != NULL) {
+            memcpy(copy, id, len);
+            free(stored_id);
+            stored_id = copy;
+            stored_len = len;
+        }
+    }
+    return ok;
 }
 
 /* -------------------------------------------------------------------- main */
@@ -712,11 +1116,28 @@ static void install_signal_handlers(void) {
 /* Why the main loop stopped. */
 typedef enum { RUN_ENDED, RUN_FATAL, RUN_SIGNAL, RUN_OUTPUT } run_end;
 
+/* The body of the fatal error item, for the message at the end. */
+static char *fatal_body = NULL;
+static size_t fatal_body_len = 0;
+
+static void keep_fatal_body(const sse_event *ev) {
+    size_t len = 0;
+    const char *body = sse_event_error_body(ev, &len);
+    free(fatal_body);
+    fatal_body = NULL;
+    fatal_body_len = 0;
+    if (body != NULL && (fatal_body = malloc(len)) != NULL) {
+        memcpy(fatal_body, body, len);
+        fatal_body_len = len;
+    }
+}
+
 static run_end run(sse_client *client, const options *opts) {
     int fd = sse_client_fd(client); /* -1: fall back to a pull loop */
     long long messages = 0;
     for (;;) {
         if (signal_caught) return RUN_SIGNAL;
+        if (stats_asked || reconnect_asked) handle_requests();
         sse_event *ev = NULL;
         sse_status status = sse_next_event(client, fd >= 0 ? 0 : 200, &ev);
         if (status == SSE_TIMEOUT) {
@@ -732,16 +1153,23 @@ static run_end run(sse_client *client, const options *opts) {
                     perror("ssecat: poll");
                     return RUN_FATAL;
                 }
+                if (r > 0 && count == 2 && (fds[1].revents & POLLIN)) drain_signal_pipe();
             }
             continue;
         }
         if (status == SSE_CLOSED) return RUN_ENDED;
         if (status != SSE_OK) {
-            fprintf(stderr, "ssecat: %s (%s)\n", sse_client_last_error(client),
+            fprintf(stderr, "ssecat: %s (%s)", sse_client_last_error(client),
                     sse_status_name(status));
+            if (fatal_body != NULL) {
+                fputs("; the server said: ", stderr);
+                body_to_stderr(fatal_body, fatal_body_len);
+            }
+            fputc('\n', stderr);
             return RUN_FATAL;
         }
         sse_kind kind = sse_event_kind(ev);
+        if (kind == SSE_KIND_ERROR && sse_event_is_fatal(ev)) keep_fatal_body(ev);
         if (kind == SSE_KIND_MESSAGE || opts->all) {
             if (opts->jsonl) {
                 print_jsonl(ev);
@@ -757,16 +1185,30 @@ static run_end run(sse_client *client, const options *opts) {
                 if (error != EPIPE) fprintf(stderr, "ssecat: stdout: %s\n", strerror(error));
                 return RUN_OUTPUT;
             }
+            /* Written and flushed: now the id may move on (at least once). */
+            if (kind == SSE_KIND_MESSAGE && opts->state_file != NULL &&
+                !store_state(opts->state_file, sse_event_id(ev), sse_event_id_len(ev))) {
+                fprintf(stderr, "ssecat: --state %s: %s\n", opts->state_file, strerror(errno));
+                sse_event_free(ev);
+                return RUN_FATAL;
+            }
         } else if (kind == SSE_KIND_ERROR && !sse_event_is_fatal(ev)) {
             /* Without --all, say on stderr why nothing comes (the fatal
              * error is reported once, from sse_next_event's status). */
             const char *message = sse_event_data(ev, NULL);
             unsigned http = sse_event_http_status(ev);
             if (http != 0 && !names_status(message)) {
-                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)\n", http, message);
+                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)", http, message);
             } else {
-                fprintf(stderr, "ssecat: %s (reconnecting)\n", message);
+                fprintf(stderr, "ssecat: %s (reconnecting)", message);
             }
+            size_t body_len = 0;
+            const char *body = sse_event_error_body(ev, &body_len);
+            if (body != NULL) {
+                fputs("; the server said: ", stderr);
+                body_to_stderr(body, body_len);
+            }
+            fputc('\n', stderr);
         }
         sse_event_free(ev);
         if (kind == SSE_KIND_MESSAGE && opts->max_events > 0 && ++messages >= opts->max_events) {
@@ -779,7 +1221,7 @@ int main(int argc, char **argv) {
     options opts;
     sse_config *cfg = parse_args(argc, argv, &opts);
 
-    install_signal_handlers();
+    install_signal_handlers(opts.stats);
     sse_client *client = NULL;
     sse_status status = sse_client_start(cfg, &client);
     if (status != SSE_OK) {
@@ -791,7 +1233,10 @@ int main(int argc, char **argv) {
     sse_config_free(cfg); /* the client keeps its own copy */
 
     escape_controls = !opts.jsonl && isatty(STDOUT_FILENO);
+    the_client = client;
     run_end end = run(client, &opts);
+    if (opts.stats) print_stats(client);
+    the_client = NULL;
     /* Stops the background thread within milliseconds, even in a read. */
     sse_client_close(client);
     sse_client_free(client);
@@ -800,6 +1245,8 @@ int main(int argc, char **argv) {
         close(signal_pipe[1]);
     }
     free(out.data);
+    free(fatal_body);
+    free(stored_id);
     switch (end) {
     case RUN_ENDED: return 0;
     case RUN_SIGNAL: return 128 + (int)signal_caught;

@@ -22,9 +22,6 @@
 #define SSE_VERSION_PATCH 0
 #define SSE_VERSION_STRING "0.1.0"
 
-// The most bytes of a refusal's body kept in its error: 64 KiB.
-#define MAX_ERROR_BODY_BYTES (64 * 1024)
-
 // Default maximum size in bytes of one line and of one event's data
 // (`sse_config_set_max_event_bytes`, `sse_parser_new`): 16 MiB.
 #define SSE_DEFAULT_MAX_EVENT_BYTES ((16 * 1024) * 1024)
@@ -146,9 +143,6 @@ typedef enum sse_on_end {
   SSE_ON_END_END = 2,
 } sse_on_end;
 
-// The class of a failure; each maps to one stable C status code.
-typedef struct ErrorKind ErrorKind;
-
 // Items taken together by `sse_next_batch`: what was left of one network
 // read, in stream order. Their events belong to the batch: read them with
 // the `sse_event_*` functions until `sse_batch_free`, never free them one
@@ -236,8 +230,10 @@ typedef struct sse_stats {
   uint64_t last_event_unix_ms;
   // When the last error was reported (ms since the Unix epoch); 0 if none.
   uint64_t last_error_unix_ms;
-  // The last error's status; `SSE_OK` if none.
-  enum sse_status last_error_status;
+  // The last error's status (an `sse_status`); `SSE_OK` (0) if none.
+  // An `int32_t`, not the enum: a struct versioned by its size needs
+  // fields of one size whatever the compiler's enum size.
+  int32_t last_error_status;
   // Whether a connection is open now.
   bool connected;
   // The last error's message, NUL-terminated, cut at a character
@@ -258,8 +254,6 @@ typedef void (*sse_log_callback)(void *userdata, enum sse_log_level level, const
 // which is then retried as the error policy says (`SSE_ERR_REQUEST_HOOK`,
 // retried with backoff by default).
 typedef enum sse_status (*sse_request_hook)(void *userdata, struct sse_request *request);
-
-
 
 #ifdef __cplusplus
 extern "C" {
@@ -805,7 +799,10 @@ void sse_parser_free(struct sse_parser *parser);
 // Sets the request hook (see `sse_request_hook`); a NULL `hook` removes
 // it. `userdata` is passed to every call; `userdata_free` (may be NULL)
 // runs exactly once, when neither the config nor any client started from
-// it uses the hook any more (at once when `hook` is NULL).
+// it uses the hook any more (at the latest when `sse_client_free` of the
+// last such client returns; at once when `hook` is NULL or `config` is
+// NULL). What a hook changes lasts for its attempt only: each attempt
+// starts again from the config's URL and headers.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_request_hook(struct sse_config *config, sse_request_hook hook, void *userdata, sse_userdata_free userdata_free);
@@ -818,9 +815,10 @@ const char *sse_request_url(const struct sse_request *request);
 // Sets header `name` to `value` for this attempt, replacing every header
 // of that name (names compare without case), the config's included.
 // Checked as `sse_config_add_header` checks (no CR, LF or NUL; no header
-// the library owns): a refused header also fails the attempt.
+// the library owns): a refused header also fails the attempt, with the
+// reason in its error item.
 //
-// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL, non-UTF-8 or refused).
 enum sse_status sse_request_set_header(struct sse_request *request, const char *name, const char *value);
 
 // Removes every header named `name` from this attempt (one the config
@@ -831,13 +829,14 @@ enum sse_status sse_request_remove_header(struct sse_request *request, const cha
 
 // Replaces the URL's query with `query` (without the `?`; NULL or "":
 // no query). Scheme, host, port and path stay. A refused query (spaces,
-// control characters, `#`) also fails the attempt.
+// control characters, `#`, not UTF-8) also fails the attempt.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
 enum sse_status sse_request_set_query(struct sse_request *request, const char *query);
 
 // Fails this attempt with `message` (the error item's, after
-// "request hook: "); the hook then returns a status other than `SSE_OK`.
+// "request hook: "; NULL or not UTF-8: "the hook failed"); the hook then
+// returns a status other than `SSE_OK`.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL request).
 enum sse_status sse_request_fail(struct sse_request *request, const char *message);

@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
-tests=(test_abi test_vectors test_client test_cpp test_misuse)
+tests=(test_abi test_vectors test_client test_cpp test_misuse test_features)
 asan_dir=build/tests/asan
 plain_dir=build/tests/plain
 logs=build/tests/logs

@@ -568,8 +568,16 @@ impl Worker {
             )),
         };
         let final_error = catch_unwind(AssertUnwindSafe(|| self.finish(ending))).unwrap_or(None);
-        let Worker { items, shared, .. } = self;
+        // The configuration (and the user's request hook in it) goes before
+        // the end is signalled: once the client is freed, nothing of it is left.
+        let (items, shared) = self.into_ends();
         shared.finish(final_error, items);
+    }
+
+    /// The queue and the shared state, everything else dropped.
+    fn into_ends(self) -> (QueueSender, Arc<Shared>) {
+        let Worker { items, shared, .. } = self;
+        (items, shared)
     }
 
     /// Emits the final items; returns the error that ended the stream.

@@ -237,11 +237,13 @@ fn post_body_is_resent_on_307_and_308_and_dropped_on_303() {
 fn post_with_json_body_streams_and_is_resent_on_reconnect() {
     let server = Server::start().unwrap();
     let body = r#"{"model":"m","stream":true}"#;
+    // A POST ends at a clean end by default: this one is a subscription.
     let client = start(
         config(&format!("{}/echo", server.url()))
             .method("POST")
             .header("Content-Type", "application/json")
-            .body(body),
+            .body(body)
+            .on_end(sse::OnEnd::Reconnect),
     );
     let first = messages(&client, 1);
     assert!(first[0]

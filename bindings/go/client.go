@@ -48,10 +48,11 @@ type Client struct {
 // the finalizer of an unreachable Client only calls Close: it never races
 // a call in progress.
 type client struct {
-	// mu guards h: finish frees it under the write lock; Interrupt, stop
-	// and LastEventID use it under the read lock.
-	mu sync.RWMutex
-	h  *C.struct_sse_client
+	// mu guards h and final: finish frees h under the write lock;
+	// Interrupt, stop, LastEventID and Stats use it under the read lock.
+	mu    sync.RWMutex
+	h     *C.struct_sse_client
+	final Stats // the counters at the end, once h is freed; guarded by mu
 
 	// pullMu serializes the calls taking items out of C (Next) with finish.
 	pullMu  sync.Mutex
@@ -366,6 +367,7 @@ func (c *client) finish(final error) {
 		}
 		c.LastEventID() // keep the last id past the free
 		c.mu.Lock()
+		c.final = readStats(c.h) // keep the counters past the free
 		C.gosse_batch_free(c.batch)
 		c.batch = nil
 		C.sse_client_free(c.h) // joins libsse's thread

@@ -30,6 +30,7 @@ func abiConstants() []struct {
 		{int(CodeRetriesExhausted), "SSE_ERR_RETRIES_EXHAUSTED", int(C.SSE_ERR_RETRIES_EXHAUSTED)},
 		{int(CodeInternal), "SSE_ERR_INTERNAL", int(C.SSE_ERR_INTERNAL)},
 		{int(CodeReadTimeout), "SSE_ERR_READ_TIMEOUT", int(C.SSE_ERR_READ_TIMEOUT)},
+		{int(CodeRequestHook), "SSE_ERR_REQUEST_HOOK", int(C.SSE_ERR_REQUEST_HOOK)},
 		{int(KindMessage), "SSE_KIND_MESSAGE", int(C.SSE_KIND_MESSAGE)},
 		{int(KindComment), "SSE_KIND_COMMENT", int(C.SSE_KIND_COMMENT)},
 		{int(KindOpen), "SSE_KIND_OPEN", int(C.SSE_KIND_OPEN)},
@@ -48,5 +49,8 @@ func abiConstants() []struct {
 		{int(RetryDefault), "SSE_RETRY_DEFAULT", int(C.SSE_RETRY_DEFAULT)},
 		{int(RetryAll), "SSE_RETRY_ALL", int(C.SSE_RETRY_ALL)},
 		{int(RetryNever), "SSE_RETRY_NEVER", int(C.SSE_RETRY_NEVER)},
+		{int(OnEndByMethod), "SSE_ON_END_BY_METHOD", int(C.SSE_ON_END_BY_METHOD)},
+		{int(OnEndReconnect), "SSE_ON_END_RECONNECT", int(C.SSE_ON_END_RECONNECT)},
+		{int(OnEndEnd), "SSE_ON_END_END", int(C.SSE_ON_END_END)},
 	}
 }

@@ -30,6 +30,16 @@
 // sentinel ([ErrHTTPStatus], [ErrContentType], [ErrConnect], ...) with
 // errors.Is.
 //
+// # Requests, ends and counters
+//
+// [WithRequestHook] edits the request of every connection attempt (a
+// fresh token in Authorization, a signed query) on libsse's thread;
+// [WithOnEnd] says whether a clean end of the stream reconnects (by
+// default GET does, POST does not); [Client.Stats] returns the client's
+// counters (events, bytes, connections, errors by code, queue depth).
+// An [*HTTPStatusError] carries the start of the refusal's body, and an
+// [Event] the retry: value of its own block.
+//
 // # Parsing only
 //
 // Users with their own HTTP stack feed bytes to a [Parser] (or wrap a

@@ -29,6 +29,7 @@ const (
 	CodeRetriesExhausted Code = 11 // the retry limits were reached
 	CodeInternal         Code = 12 // a bug in libsse
 	CodeReadTimeout      Code = 13 // no byte arrived within the read timeout
+	CodeRequestHook      Code = 14 // the request hook failed (WithRequestHook)
 )
 
 var codeNames = map[Code]string{
@@ -46,6 +47,7 @@ var codeNames = map[Code]string{
 	CodeRetriesExhausted: "SSE_ERR_RETRIES_EXHAUSTED",
 	CodeInternal:         "SSE_ERR_INTERNAL",
 	CodeReadTimeout:      "SSE_ERR_READ_TIMEOUT",
+	CodeRequestHook:      "SSE_ERR_REQUEST_HOOK",
 }
 
 // String returns the C name of the code, e.g. "SSE_ERR_TLS".
@@ -70,6 +72,7 @@ var (
 	ErrRetriesExhausted = errors.New("sse: retries exhausted")                     // CodeRetriesExhausted
 	ErrInternal         = errors.New("sse: internal error")                        // CodeInternal: a libsse bug
 	ErrReadTimeout      = errors.New("sse: read timeout")                          // CodeReadTimeout: no byte within the read timeout
+	ErrRequestHook      = errors.New("sse: request hook failed")                   // CodeRequestHook: the hook returned an error, panicked or set an invalid header or query
 )
 
 func sentinel(c Code) error {
@@ -94,6 +97,8 @@ func sentinel(c Code) error {
 		return ErrRetriesExhausted
 	case CodeReadTimeout:
 		return ErrReadTimeout
+	case CodeRequestHook:
+		return ErrRequestHook
 	}
 	return ErrInternal
 }
@@ -131,6 +136,10 @@ type HTTPStatusError struct {
 	Header     http.Header   // the response headers
 	RetryAfter time.Duration // the server's Retry-After; -1 if none
 	Message    string        // libsse's description
+	// Body holds the first bytes (at most 64 KiB) of the response body:
+	// the server's reason, often JSON. Nil when the body was empty or in
+	// a content coding such as gzip.
+	Body []byte
 }
 
 // Error returns "sse: " followed by libsse's message.
@@ -165,15 +174,16 @@ func (e *ContentTypeError) Error() string {
 func (e *ContentTypeError) Is(target error) bool { return target == ErrContentType }
 
 // newError builds the typed error for a code and the HTTP details of an
-// error item (status 0 and nil header when the server did not answer).
-func newError(code Code, message string, status int, header http.Header, retryAfterMs int64) error {
+// error item (status 0 and nil header when the server did not answer;
+// body nil when the refusal had none).
+func newError(code Code, message string, status int, header http.Header, retryAfterMs int64, body []byte) error {
 	switch code {
 	case CodeHTTPStatus:
 		retry := time.Duration(-1)
 		if retryAfterMs >= 0 {
 			retry = time.Duration(retryAfterMs) * time.Millisecond
 		}
-		return &HTTPStatusError{StatusCode: status, Header: header, RetryAfter: retry, Message: message}
+		return &HTTPStatusError{StatusCode: status, Header: header, RetryAfter: retry, Message: message, Body: body}
 	case CodeContentType:
 		return &ContentTypeError{ContentType: header.Get("Content-Type"), StatusCode: status, Header: header, Message: message}
 	}

@@ -15,6 +15,11 @@ type Event struct {
 	Type string // the event type: "message" unless the server sent `event:`
 	Data string // the `data:` lines joined with "\n"
 	ID   string // the last event id in force when the event was dispatched
+	// Retry is the value of a `retry:` field in the event's own block of
+	// lines (the client also applies it to its reconnection delay); 0 if
+	// the block had none. A `retry: 0` also reads 0: Parser.Retry tells
+	// the two apart.
+	Retry time.Duration
 }
 
 // Kind tells what an Item is.
@@ -177,7 +182,11 @@ func (cv *converter) message(it *C.gosse_item, data string) Event {
 	if string(id) != cv.lastID {
 		cv.lastID = string(id)
 	}
-	return Event{Type: t, Data: data, ID: cv.lastID}
+	ev := Event{Type: t, Data: data, ID: cv.lastID}
+	if it.retry_ms > 0 {
+		ev.Retry = time.Duration(it.retry_ms) * time.Millisecond
+	}
+	return ev
 }
 
 // headers reads the response headers of an open or error item.
@@ -211,8 +220,13 @@ func lifecycle(it *C.gosse_item) Item {
 		item.Header = headers(ev)
 		item.Fatal = bool(C.sse_event_is_fatal(ev))
 		msg := C.GoStringN(it.data, C.int(it.data_len))
+		var blen C.uintptr_t
+		var body []byte
+		if b := C.sse_event_error_body(ev, &blen); b != nil && blen > 0 {
+			body = C.GoBytes(unsafe.Pointer(b), C.int(blen))
+		}
 		item.Err = newError(Code(C.sse_event_error_status(ev)), msg, item.StatusCode,
-			item.Header, int64(C.sse_event_retry_after_ms(ev)))
+			item.Header, int64(C.sse_event_retry_after_ms(ev)), body)
 	case KindReconnecting:
 		item.Attempt = int(C.sse_event_attempt(ev))
 		item.Delay = time.Duration(C.sse_event_delay_ms(ev)) * time.Millisecond

@@ -53,12 +53,14 @@ static void fill(gosse_batch *b) {
 		it->data_len = 0;
 		it->id = NULL;
 		it->id_len = 0;
+		it->retry_ms = -1;
 		switch (it->kind) {
 		case SSE_KIND_MESSAGE:
 			it->type = sse_event_type(e);
 			it->type_len = sse_event_type_len(e); /* a type may hold NUL */
 			it->id = sse_event_id(e);
 			it->id_len = sse_event_id_len(e);
+			it->retry_ms = sse_event_retry_ms(e);
 			/* fallthrough */
 		case SSE_KIND_COMMENT:
 		case SSE_KIND_ERROR: {
@@ -138,4 +140,17 @@ void gosse_set_log(int on, uintptr_t handle, int32_t max_level) {
 	} else {
 		sse_set_log_callback(NULL, NULL, max_level);
 	}
+}
+
+static enum sse_status gosse_request_hook_trampoline(void *userdata, struct sse_request *request) {
+	return (enum sse_status)gosseRequestHook((uintptr_t)userdata, request);
+}
+
+static void gosse_request_hook_free(void *userdata) {
+	gosseRequestHookFree((uintptr_t)userdata);
+}
+
+enum sse_status gosse_config_set_request_hook(struct sse_config *cfg, uintptr_t handle) {
+	return sse_config_set_request_hook(cfg, gosse_request_hook_trampoline, (void *)handle,
+	                                   gosse_request_hook_free);
 }

@@ -26,6 +26,7 @@ typedef struct gosse_item {
 	size_t data_len;
 	const char *id;
 	size_t id_len;
+	int64_t retry_ms; /* a message's own retry: value; -1 if none */
 } gosse_item;
 
 /* A batch of items in C memory, reused for every pull. Client pulls take
@@ -65,5 +66,10 @@ void gosse_parser_feed_take(struct sse_parser *p, const uint8_t *bytes, size_t l
 /* Installs the Go log trampoline with a cgo.Handle as userdata; or
  * removes it when `on` is 0. */
 void gosse_set_log(int on, uintptr_t handle, int32_t max_level);
+
+/* Installs the Go request-hook trampoline on `cfg` with a cgo.Handle as
+ * userdata; libsse deletes the handle (through the Go side) once neither
+ * the config nor a client uses the hook. */
+enum sse_status gosse_config_set_request_hook(struct sse_config *cfg, uintptr_t handle);
 
 #endif

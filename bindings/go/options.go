@@ -23,6 +23,24 @@ const (
 	RetryNever ErrorPolicy = 2
 )
 
+// OnEnd decides what a clean end of the stream (the server closing it
+// without an error) does; errors follow the error policy either way.
+type OnEnd int
+
+// The choices at a clean end of the stream.
+const (
+	// OnEndByMethod (the default) reconnects a GET, as EventSource does,
+	// and ends a client of any other method (CloseEndOfStream): an LLM
+	// completion requested by POST is one answer.
+	OnEndByMethod OnEnd = 0
+	// OnEndReconnect reconnects whatever the method (long-lived POST or
+	// REPORT subscriptions); each reconnection sends the request, body
+	// included, again.
+	OnEndReconnect OnEnd = 1
+	// OnEndEnd ends the client (CloseEndOfStream), GET included.
+	OnEndEnd OnEnd = 2
+)
+
 // Option configures a client in Connect.
 type Option func(*settings)
 
@@ -169,6 +187,16 @@ func WithBackoff(b Backoff) Option {
 				}
 			}
 			return C.SSE_OK
+		})
+	}
+}
+
+// WithOnEnd sets what a clean end of the stream does (default
+// OnEndByMethod: GET reconnects, other methods end the client).
+func WithOnEnd(o OnEnd) Option {
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			return C.sse_config_set_on_end(cfg, C.int32_t(o))
 		})
 	}
 }

@@ -19,7 +19,8 @@ func TestParserFeed(t *testing.T) {
 		got = append(got, p.Feed([]byte(piece))...)
 	}
 	p.Finish()
-	want := []sse.Event{{Type: "up", Data: "a\x00b\nc", ID: "7"}, {Type: "message", Data: "d", ID: "7"}}
+	// The retry: line is in the first event's block: only that one carries it.
+	want := []sse.Event{{Type: "up", Data: "a\x00b\nc", ID: "7", Retry: 250 * time.Millisecond}, {Type: "message", Data: "d", ID: "7"}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("events = %q", got)
 	}

@@ -9,7 +9,8 @@
 #      `go test ./...` again with GOEXPERIMENT=cgocheck2 (every pointer
 #      store checked against cgo's rules; the first run rebuilds the
 #      standard library, ~1 min; Go 1.19/1.20 spell it GODEBUG=cgocheck=2),
-#      then vets and builds the example in examples/go.
+#      then vets and builds the examples in examples/go (ssetail and
+#      resume; the suite also runs resume twice: TestResumeExample).
 # Exits non-zero on the first failure. Extra arguments go to `go test`
 # (e.g. `-run Vectors -v`).
 set -euo pipefail
@@ -82,6 +83,6 @@ else
 fi
 if [ -f "$root/examples/go/go.mod" ]; then
   say "examples/go: go vet, go build"
-  (cd "$root/examples/go" && go vet ./... && go build -o /dev/null .)
+  (cd "$root/examples/go" && go vet ./... && go build ./...)
 fi
 say "ok"

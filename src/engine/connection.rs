@@ -474,7 +474,7 @@ impl Connection {
         now: Instant,
     ) {
         let status = response.status().as_u16();
-        let mut headers = collect_headers(response.headers());
+        let headers = collect_headers(response.headers());
         match status {
             200 => {
                 let content_type = headers::find(&headers, "content-type").unwrap_or("");
@@ -499,12 +499,8 @@ impl Connection {
                     error.headers = headers;
                     return self.fail(error);
                 }
-                if gzip {
-                    // As ureq does: the body handed on is no longer encoded.
-                    headers.retain(|(name, _)| {
-                        !headers::is_one_of(name, &["content-encoding", "content-length"])
-                    });
-                }
+                // The headers as received (Content-Encoding included), though
+                // the events handed on are decoded.
                 self.events.push_back(Event::Open { status, headers });
                 match call.proceed() {
                     Some(RecvResponseResult::RecvBody(mut call)) => {

@@ -418,7 +418,7 @@ fn a_close_delimited_body_ends_at_eof_and_drops_an_unterminated_event() {
 }
 
 #[test]
-fn gzip_in_pieces_is_decoded_and_its_headers_dropped() {
+fn gzip_in_pieces_is_decoded_and_its_headers_kept_as_received() {
     let plain = b": hi\n\ndata: one\n\ndata: two\n\n";
     let compressed = compress(plain);
     let chunks: Vec<&[u8]> = compressed.chunks(5).collect();
@@ -434,6 +434,7 @@ fn gzip_in_pieces_is_decoded_and_its_headers_dropped() {
             open_headers(&events),
             [
                 ("content-type".to_owned(), "text/event-stream".to_owned()),
+                ("content-encoding".to_owned(), "gzip".to_owned()),
                 ("transfer-encoding".to_owned(), "chunked".to_owned())
             ]
         );

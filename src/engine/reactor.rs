@@ -1037,13 +1037,22 @@ impl Reactor {
         for item in items {
             stream.sink.deliver_always(Batch::single(item));
         }
-        stream.sink.finished(error);
         self.slots.remove(&stream.id);
         self.free.push(slot);
+        // The configuration (and the user's request hook in it) goes before
+        // the end is signalled: once the client is freed, nothing of it is left.
+        let mut sink = stream.into_sink();
+        sink.finished(error);
     }
 }
 
 impl Stream {
+    /// The sink, everything else dropped.
+    fn into_sink(self: Box<Self>) -> Box<dyn Sink> {
+        let Stream { sink, .. } = *self;
+        sink
+    }
+
     /// A TLS session for `url` when it is `https://`.
     fn tls_for(&mut self, url: &str) -> Result<Option<TlsSession>> {
         let parsed = crate::urls::parse(url)?;

@@ -70,7 +70,10 @@ impl CHook {
 /// Sets the request hook (see `sse_request_hook`); a NULL `hook` removes
 /// it. `userdata` is passed to every call; `userdata_free` (may be NULL)
 /// runs exactly once, when neither the config nor any client started from
-/// it uses the hook any more (at once when `hook` is NULL).
+/// it uses the hook any more (at the latest when `sse_client_free` of the
+/// last such client returns; at once when `hook` is NULL or `config` is
+/// NULL). What a hook changes lasts for its attempt only: each attempt
+/// starts again from the config's URL and headers.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 #[no_mangle]
@@ -117,9 +120,10 @@ pub unsafe extern "C" fn sse_request_url(request: *const sse_request) -> *const 
 /// Sets header `name` to `value` for this attempt, replacing every header
 /// of that name (names compare without case), the config's included.
 /// Checked as `sse_config_add_header` checks (no CR, LF or NUL; no header
-/// the library owns): a refused header also fails the attempt.
+/// the library owns): a refused header also fails the attempt, with the
+/// reason in its error item.
 ///
-/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL, non-UTF-8 or refused).
 #[no_mangle]
 pub unsafe extern "C" fn sse_request_set_header(
     request: *mut sse_request,
@@ -138,7 +142,7 @@ pub unsafe extern "C" fn sse_request_set_header(
         };
         match request.set_header(name, value) {
             Ok(()) => sse_status::SSE_OK,
-            Err(error) => error.kind.into(),
+            Err(_) => sse_status::SSE_ERR_ARGUMENT,
         }
     })
 }
@@ -166,7 +170,7 @@ pub unsafe extern "C" fn sse_request_remove_header(
 
 /// Replaces the URL's query with `query` (without the `?`; NULL or "":
 /// no query). Scheme, host, port and path stay. A refused query (spaces,
-/// control characters, `#`) also fails the attempt.
+/// control characters, `#`, not UTF-8) also fails the attempt.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
 #[no_mangle]
@@ -190,7 +194,7 @@ pub unsafe extern "C" fn sse_request_set_query(
         let request = unsafe { &mut *handle.request };
         let status = match request.set_query(query) {
             Ok(()) => sse_status::SSE_OK,
-            Err(error) => error.kind.into(),
+            Err(_) => sse_status::SSE_ERR_ARGUMENT,
         };
         handle.url = c_string(request.url());
         status
@@ -198,7 +202,8 @@ pub unsafe extern "C" fn sse_request_set_query(
 }
 
 /// Fails this attempt with `message` (the error item's, after
-/// "request hook: "); the hook then returns a status other than `SSE_OK`.
+/// "request hook: "; NULL or not UTF-8: "the hook failed"); the hook then
+/// returns a status other than `SSE_OK`.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL request).
 #[no_mangle]

@@ -51,8 +51,10 @@ pub struct sse_stats {
     pub last_event_unix_ms: u64,
     /// When the last error was reported (ms since the Unix epoch); 0 if none.
     pub last_error_unix_ms: u64,
-    /// The last error's status; `SSE_OK` if none.
-    pub last_error_status: sse_status,
+    /// The last error's status (an `sse_status`); `SSE_OK` (0) if none.
+    /// An `int32_t`, not the enum: a struct versioned by its size needs
+    /// fields of one size whatever the compiler's enum size.
+    pub last_error_status: i32,
     /// Whether a connection is open now.
     pub connected: bool,
     /// The last error's message, NUL-terminated, cut at a character
@@ -86,9 +88,9 @@ impl From<&Stats> for sse_stats {
                     // A NUL inside the message would cut it: shown as '?'.
                     *slot = if *byte == 0 { b'?' } else { *byte } as c_char;
                 }
-                (sse_status::from(error.kind), unix_ms(error.at))
+                (sse_status::from(error.kind) as i32, unix_ms(error.at))
             }
-            None => (sse_status::SSE_OK, 0),
+            None => (sse_status::SSE_OK as i32, 0),
         };
         sse_stats {
             size: std::mem::size_of::<sse_stats>(),

@@ -124,7 +124,7 @@ def test_jsonl_all(s, srv):
                   b'{"kind":"message","event":"up","data":"tick 1","id":"1"}\n'
                   b'{"kind":"message","event":"up","data":"tick 2","id":"2"}\n'
                   b'{"kind":"message","event":"up","data":"tick 3","id":"3"}\n'
-                  b'{"kind":"closed"}\n'), f"output:\n{out.decode()}")
+                  b'{"kind":"closed","reason":"end_of_stream"}\n'), f"output:\n{out.decode()}")
 
 
 def test_jsonl_messages_only(s, srv):
@@ -182,11 +182,12 @@ def test_max_events(s, srv):
 
 def test_statuses(s, srv):
     code, out, err = s.run("--jsonl", "--all", srv.url + "/status/204", expect=0)
-    check(out == b'{"kind":"closed"}\n', f"204 output:\n{out.decode()}")
+    check(out == b'{"kind":"closed","reason":"no_content"}\n', f"204 output:\n{out.decode()}")
     code, out, err = s.run("--jsonl", "--all", srv.url + "/status/404", expect=1,
                            under_valgrind=True)
-    check(out == b'{"kind":"error","status":404,"message":"HTTP status 404 Not Found"}\n'
-                 b'{"kind":"closed"}\n', f"404 output:\n{out.decode()}")
+    check(out == b'{"kind":"error","status":404,"message":"HTTP status 404 Not Found",'
+                 b'"body":"404 Not Found\\n"}\n'
+                 b'{"kind":"closed","reason":"error"}\n', f"404 output:\n{out.decode()}")
     check("404" in err and err.startswith("ssecat: "), f"stderr: {err}")
     code, out, err = s.run(srv.url + "/status/404", expect=1)
     check(out == b"", f"stdout without --all: {out!r}")
@@ -195,7 +196,7 @@ def test_statuses(s, srv):
                            expect=1)
     objs = jsonl(out)
     check(len(objs) == 2 and objs[0]["kind"] == "error" and objs[0]["status"] is None and
-          objs[0]["message"] and objs[1] == {"kind": "closed"}, f"output:\n{out.decode()}")
+          objs[0]["message"] and objs[1] == {"kind": "closed", "reason": "error"}, f"output:\n{out.decode()}")
     # 503: retried, then the retry limit.
     code, out, err = s.run("--jsonl", "--all", "--max-retries", "1", "--retry-ms", "10",
                            srv.url + "/status/503", expect=1)
@@ -503,12 +504,201 @@ def test_cpp_example(s, srv):
           f"exit {proc.returncode}: {proc.stderr!r}")
 
 
+# ------------------------------------------------ issue 13: the new flags
+
+
+def read_jsonl_until(proc, want, timeout=20):
+    """Reads JSON lines from a running ssecat's stdout until `want(objs)`."""
+    objs = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not want(objs):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        objs.append(json.loads(line))
+    return objs
+
+
+def stop(proc, sig=signal.SIGTERM):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, out, err.decode(errors="replace")
+
+
+def test_json_and_on_end(s, srv):
+    # --json: POST with the JSON headers; a POST ends at the clean end.
+    code, out, err = s.run("--jsonl", "--json", '{"q":1}', srv.url + "/echo", expect=0,
+                           under_valgrind=True)
+    objs = jsonl(out)
+    check(len(objs) == 1, f"one answer, then the end: {objs}")
+    echo = json.loads(objs[0]["data"]) if objs else {}
+    headers = echo.get("headers", {})
+    check(echo.get("method") == "POST" and echo.get("body") == '{"q":1}', f"echo: {echo}")
+    check(headers.get("content-type") == "application/json" and
+          headers.get("accept") == "text/event-stream", f"headers: {headers}")
+    # --on-end reconnect: asked again, with Last-Event-ID.
+    code, out, err = s.run("--jsonl", "--json", '{"q":1}', "--on-end", "reconnect", "--retry-ms",
+                           "10", "--max-events", "2", srv.url + "/echo", expect=0)
+    objs = jsonl(out)
+    second = json.loads(objs[1]["data"]) if len(objs) == 2 else {}
+    check(second.get("headers", {}).get("last-event-id") == "echo", f"second echo: {second}")
+    # GET reconnects by default; --on-end end ends it.
+    code, out, _ = s.run("--jsonl", "--all", "--on-end", "end", srv.url + "/ticker?count=2",
+                         expect=0)
+    kinds = [o["kind"] for o in jsonl(out)]
+    check(kinds == ["open", "message", "message", "closed"], f"kinds: {kinds}")
+    s.run("--on-end", "sometimes", srv.url, expect=2)
+    s.run("-d", "x", "--json", "{}", srv.url, expect=2)
+
+
+def test_jsonl_retry_and_close_reason(s, srv):
+    body = b"retry: 500\ndata: with\n\ndata: without\n\n"
+    code, out, _ = s.run("--jsonl", "--all", "--max-retries", "0", raw_url(srv, body), expect=0)
+    objs = jsonl(out)
+    messages = [o for o in objs if o["kind"] == "message"]
+    check(len(messages) == 2 and messages[0].get("retry") == 500 and "retry" not in messages[1],
+          f"messages: {messages}")
+    check(objs and objs[-1] == {"kind": "closed", "reason": "end_of_stream"}, f"objs: {objs}")
+
+
+def test_error_body(s, srv):
+    url = srv.url + "/status/401?type=application/json&body=%7B%22error%22%3A%22bad%20key%22%7D"
+    code, out, err = s.run(url, expect=1, under_valgrind=True)
+    check('the server said: {"error":"bad key"}' in err, f"stderr: {err}")
+    code, out, err = s.run("--jsonl", "--all", url, expect=1)
+    objs = jsonl(out)
+    check(objs and objs[0].get("body") == '{"error":"bad key"}', f"output: {objs}")
+    # Controls in a body never reach the terminal raw.
+    code, out, err = s.run(srv.url + "/status/403?body=%1B%5B31mred", expect=1)
+    check("\x1b" not in err and "\\x1b[31mred" in err, f"stderr: {err!r}")
+
+
+def stats_line(err):
+    lines = [line for line in err.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def test_stats(s, srv):
+    code, out, err = s.run("--stats", "--on-end", "end", srv.url + "/ticker?count=3", expect=0,
+                           under_valgrind=True)
+    stats = stats_line(err)
+    check(stats.get("events") == 3 and stats.get("connections") == 1 and
+          stats.get("reconnects") == 0 and stats.get("errors") == 0 and
+          stats.get("data_bytes") == len("tick 1") * 3 and
+          stats.get("wire_bytes", 0) > stats.get("data_bytes", 0), f"stats: {stats}")
+    code, out, err = s.run("--stats", "--max-retries", "2", "--retry-ms", "5",
+                           srv.url + "/status/503", expect=1)
+    stats = stats_line(err)
+    check(stats.get("errors") == 3 and stats.get("reconnects") == 2 and
+          stats.get("errors_by_status") == {"SSE_ERR_HTTP_STATUS": 2,
+                                            "SSE_ERR_RETRIES_EXHAUSTED": 1} and
+          "503" in (stats.get("last_error") or ""), f"stats: {stats}")
+    # SIGUSR1: the same line at any time, and ssecat goes on.
+    proc = s.spawn("--stats", "--jsonl", srv.url + "/ticker?interval_ms=20")
+    read_jsonl_until(proc, lambda objs: len(objs) >= 3)
+    proc.send_signal(signal.SIGUSR1)
+    got = read_jsonl_until(proc, lambda objs: len(objs) >= 3)
+    check(len(got) == 3, f"ssecat went on after SIGUSR1: {got}")
+    code, out, err = stop(proc)
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    check(code == 128 + signal.SIGTERM and len(lines) == 2 and lines[0]["events"] >= 3 and
+          lines[1]["events"] >= 6, f"exit {code}, stats lines: {lines}")
+
+
+def test_state_survives_kill_9(s, srv):
+    with tempfile.TemporaryDirectory() as tmp:
+        state = os.path.join(tmp, "state")
+        url = srv.url + "/ticker?interval_ms=2"
+        seen = []
+        for _ in range(3):
+            proc = s.spawn("--jsonl", "--state", state, url)
+            got = read_jsonl_until(proc, lambda objs: len(objs) >= 25)
+            proc.kill()  # kill -9: no chance to tidy up
+            out, _ = proc.communicate(timeout=20)
+            got += [json.loads(line) for line in out.decode().split("\n") if line]
+            ids = [int(o["id"]) for o in got]
+            stored = int(open(state).read())
+            check(ids and stored in (ids[-1], ids[-1] - 1),
+                  f"state {stored} after printing up to {ids[-1:]}")
+            seen += ids
+        check(sorted(set(seen)) == list(range(1, max(seen) + 1)), f"a gap: {seen}")
+        repeats = len(seen) - len(set(seen))
+        check(repeats <= 2, f"{repeats} events printed twice over 3 kills (at most 1 per kill)")
+        check(not [f for f in os.listdir(tmp) if f not in ("state", "state.tmp")],
+              f"left: {os.listdir(tmp)}")
+        # An id as the file holds it (no line end), and empty ids.
+        with open(state, "w") as f:
+            f.write("41")
+        code, out, _ = s.run("--jsonl", "--state", state, "--max-events", "1", url, expect=0)
+        check([o["id"] for o in jsonl(out)] == ["42"], f"resumed: {out!r}")
+        code, out, _ = s.run("--state", state, "--max-events", "1", "--on-end", "end",
+                             raw_url(srv, b"id\ndata: x\n\n"), expect=0)
+        check(open(state).read() == "", "an empty id is stored as an empty file")
+        s.run("--state", tmp, srv.url, expect=2)  # a folder: refused at start
+
+
+def test_header_file(s, srv):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "headers")
+        with open(path, "w") as f:
+            f.write("# a comment\n\nAuthorization: Bearer one\n")
+        proc = s.spawn("--jsonl", "--all", "--retry-ms", "20", "--header-file", path,
+                       srv.url + "/echo")
+        tokens = []
+
+        def token_seen(objs):
+            for o in objs[len(tokens):]:
+                pass
+            msgs = [json.loads(o["data"]) for o in objs if o["kind"] == "message"]
+            tokens[:] = [m["headers"].get("authorization") for m in msgs]
+            if tokens == ["Bearer one"] and not os.path.exists(path + ".done"):
+                with open(path + ".tmp", "w") as f:
+                    f.write("Authorization: Bearer two\n")
+                os.replace(path + ".tmp", path)
+                open(path + ".done", "w").close()
+            return "Bearer two" in tokens
+
+        objs = read_jsonl_until(proc, token_seen)
+        check("Bearer two" in tokens, f"tokens sent: {tokens}")
+        # The file gone at an attempt: an error item and a retry, not an end.
+        os.unlink(path)
+        objs = read_jsonl_until(proc, lambda got: any(o["kind"] == "error" for o in got))
+        errors = [o for o in objs if o["kind"] == "error"]
+        check(errors and "--header-file" in errors[0]["message"], f"items: {objs[-4:]}")
+        code, _, err = stop(proc)
+        check(code == 128 + signal.SIGTERM, f"exit {code}: {err}")
+    s.run("--header-file", "/nonexistent/headers", srv.url, expect=2)
+
+
+def test_sighup_reconnects(s, srv):
+    proc = s.spawn("--jsonl", "--all", srv.url + "/ticker?interval_ms=20")
+    got = read_jsonl_until(proc, lambda objs: sum(o["kind"] == "message" for o in objs) >= 2)
+    last_id = int([o for o in got if o["kind"] == "message"][-1]["id"])
+    proc.send_signal(signal.SIGHUP)
+    after = read_jsonl_until(proc, lambda objs: any(o["kind"] == "open" for o in objs) and
+                             objs[-1]["kind"] == "message")
+    kinds = [o["kind"] for o in after]
+    check("reconnecting" in kinds and "open" in kinds, f"after SIGHUP: {kinds}")
+    ids = [int(o["id"]) for o in got + after if o["kind"] == "message"]
+    check(ids == list(range(1, len(ids) + 1)) and ids[-1] > last_id,
+          f"resumed with Last-Event-ID: {ids}")
+    code, _, err = stop(proc)
+    check(code == 128 + signal.SIGTERM, f"exit {code}: {err}")
+
+
 TESTS = [
     test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
     test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
     test_usage_errors, test_framing_header_refused, test_signals, test_signal_while_stdout_is_blocked,
     test_terminal_output_is_escaped, test_streaming, test_closed_stdout,
     test_limits_and_timeouts, test_tls, test_cpp_example,
+    test_json_and_on_end, test_jsonl_retry_and_close_reason, test_error_body, test_stats,
+    test_state_survives_kill_9, test_header_file, test_sighup_reconnects,
 ]
 
 

@@ -265,7 +265,7 @@ def test_baseline(t):
     res = t.cat(*STD, t.url("/events?count=3"), expect=0)
     check(res.items() == [{"kind": "open", "status": 200}]
           + [{"kind": "message", "event": "message", "data": f"ok {i}", "id": str(i)}
-             for i in (1, 2, 3)] + [{"kind": "closed"}], f"output: {res.out!r}")
+             for i in (1, 2, 3)] + [{"kind": "closed", "reason": "end_of_stream"}], f"output: {res.out!r}")
     items, end = t.abi(t.url("/events?count=3"), "--max-retries", "0", expect_status="SSE_CLOSED")
     check([i["data"] for i in items if i["kind"] == "message"] == ["ok 1", "ok 2", "ok 3"],
           f"abi items: {items}")

@@ -1,0 +1,335 @@
+/* The features of issue 13 through the C ABI against the bundled demo
+ * server: the on-end setting, a refusal's body, the request hook (its
+ * headers, query, failures and userdata_free) and the counters
+ * (sse_client_stats and its size field). Run under ASan+UBSan and under
+ * valgrind by `make test-c`.
+ *
+ * usage: test_features [TEST...]   (from the repository root) */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sse.h"
+
+static harness_server server;
+
+static sse_config *config_for(const char *path) {
+    sse_config *cfg = sse_config_new(harness_url(&server, path));
+    if (cfg == NULL) return NULL;
+    sse_config_set_proxy(cfg, "");
+    sse_config_set_retry_initial_ms(cfg, 10);
+    sse_config_set_retry_min_ms(cfg, 5);
+    sse_config_set_retry_jitter(cfg, 0.0);
+    return cfg;
+}
+
+static sse_client *start(sse_config *cfg) {
+    sse_client *client = NULL;
+    sse_status status = sse_client_start(cfg, &client);
+    CHECK_INT(status, SSE_OK);
+    sse_config_free(cfg);
+    return client;
+}
+
+/* Counts of the items until the stream ends or `messages` messages came. */
+typedef struct {
+    int messages, opens, errors, reconnecting;
+    sse_close_reason reason;
+    sse_status end;
+    char first_data[4096];
+} tally;
+
+static tally drain(sse_client *client, int messages) {
+    tally t;
+    memset(&t, 0, sizeof t);
+    for (;;) {
+        sse_event *ev = NULL;
+        t.end = sse_next_event(client, harness_ms(10000), &ev);
+        if (t.end != SSE_OK) return t;
+        switch (sse_event_kind(ev)) {
+        case SSE_KIND_MESSAGE:
+            if (t.messages++ == 0) {
+                size_t len = 0;
+                const char *data = sse_event_data(ev, &len);
+                if (len >= sizeof t.first_data) len = sizeof t.first_data - 1;
+                memcpy(t.first_data, data, len);
+                t.first_data[len] = '\0';
+            }
+            break;
+        case SSE_KIND_OPEN: t.opens++; break;
+        case SSE_KIND_ERROR: t.errors++; break;
+        case SSE_KIND_RECONNECTING: t.reconnecting++; break;
+        case SSE_KIND_CLOSED: t.reason = sse_event_close_reason(ev); break;
+        default: break;
+        }
+        sse_event_free(ev);
+        if (messages > 0 && t.messages >= messages) return t;
+    }
+}
+
+/* ------------------------------------------------------------- on end */
+
+static void test_on_end(void) {
+    sse_config *cfg = config_for("/ticker?count=2");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_set_method(cfg, "POST"), SSE_OK);
+    sse_client *client = start(cfg);
+    tally t = drain(client, 0);
+    sse_client_free(client);
+    CHECK_INT(t.end, SSE_CLOSED);
+    CHECK_INT(t.messages, 2);
+    CHECK_INT(t.reason, SSE_CLOSE_END_OF_STREAM);
+    CHECK_INT(t.reconnecting, 0);
+
+    /* /echo answers one event per connection. */
+    cfg = config_for("/echo");
+    CHECK_INT(sse_config_set_method(cfg, "POST"), SSE_OK);
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_RECONNECT), SSE_OK);
+    client = start(cfg);
+    t = drain(client, 2);
+    CHECK_INT(t.messages, 2);
+    CHECK(t.reconnecting >= 1, "a POST told to reconnect did not");
+    sse_client_free(client);
+
+    cfg = config_for("/ticker?count=1");
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+    client = start(cfg);
+    t = drain(client, 0);
+    sse_client_free(client);
+    CHECK_INT(t.reason, SSE_CLOSE_END_OF_STREAM);
+    CHECK_INT(sse_config_set_on_end(NULL, SSE_ON_END_END), SSE_ERR_ARGUMENT);
+    cfg = config_for("/");
+    CHECK_INT(sse_config_set_on_end(cfg, 7), SSE_ERR_ARGUMENT);
+    sse_config_free(cfg);
+}
+
+/* ------------------------------------------------------- refusal body */
+
+static void test_error_body(void) {
+    sse_config *cfg =
+        config_for("/status/401?type=application/json&body=%7B%22error%22%3A%22bad%22%7D");
+    REQUIRE(cfg != NULL);
+    sse_client *client = start(cfg);
+    sse_event *ev = NULL;
+    CHECK_INT(sse_next_event(client, harness_ms(10000), &ev), SSE_OK);
+    REQUIRE(ev != NULL);
+    CHECK_INT(sse_event_kind(ev), SSE_KIND_ERROR);
+    size_t len = 99;
+    const char *body = sse_event_error_body(ev, &len);
+    CHECK(body != NULL && len == 15 && memcmp(body, "{\"error\":\"bad\"}", 15) == 0,
+          "body %.*s (%zu bytes)", body ? (int)len : 0, body ? body : "", len);
+    CHECK(sse_event_error_body(ev, NULL) == body);
+    sse_event_free(ev);
+    CHECK_INT(sse_next_event(client, harness_ms(10000), &ev), SSE_OK); /* closed */
+    len = 99;
+    CHECK(sse_event_error_body(ev, &len) == NULL && len == 0);
+    sse_event_free(ev);
+    CHECK(sse_event_error_body(NULL, &len) == NULL && len == 0);
+    sse_client_free(client);
+}
+
+/* -------------------------------------------------------- request hook */
+
+typedef struct {
+    atomic_int calls;
+    atomic_int frees;
+    int fail_first; /* attempts to fail before going on */
+} hook_state;
+
+static sse_status token_hook(void *userdata, sse_request *req) {
+    hook_state *state = userdata;
+    int n = atomic_fetch_add(&state->calls, 1) + 1;
+    CHECK(strstr(sse_request_url(req), "/echo") != NULL, "url %s", sse_request_url(req));
+    if (n <= state->fail_first) {
+        sse_request_fail(req, "token service down");
+        return SSE_ERR_ARGUMENT;
+    }
+    char value[64], query[64];
+    snprintf(value, sizeof value, "Bearer token-%d", n);
+    snprintf(query, sizeof query, "attempt=%d", n);
+    CHECK_INT(sse_request_set_header(req, "Authorization", value), SSE_OK);
+    CHECK_INT(sse_request_remove_header(req, "X-Drop"), SSE_OK);
+    CHECK_INT(sse_request_set_query(req, query), SSE_OK);
+    CHECK(strstr(sse_request_url(req), query) != NULL, "url %s", sse_request_url(req));
+    /* Refused values say so (and would fail the attempt). */
+    CHECK_INT(sse_request_set_header(NULL, "a", "b"), SSE_ERR_ARGUMENT);
+    return SSE_OK;
+}
+
+static void free_state(void *userdata) {
+    hook_state *state = userdata;
+    atomic_fetch_add(&state->frees, 1);
+}
+
+static void test_request_hook(void) {
+    hook_state state = {0, 0, 1};
+    sse_config *cfg = config_for("/echo");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_add_header(cfg, "Authorization", "Bearer stale"), SSE_OK);
+    CHECK_INT(sse_config_add_header(cfg, "X-Drop", "1"), SSE_OK);
+    CHECK_INT(sse_config_set_request_hook(cfg, token_hook, &state, free_state), SSE_OK);
+    sse_client *client = NULL;
+    CHECK_INT(sse_client_start(cfg, &client), SSE_OK);
+    /* The config still holds the hook: freed once it and the client let go. */
+    sse_config_free(cfg);
+    CHECK_INT(atomic_load(&state.frees), 0);
+    int echoes = 0, hook_errors = 0;
+    while (echoes < 2) {
+        sse_event *ev = NULL;
+        sse_status status = sse_next_event(client, harness_ms(10000), &ev);
+        REQUIRE(status == SSE_OK, "%s", sse_status_name(status));
+        if (sse_event_kind(ev) == SSE_KIND_ERROR) {
+            CHECK_INT(sse_event_error_status(ev), SSE_ERR_REQUEST_HOOK);
+            CHECK(!sse_event_is_fatal(ev));
+            CHECK_STR(sse_event_data(ev, NULL), "request hook: token service down");
+            hook_errors++;
+        } else if (sse_event_kind(ev) == SSE_KIND_MESSAGE) {
+            echoes++;
+            const char *data = sse_event_data(ev, NULL);
+            char want[64];
+            snprintf(want, sizeof want, "Bearer token-%d", echoes + 1);
+            CHECK(strstr(data, want) != NULL, "echo %d: %s", echoes, data);
+            CHECK(strstr(data, "stale") == NULL && strstr(data, "x-drop") == NULL, "%s", data);
+            snprintf(want, sizeof want, "/echo?attempt=%d", echoes + 1);
+            CHECK(strstr(data, want) != NULL, "echo %d: %s", echoes, data);
+        }
+        sse_event_free(ev);
+    }
+    CHECK_INT(hook_errors, 1);
+    sse_client_free(client);
+    CHECK_INT(atomic_load(&state.frees), 1);
+
+    /* Replaced or removed: the old userdata is freed at once, once. */
+    hook_state other = {0, 0, 0};
+    cfg = config_for("/echo");
+    CHECK_INT(sse_config_set_request_hook(cfg, token_hook, &other, free_state), SSE_OK);
+    CHECK_INT(sse_config_set_request_hook(cfg, NULL, &other, free_state), SSE_OK);
+    CHECK_INT(atomic_load(&other.frees), 2);
+    sse_config_free(cfg);
+    CHECK_INT(sse_config_set_request_hook(NULL, token_hook, &other, free_state), SSE_ERR_ARGUMENT);
+    CHECK_INT(atomic_load(&other.frees), 3);
+}
+
+/* ------------------------------------------------------------ counters */
+
+static void test_stats(void) {
+    sse_config *cfg = config_for("/ticker?count=4");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+    sse_client *client = start(cfg);
+    tally t = drain(client, 0);
+    CHECK_INT(t.messages, 4);
+    sse_stats stats;
+    memset(&stats, 0xab, sizeof stats);
+    stats.size = sizeof stats;
+    CHECK_INT(sse_client_stats(client, &stats), SSE_OK);
+    CHECK_INT(stats.size, sizeof stats);
+    CHECK_INT(stats.events, 4);
+    CHECK_INT(stats.data_bytes, 4 * strlen("tick 1"));
+    CHECK(stats.wire_bytes > stats.data_bytes);
+    CHECK_INT(stats.connections, 1);
+    CHECK_INT(stats.reconnects, 0);
+    CHECK_INT(stats.errors, 0);
+    CHECK_INT(stats.last_error_status, SSE_OK);
+    CHECK_STR(stats.last_error, "");
+    CHECK(stats.last_event_unix_ms > 1700000000000ULL);
+    CHECK(!stats.connected);
+
+    /* An older, shorter struct: only its fields are written. */
+    unsigned char small[sizeof(size_t) + 2 * sizeof(uint64_t) + 8];
+    memset(small, 0xcd, sizeof small);
+    size_t size = sizeof(size_t) + 2 * sizeof(uint64_t);
+    memcpy(small, &size, sizeof size);
+    CHECK_INT(sse_client_stats(client, (sse_stats *)(void *)small), SSE_OK);
+    uint64_t events;
+    memcpy(&events, small + sizeof(size_t), sizeof events);
+    CHECK_INT(events, 4);
+    for (size_t i = size; i < sizeof small; i++) CHECK(small[i] == 0xcd, "byte %zu written", i);
+
+    stats.size = 3;
+    CHECK_INT(sse_client_stats(client, &stats), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_client_stats(client, NULL), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_client_stats(NULL, &stats), SSE_ERR_ARGUMENT);
+    sse_client_free(client);
+
+    cfg = config_for("/status/503");
+    CHECK_INT(sse_config_set_max_retries(cfg, 2), SSE_OK);
+    client = start(cfg);
+    drain(client, 0);
+    memset(&stats, 0, sizeof stats);
+    stats.size = sizeof stats;
+    CHECK_INT(sse_client_stats(client, &stats), SSE_OK);
+    CHECK_INT(stats.errors, 3);
+    CHECK_INT(stats.reconnects, 2);
+    CHECK_INT(stats.errors_by_status[SSE_ERR_HTTP_STATUS], 2);
+    CHECK_INT(stats.errors_by_status[SSE_ERR_RETRIES_EXHAUSTED], 1);
+    CHECK_INT(stats.last_error_status, SSE_ERR_RETRIES_EXHAUSTED);
+    CHECK(strstr(stats.last_error, "503") != NULL, "last error: %s", stats.last_error);
+    CHECK(stats.last_error_unix_ms > 1700000000000ULL);
+    sse_client_free(client);
+}
+
+/* Counters read from other threads while the stream runs. */
+typedef struct {
+    sse_client *client;
+    atomic_bool stop;
+    uint64_t last_events;
+    int bad;
+} reader;
+
+static void *read_stats(void *arg) {
+    reader *r = arg;
+    int reads = 0;
+    while (!atomic_load(&r->stop) || reads < 100) {
+        sse_stats stats;
+        stats.size = sizeof stats;
+        if (sse_client_stats(r->client, &stats) != SSE_OK || stats.events < r->last_events) {
+            r->bad++;
+        }
+        r->last_events = stats.events;
+        reads++;
+    }
+    return NULL;
+}
+
+static void test_stats_from_threads(void) {
+    sse_config *cfg = config_for("/ticker?interval_ms=0&count=20000");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+    sse_client *client = start(cfg);
+    reader readers[2] = {{client, false, 0, 0}, {client, false, 0, 0}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        REQUIRE(pthread_create(&threads[i], NULL, read_stats, &readers[i]) == 0);
+    }
+    tally t = drain(client, 0);
+    for (int i = 0; i < 2; i++) atomic_store(&readers[i].stop, true);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK_INT(readers[i].bad, 0);
+    }
+    CHECK_INT(t.messages, 20000);
+    sse_stats stats;
+    stats.size = sizeof stats;
+    CHECK_INT(sse_client_stats(client, &stats), SSE_OK);
+    CHECK_INT(stats.events, 20000);
+    sse_client_free(client);
+}
+
+int main(int argc, char **argv) {
+    static const harness_test tests[] = {
+        {"on_end", test_on_end},
+        {"error_body", test_error_body},
+        {"request_hook", test_request_hook},
+        {"stats", test_stats},
+        {"stats_from_threads", test_stats_from_threads},
+    };
+    if (harness_server_start(&server, 0) != 0) return 1;
+    int rc = harness_run("test_features", tests, sizeof tests / sizeof tests[0], argc, argv);
+    harness_server_stop(&server);
+    return rc;
+}
