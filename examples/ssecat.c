@@ -68,6 +68,9 @@ static const char USAGE[] =
     "                              is written (temporary file, then rename)\n"
     "      --cacert FILE           trust the PEM certificates in FILE\n"
     "      --insecure              do not verify the server's certificate\n"
+    "      --cert FILE             client certificate chain, PEM (mutual TLS)\n"
+    "      --key FILE              its unencrypted private key, PEM (default: in\n"
+    "                              the --cert file)\n"
     "      --proxy URL             proxy URL ('' for none; default: the environment\n"
     "                              as curl reads it: http_proxy, HTTPS_PROXY, NO_PROXY)\n"
     "Redirects:\n"
@@ -150,6 +153,8 @@ enum {
     OPT_STATS,
     OPT_STATE,
     OPT_HEADER_FILE,
+    OPT_CERT,
+    OPT_KEY,
 };
 
 static const struct option LONG_OPTIONS[] = {
@@ -180,6 +185,8 @@ static const struct option LONG_OPTIONS[] = {
     {"stats", no_argument, NULL, OPT_STATS},
     {"state", required_argument, NULL, OPT_STATE},
     {"header-file", required_argument, NULL, OPT_HEADER_FILE},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -364,7 +371,7 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     opts->state_file = NULL;
 
     const char *method = NULL, *body = NULL, *last_event_id = NULL, *cacert = NULL;
-    const char *proxy = NULL, *on_end = NULL, *header_file = NULL;
+    const char *proxy = NULL, *on_end = NULL, *header_file = NULL, *cert = NULL, *key = NULL;
     bool json = false;
     long long retry_ms = -1, max_retry_ms = -1, connect_ms = -1, read_ms = -1, max_bytes = -1;
     long long max_head = -1, max_retry_after = -1, max_elapsed = -1;
@@ -405,6 +412,8 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
         case OPT_STATS: opts->stats = true; break;
         case OPT_STATE: opts->state_file = optarg; break;
         case OPT_HEADER_FILE: header_file = optarg; break;
+        case OPT_CERT: cert = optarg; break;
+        case OPT_KEY: key = optarg; break;
         case OPT_LAST_EVENT_ID: last_event_id = optarg; break;
         case OPT_RETRY_MS: retry_ms = parse_number("--retry-ms", optarg, 0, 86400000); break;
         case OPT_MAX_RETRY_MS:
@@ -573,6 +582,10 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     }
     if (insecure && sse_config_set_insecure(cfg, true) != SSE_OK) {
         config_failed(cfg, "--insecure");
+    }
+    if (key != NULL && cert == NULL) usage_error("%s", "--key needs --cert");
+    if (cert != NULL && sse_config_set_client_cert_file(cfg, cert, key) != SSE_OK) {
+        config_failed(cfg, "--cert");
     }
     /* Check everything now, so that a bad setting is a usage error. */
     sse_status status = sse_config_validate(cfg);

@@ -563,6 +563,23 @@ enum sse_status sse_config_set_queue_capacity(struct sse_config *config, uintptr
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file or no certificate).
 enum sse_status sse_config_set_ca_file(struct sse_config *config, const char *path);
 
+// Presents a client certificate (mutual TLS), read now from `cert_path`
+// (the PEM chain, leaf first) and `key_path` (its unencrypted PEM private
+// key: PKCS#8, PKCS#1 or SEC1; NULL: the key is in `cert_path` too). An
+// encrypted key is refused with a message saying so.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file, no certificate,
+// no key, encrypted key).
+enum sse_status sse_config_set_client_cert_file(struct sse_config *config, const char *cert_path, const char *key_path);
+
+// Presents a client certificate (mutual TLS) given as PEM text: the chain
+// (`cert_len` bytes at `cert_pem`, leaf first) and its unencrypted private
+// key (`key_len` bytes at `key_pem`); both copied. As
+// `sse_config_set_client_cert_file`.
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+enum sse_status sse_config_set_client_cert_pem(struct sse_config *config, const uint8_t *cert_pem, uintptr_t cert_len, const uint8_t *key_pem, uintptr_t key_len);
+
 // Trusts the PEM certificates in `len` bytes at `pem` (copied).
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or no certificate).

@@ -171,6 +171,8 @@ pub struct Config {
     pub(crate) event_types: Vec<String>,
     pub(crate) on_end: OnEnd,
     pub(crate) request_hook: Option<RequestHook>,
+    /// PEM certificate chain and private key for mutual TLS.
+    pub(crate) client_cert: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Config {
@@ -201,6 +203,7 @@ impl Config {
                 event_types: Vec::new(),
                 on_end: OnEnd::default(),
                 request_hook: None,
+                client_cert: None,
             },
         }
     }
@@ -338,6 +341,35 @@ impl ConfigBuilder {
         Ok(self.ca_pem(pem))
     }
 
+    /// Present this client certificate (mutual TLS): `chain_pem` holds the
+    /// certificate chain, leaf first; `key_pem` its unencrypted private key
+    /// (PKCS#8, PKCS#1 or SEC1; it may be the same text). An encrypted key
+    /// is refused.
+    pub fn client_certificate(
+        mut self,
+        chain_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.config.client_cert = Some((chain_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// [`ConfigBuilder::client_certificate`] from files (`key_path` may
+    /// name the chain's own file when it holds the key too).
+    pub fn client_certificate_files(
+        self,
+        chain_path: impl AsRef<std::path::Path>,
+        key_path: impl AsRef<std::path::Path>,
+    ) -> Result<Self> {
+        let read = |path: &std::path::Path, what: &str| {
+            std::fs::read(path)
+                .map_err(|e| Error::argument(format!("cannot read {what} {}: {e}", path.display())))
+        };
+        let chain = read(chain_path.as_ref(), "client certificate file")?;
+        let key = read(key_path.as_ref(), "client key file")?;
+        Ok(self.client_certificate(chain, key))
+    }
+
     /// Skip certificate verification. For tests only: anyone can intercept.
     pub fn insecure(mut self, insecure: bool) -> Self {
         self.config.insecure = insecure;
@@ -471,6 +503,9 @@ impl ConfigBuilder {
         }
         if let Some(pem) = &c.ca_pem {
             crate::ca::parse_pem(pem)?;
+        }
+        if let Some((chain, key)) = &c.client_cert {
+            crate::client_cert::ClientIdentity::parse(chain, key)?;
         }
         if let ProxySetting::Url(url) = &c.proxy {
             ureq::Proxy::new(url)

@@ -32,6 +32,7 @@ pub mod backoff;
 pub mod batch;
 pub mod ca;
 pub mod client;
+pub(crate) mod client_cert;
 pub mod config;
 // Engine v2 (issue 12), built in steps; nothing uses it before step 3.
 mod engine;

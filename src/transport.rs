@@ -86,6 +86,13 @@ impl Transport {
         if let Some(pem) = &config.ca_pem {
             tls = tls.root_certs(RootCerts::new_with_certs(&crate::ca::parse_pem(pem)?));
         }
+        if let Some((chain, key)) = &config.client_cert {
+            let identity = crate::client_cert::ClientIdentity::parse(chain, key)?;
+            tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(
+                &identity.chain,
+                identity.key,
+            )));
+        }
         // A resolve timeout makes ureq look names up on a helper thread (a
         // thread and a 2 MiB stack per connection): only worth it for names.
         let resolve_timeout =

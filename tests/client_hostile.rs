@@ -152,7 +152,12 @@ fn credentials_and_sensitive_headers_stay_behind_on_a_cross_origin_redirect() {
 /// credentials still stay behind.
 #[test]
 fn an_https_to_http_redirect_is_refused_unless_allowed() {
-    let tls = Server::start_with(sse_demo_server::ServerOptions { port: 0, tls: true }).unwrap();
+    let tls = Server::start_with(sse_demo_server::ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
     let plain = Server::start().unwrap();
     let to_plain = encoded(&format!("{}/echo", plain.url()));
     let url = format!("{}/redirect?code=302&to={to_plain}", tls.url());

@@ -124,7 +124,12 @@ fn callbacks_run_on_the_loop_thread_where_pulls_are_refused() {
 #[test]
 fn https_streams_run_on_the_loop_too_with_verification() {
     on_loop();
-    let server = Server::start_with(sse_demo_server::ServerOptions { port: 0, tls: true }).unwrap();
+    let server = Server::start_with(sse_demo_server::ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
     let url = format!("{}/ticker?count=3&interval_ms=5", server.url());
     let clients: Vec<Client> = (0..20)
         .map(|_| start(config(&url).ca_pem(server.ca_pem().unwrap())))
@@ -147,7 +152,12 @@ fn https_streams_run_on_the_loop_too_with_verification() {
 #[test]
 fn proxied_streams_run_on_the_loop_too() {
     on_loop();
-    let server = Server::start_with(sse_demo_server::ServerOptions { port: 0, tls: true }).unwrap();
+    let server = Server::start_with(sse_demo_server::ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
     let proxy = ConnectProxy::start(server.addr());
     let clients: Vec<Client> = (0..10)
         .map(|_| {
@@ -237,7 +247,12 @@ fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
 #[test]
 fn a_large_request_body_goes_out_over_tls() {
     on_loop();
-    let server = Server::start_with(sse_demo_server::ServerOptions { port: 0, tls: true }).unwrap();
+    let server = Server::start_with(sse_demo_server::ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
     for size in [100 * 1024, 1024 * 1024, 4 * 1024 * 1024] {
         let body = "b".repeat(size);
         let client = start(

@@ -7,7 +7,12 @@ use sse::{ErrorKind, Item, ProxySetting};
 use sse_demo_server::ServerOptions;
 
 fn tls_server() -> Server {
-    Server::start_with(ServerOptions { port: 0, tls: true }).unwrap()
+    Server::start_with(ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 #[test]
@@ -108,4 +113,79 @@ fn an_explicit_proxy_tunnels_https_streams() {
     );
     assert_eq!(data_of(&messages(&client, 2)), ["tick 1", "tick 2"]);
     assert_eq!(proxy.targets(), ["localhost:443"]);
+}
+
+#[test]
+fn a_client_certificate_is_presented_when_the_server_requires_one() {
+    let server = Server::start_with(ServerOptions {
+        port: 0,
+        tls: true,
+        client_auth: true,
+    })
+    .unwrap();
+    let ca = server.ca_pem().unwrap();
+    let ids = server.client_identities().unwrap();
+    let url = format!("{}/ticker?count=2", server.url());
+    let (chain, key) = ids.accepted.clone();
+    let client = start(
+        config(&url)
+            .ca_pem(ca.clone())
+            .client_certificate(chain, key),
+    );
+    assert_eq!(data_of(&messages(&client, 2)), ["tick 1", "tick 2"]);
+
+    // From files, the key in the chain's own file.
+    let dir = std::env::temp_dir().join(format!("libsse-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let both = dir.join("both.pem");
+    std::fs::write(&both, format!("{}{}", ids.accepted.0, ids.accepted.1)).unwrap();
+    let client = start(
+        config(&url)
+            .ca_pem(ca.clone())
+            .client_certificate_files(&both, &both)
+            .unwrap(),
+    );
+    assert_eq!(data_of(&messages(&client, 1)), ["tick 1"]);
+    std::fs::remove_dir_all(dir).ok();
+
+    // Without one, or with one the server does not trust: a TLS error.
+    let (chain, key) = ids.stranger;
+    for builder in [
+        config(&url).ca_pem(ca.clone()),
+        config(&url)
+            .ca_pem(ca.clone())
+            .client_certificate(chain, key),
+    ] {
+        let client = start(builder.retry(|r| r.max_attempts = Some(0)));
+        let (_, end) = drain(&client);
+        assert!(
+            end.kind == ErrorKind::Tls || end.message.contains("TLS"),
+            "{:?}: {end}",
+            end.kind
+        );
+    }
+}
+
+#[test]
+fn an_encrypted_or_missing_client_key_is_refused_by_the_configuration() {
+    let encrypted =
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    let server = Server::start_with(ServerOptions {
+        port: 0,
+        tls: true,
+        client_auth: true,
+    })
+    .unwrap();
+    let chain = server.client_identities().unwrap().accepted.0;
+    let error = config("https://127.0.0.1:1/")
+        .client_certificate(chain.clone(), encrypted)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("encrypted"), "{error}");
+    let error = config("https://127.0.0.1:1/")
+        .client_certificate(chain.clone(), chain)
+        .build()
+        .unwrap_err();
+    assert!(error.message.contains("no private key"), "{error}");
 }

@@ -25,6 +25,7 @@
 mod handlers;
 mod http;
 mod tls;
+pub use tls::ClientIdentities;
 mod util;
 
 use std::collections::HashMap;
@@ -43,6 +44,9 @@ pub struct ServerOptions {
     /// Serve HTTPS with a freshly generated CA + leaf certificate
     /// (see [`Server::ca_pem`]).
     pub tls: bool,
+    /// With `tls`: require a client certificate (see
+    /// [`Server::client_identities`]).
+    pub client_auth: bool,
 }
 
 /// One request as the server received it.
@@ -185,6 +189,7 @@ pub struct Server {
     shared: Arc<Shared>,
     addr: SocketAddr,
     ca_pem: Option<String>,
+    client_identities: Option<tls::ClientIdentities>,
     listener: Option<JoinHandle<()>>,
 }
 
@@ -199,7 +204,12 @@ impl Server {
     pub fn start_with(opts: ServerOptions) -> io::Result<Server> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))?;
         let addr = listener.local_addr()?;
-        let tls = if opts.tls { Some(tls::setup()?) } else { None };
+        let tls = if opts.tls {
+            Some(tls::setup(opts.client_auth)?)
+        } else {
+            None
+        };
+        let client_identities = tls.as_ref().and_then(|t| t.client.clone());
         let shared = Arc::new(Shared {
             stopping: AtomicBool::new(false),
             stopped: Mutex::new(false),
@@ -220,6 +230,7 @@ impl Server {
             shared,
             addr,
             ca_pem: tls.map(|t| t.ca_pem),
+            client_identities,
             listener: Some(handle),
         })
     }
@@ -243,6 +254,12 @@ impl Server {
     /// The PEM of the CA that signed the server certificate (TLS only).
     pub fn ca_pem(&self) -> Option<String> {
         self.ca_pem.clone()
+    }
+
+    /// With client authentication: a client certificate the server
+    /// accepts and one it refuses, each as (chain PEM, key PEM).
+    pub fn client_identities(&self) -> Option<tls::ClientIdentities> {
+        self.client_identities.clone()
     }
 
     /// Every request received so far (fully read, parsed ones), in order;

@@ -1,4 +1,4 @@
-//! `sse-demo-server [--port N] [--tls] [--ca-out FILE] [--exit-on-stdin-eof] [--log]`
+//! `sse-demo-server [--port N] [--tls] [--ca-out FILE] [--client-auth-out DIR] [--exit-on-stdin-eof] [--log]`
 //!
 //! Prints exactly one first line, the base URL (`http://127.0.0.1:PORT` or
 //! `https://...`), flushes stdout, then serves until killed (or, with
@@ -10,12 +10,15 @@ use std::process::ExitCode;
 use sse_demo_server::{Server, ServerOptions};
 
 const USAGE: &str =
-    "usage: sse-demo-server [--port N] [--tls] [--ca-out FILE] [--exit-on-stdin-eof] [--log]
+    "usage: sse-demo-server [--port N] [--tls] [--ca-out FILE] [--client-auth-out DIR] [--exit-on-stdin-eof] [--log]
 
 Serves Server-Sent Events test endpoints on 127.0.0.1 (see demo-server/README.md).
   --port N             listen on port N (default 0: any free port)
   --tls                serve HTTPS with a freshly generated CA and leaf certificate
   --ca-out FILE        with --tls: write the CA certificate (PEM) to FILE before printing the URL
+  --client-auth-out DIR  with --tls: require client certificates; write one the server
+                       accepts (client.pem, client.key) and one it refuses
+                       (stranger.pem, stranger.key) to DIR before printing the URL
   --exit-on-stdin-eof  stop when standard input is closed (for test harnesses)
   --log                log every request on stderr
 The first line on stdout is the base URL.";
@@ -23,6 +26,7 @@ The first line on stdout is the base URL.";
 fn main() -> ExitCode {
     let mut opts = ServerOptions::default();
     let mut ca_out: Option<String> = None;
+    let mut client_auth_out: Option<String> = None;
     let mut stdin_eof = false;
     let mut log = false;
     let mut args = std::env::args().skip(1);
@@ -37,6 +41,13 @@ fn main() -> ExitCode {
                 Some(f) => ca_out = Some(f),
                 None => return usage_error("--ca-out needs a file name"),
             },
+            "--client-auth-out" => match args.next() {
+                Some(dir) => {
+                    opts.client_auth = true;
+                    client_auth_out = Some(dir);
+                }
+                None => return usage_error("--client-auth-out needs a folder"),
+            },
             "--exit-on-stdin-eof" => stdin_eof = true,
             "--log" => log = true,
             "-h" | "--help" => {
@@ -48,6 +59,9 @@ fn main() -> ExitCode {
     }
     if ca_out.is_some() && !opts.tls {
         return usage_error("--ca-out needs --tls");
+    }
+    if client_auth_out.is_some() && !opts.tls {
+        return usage_error("--client-auth-out needs --tls");
     }
     let server = match Server::start_with(opts) {
         Ok(s) => s,
@@ -61,6 +75,21 @@ fn main() -> ExitCode {
         if let Err(e) = std::fs::write(file, pem) {
             eprintln!("sse-demo-server: cannot write {file}: {e}");
             return ExitCode::FAILURE;
+        }
+    }
+    if let (Some(dir), Some(ids)) = (&client_auth_out, server.client_identities()) {
+        let files = [
+            ("client.pem", &ids.accepted.0),
+            ("client.key", &ids.accepted.1),
+            ("stranger.pem", &ids.stranger.0),
+            ("stranger.key", &ids.stranger.1),
+        ];
+        for (name, pem) in files {
+            let path = std::path::Path::new(dir).join(name);
+            if let Err(e) = std::fs::write(&path, pem) {
+                eprintln!("sse-demo-server: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
         }
     }
     let mut out = std::io::stdout().lock();

@@ -600,7 +600,12 @@ fn tls_handshake_with_the_ca() {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
 
-    let server = Server::start_with(ServerOptions { port: 0, tls: true }).unwrap();
+    let server = Server::start_with(ServerOptions {
+        port: 0,
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
     assert!(server.url().starts_with("https://127.0.0.1:"));
     let pem = server.ca_pem().unwrap();
     let mut roots = rustls::RootCertStore::empty();

@@ -25,22 +25,25 @@ const BUFFER_LIMIT: usize = 64 * 1024;
 /// with the same CA and verification choice (a root store is about 150
 /// certificates: one copy, not one per stream), dropped with the last.
 pub(crate) fn client_config(config: &Config) -> Result<Arc<ClientConfig>> {
-    type Shared = Vec<(bool, Option<Vec<u8>>, Weak<ClientConfig>)>;
-    static SHARED: Mutex<Shared> = Mutex::new(Vec::new());
+    /// What tells two TLS settings apart: verification, CA, client certificate.
+    type Key = (bool, Option<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>);
+    static SHARED: Mutex<Vec<(Key, Weak<ClientConfig>)>> = Mutex::new(Vec::new());
     let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    shared.retain(|(_, _, config)| config.strong_count() > 0);
-    let same = |(insecure, ca, _): &&(bool, Option<Vec<u8>>, Weak<ClientConfig>)| {
-        *insecure == config.insecure && *ca == config.ca_pem
-    };
-    if let Some(found) = shared.iter().find(same).and_then(|(_, _, c)| c.upgrade()) {
+    shared.retain(|(_, config)| config.strong_count() > 0);
+    let key: Key = (
+        config.insecure,
+        config.ca_pem.clone(),
+        config.client_cert.clone(),
+    );
+    if let Some(found) = shared
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, c)| c.upgrade())
+    {
         return Ok(found);
     }
     let built = build_client_config(config)?;
-    shared.push((
-        config.insecure,
-        config.ca_pem.clone(),
-        Arc::downgrade(&built),
-    ));
+    shared.push((key, Arc::downgrade(&built)));
     Ok(built)
 }
 
@@ -50,11 +53,10 @@ fn build_client_config(config: &Config) -> Result<Arc<ClientConfig>> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(format!("TLS setup: {e}")))?;
-    let tls = if config.insecure {
+    let builder = if config.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
         match &config.ca_pem {
@@ -67,7 +69,16 @@ fn build_client_config(config: &Config) -> Result<Arc<ClientConfig>> {
             }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let tls = match &config.client_cert {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => {
+            let identity = crate::client_cert::ClientIdentity::parse(chain, key)?;
+            builder
+                .with_client_auth_cert(identity.rustls_chain(), identity.rustls_key()?)
+                .map_err(|e| Error::argument(format!("unusable client certificate or key: {e}")))?
+        }
     };
     Ok(Arc::new(tls))
 }

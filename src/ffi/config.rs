@@ -516,6 +516,80 @@ pub unsafe extern "C" fn sse_config_set_ca_file(
     })
 }
 
+/// Presents a client certificate (mutual TLS), read now from `cert_path`
+/// (the PEM chain, leaf first) and `key_path` (its unencrypted PEM private
+/// key: PKCS#8, PKCS#1 or SEC1; NULL: the key is in `cert_path` too). An
+/// encrypted key is refused with a message saying so.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file, no certificate,
+/// no key, encrypted key).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_client_cert_file(
+    config: *mut sse_config,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let cert_path = match unsafe { str_arg(cert_path) } {
+            Ok(path) => path.to_owned(),
+            Err(why) => return config.fail_argument(why),
+        };
+        let key_path = if key_path.is_null() {
+            cert_path.clone()
+        } else {
+            match unsafe { str_arg(key_path) } {
+                Ok(path) => path.to_owned(),
+                Err(why) => return config.fail_argument(why),
+            }
+        };
+        let read = |path: &str, what: &str| {
+            std::fs::read(path).map_err(|e| format!("cannot read {what} {path}: {e}"))
+        };
+        let (chain, key) = match (
+            read(&cert_path, "client certificate file"),
+            read(&key_path, "client key file"),
+        ) {
+            (Ok(chain), Ok(key)) => (chain, key),
+            (Err(why), _) | (_, Err(why)) => return config.fail_argument(&why),
+        };
+        set_client_cert(config, chain, key)
+    })
+}
+
+/// Presents a client certificate (mutual TLS) given as PEM text: the chain
+/// (`cert_len` bytes at `cert_pem`, leaf first) and its unencrypted private
+/// key (`key_len` bytes at `key_pem`); both copied. As
+/// `sse_config_set_client_cert_file`.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_client_cert_pem(
+    config: *mut sse_config,
+    cert_pem: *const u8,
+    cert_len: usize,
+    key_pem: *const u8,
+    key_len: usize,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let (Some(chain), Some(key)) = (unsafe { bytes_arg(cert_pem, cert_len) }, unsafe {
+            bytes_arg(key_pem, key_len)
+        }) else {
+            return config.fail_argument("cert_pem or key_pem is NULL");
+        };
+        set_client_cert(config, chain.to_vec(), key.to_vec())
+    })
+}
+
+/// Checks a client certificate and key, then sets them.
+fn set_client_cert(config: &mut sse_config, chain: Vec<u8>, key: Vec<u8>) -> sse_status {
+    if let Err(error) = crate::client_cert::ClientIdentity::parse(&chain, &key) {
+        return config.fail(&error);
+    }
+    config.update(|b| b.client_certificate(chain, key))
+}
+
 /// Trusts the PEM certificates in `len` bytes at `pem` (copied).
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or no certificate).

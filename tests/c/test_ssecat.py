@@ -42,13 +42,15 @@ def check(cond, message):
 
 
 class Server:
-    def __init__(self, tls=False):
+    def __init__(self, tls=False, client_auth_dir=None):
         args = [SERVER, "--port", "0", "--exit-on-stdin-eof"]
         self.ca = None
         if tls:
             fd, self.ca = tempfile.mkstemp(suffix=".pem")
             os.close(fd)
             args += ["--tls", "--ca-out", self.ca]
+        if client_auth_dir:
+            args += ["--client-auth-out", client_auth_dir]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.url = self.proc.stdout.readline().decode().strip()
         if not self.url.startswith("http"):
@@ -691,6 +693,38 @@ def test_sighup_reconnects(s, srv):
     check(code == 128 + signal.SIGTERM, f"exit {code}: {err}")
 
 
+def test_client_certificate(s, srv):
+    with tempfile.TemporaryDirectory() as tmp:
+        mtls = Server(tls=True, client_auth_dir=tmp)
+        try:
+            url = mtls.url + "/ticker?count=2"
+            pem = lambda name: os.path.join(tmp, name)
+            code, out, err = s.run("--cacert", mtls.ca, "--cert", pem("client.pem"), "--key",
+                                   pem("client.key"), "--on-end", "end", url, expect=0,
+                                   under_valgrind=True)
+            check(out.count(b"data: tick") == 2, f"output: {out!r}")
+            # The key in the certificate's own file.
+            both = pem("both.pem")
+            with open(both, "w") as f:
+                f.write(open(pem("client.pem")).read() + open(pem("client.key")).read())
+            s.run("--cacert", mtls.ca, "--cert", both, "--on-end", "end", url, expect=0)
+            # None, or one the server does not trust: a clear TLS error.
+            for extra in ([], ["--cert", pem("stranger.pem"), "--key", pem("stranger.key")]):
+                code, out, err = s.run("--cacert", mtls.ca, "--max-retries", "0", *extra, url,
+                                       expect=1)
+                check("TLS" in err, f"{extra}: stderr {err!r}")
+            # An encrypted key: refused at start, saying why.
+            enc = pem("enc.key")
+            with open(enc, "w") as f:
+                f.write("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n"
+                        "-----END ENCRYPTED PRIVATE KEY-----\n")
+            code, out, err = s.run("--cert", pem("client.pem"), "--key", enc, url, expect=2)
+            check("encrypted" in err, f"stderr: {err!r}")
+            s.run("--key", pem("client.key"), url, expect=2)
+        finally:
+            mtls.stop()
+
+
 TESTS = [
     test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
     test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
@@ -699,6 +733,7 @@ TESTS = [
     test_limits_and_timeouts, test_tls, test_cpp_example,
     test_json_and_on_end, test_jsonl_retry_and_close_reason, test_error_body, test_stats,
     test_state_survives_kill_9, test_header_file, test_sighup_reconnects,
+    test_client_certificate,
 ]
 
 
