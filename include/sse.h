@@ -218,6 +218,9 @@ typedef struct sse_stats {
   // Errors reported, fatal or not.
   uint64_t errors;
   // Errors by status: `errors_by_status[SSE_ERR_IO]` counts I/O errors.
+  // The error that ends a stream because the retry limits were reached
+  // counts as `SSE_ERR_RETRIES_EXHAUSTED` (its message names the last
+  // failure).
   uint64_t errors_by_status[SSE_STATS_STATUS_SLOTS];
   // Items waiting in the queue now.
   uint64_t queue_depth;
@@ -819,7 +822,9 @@ void sse_parser_free(struct sse_parser *parser);
 // it uses the hook any more (at the latest when `sse_client_free` of the
 // last such client returns; at once when `hook` is NULL or `config` is
 // NULL). What a hook changes lasts for its attempt only: each attempt
-// starts again from the config's URL and headers.
+// starts again from the config's URL and headers. Clients started from
+// one config share its hook: it may run on several threads at once (one
+// call at a time per client), so it must be thread-safe.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 enum sse_status sse_config_set_request_hook(struct sse_config *config, sse_request_hook hook, void *userdata, sse_userdata_free userdata_free);
@@ -839,7 +844,8 @@ const char *sse_request_url(const struct sse_request *request);
 enum sse_status sse_request_set_header(struct sse_request *request, const char *name, const char *value);
 
 // Removes every header named `name` from this attempt (one the config
-// set included).
+// set included). The library's own defaults (`Accept`, `Accept-Encoding`,
+// `User-Agent`, `Cache-Control`) are not removed: set them instead.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or non-UTF-8 argument).
 enum sse_status sse_request_remove_header(struct sse_request *request, const char *name);

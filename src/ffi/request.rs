@@ -39,7 +39,8 @@ struct CHook {
 }
 
 // SAFETY: the header states that the hook and its userdata are used from
-// the library's background threads, one call at a time per client.
+// the library's background threads, one call at a time per client but at
+// the same time for different clients started from one config.
 unsafe impl Send for CHook {}
 unsafe impl Sync for CHook {}
 
@@ -73,7 +74,9 @@ impl CHook {
 /// it uses the hook any more (at the latest when `sse_client_free` of the
 /// last such client returns; at once when `hook` is NULL or `config` is
 /// NULL). What a hook changes lasts for its attempt only: each attempt
-/// starts again from the config's URL and headers.
+/// starts again from the config's URL and headers. Clients started from
+/// one config share its hook: it may run on several threads at once (one
+/// call at a time per client), so it must be thread-safe.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 #[no_mangle]
@@ -148,7 +151,8 @@ pub unsafe extern "C" fn sse_request_set_header(
 }
 
 /// Removes every header named `name` from this attempt (one the config
-/// set included).
+/// set included). The library's own defaults (`Accept`, `Accept-Encoding`,
+/// `User-Agent`, `Cache-Control`) are not removed: set them instead.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL or non-UTF-8 argument).
 #[no_mangle]

@@ -39,6 +39,9 @@ pub struct sse_stats {
     /// Errors reported, fatal or not.
     pub errors: u64,
     /// Errors by status: `errors_by_status[SSE_ERR_IO]` counts I/O errors.
+    /// The error that ends a stream because the retry limits were reached
+    /// counts as `SSE_ERR_RETRIES_EXHAUSTED` (its message names the last
+    /// failure).
     pub errors_by_status: [u64; SSE_STATS_STATUS_SLOTS],
     /// Items waiting in the queue now.
     pub queue_depth: u64,

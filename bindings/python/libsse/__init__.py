@@ -32,6 +32,7 @@ from ._types import (
     Open,
     Reconnecting,
     Retry,
+    Stats,
 )
 from ._errors import (
     ConnectError,
@@ -43,6 +44,7 @@ from ._errors import (
     InvalidURL,
     NetworkError,
     ReadTimeout,
+    RequestHookError,
     RetriesExhausted,
     SSEError,
     StreamCancelled,
@@ -85,9 +87,11 @@ __all__ = [
     "Parser",
     "ReadTimeout",
     "Reconnecting",
+    "RequestHookError",
     "Retry",
     "RetriesExhausted",
     "SSEError",
+    "Stats",
     "StreamCancelled",
     "TLSError",
     "connect",

@@ -88,6 +88,15 @@ def headers_of(ev: Any) -> Headers:
     return Headers(pairs)
 
 
+def _error_body(ev: Any) -> bytes:
+    """The first bytes of a refusal's body (b"" if none)."""
+    length = ffi.new("uintptr_t *")
+    pointer = lib.sse_event_error_body(ev, length)
+    if pointer == ffi.NULL:
+        return b""
+    return ffi.unpack(pointer, length[0])
+
+
 def error_of(ev: Any) -> E.SSEError:
     """The exception an error item stands for."""
     retry_after_ms = lib.sse_event_retry_after_ms(ev)
@@ -97,6 +106,7 @@ def error_of(ev: Any) -> E.SSEError:
         status=lib.sse_event_http_status(ev),
         headers=headers_of(ev),
         retry_after=retry_after_ms / 1000.0 if retry_after_ms >= 0 else None,
+        body=_error_body(ev),
     )
 
 

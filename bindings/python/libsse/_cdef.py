@@ -23,6 +23,7 @@ typedef enum sse_status {
   SSE_ERR_RETRIES_EXHAUSTED = 11,
   SSE_ERR_INTERNAL = 12,
   SSE_ERR_READ_TIMEOUT = 13,
+  SSE_ERR_REQUEST_HOOK = 14,
 } sse_status;
 
 typedef enum sse_kind {
@@ -55,15 +56,45 @@ typedef enum sse_error_policy {
   SSE_RETRY_NEVER = 2,
 } sse_error_policy;
 
+typedef enum sse_on_end {
+  SSE_ON_END_BY_METHOD = 0,
+  SSE_ON_END_RECONNECT = 1,
+  SSE_ON_END_END = 2,
+} sse_on_end;
+
 typedef struct sse_client sse_client;
 typedef struct sse_config sse_config;
 typedef struct sse_event sse_event;
 typedef struct sse_parser sse_parser;
 typedef struct sse_batch sse_batch;
+typedef struct sse_request sse_request;
+
+#define SSE_STATS_STATUS_SLOTS 32
+#define SSE_STATS_MESSAGE_BYTES 256
+
+typedef struct sse_stats {
+  uintptr_t size;
+  uint64_t events;
+  uint64_t data_bytes;
+  uint64_t wire_bytes;
+  uint64_t connections;
+  uint64_t reconnects;
+  uint64_t errors;
+  uint64_t errors_by_status[SSE_STATS_STATUS_SLOTS];
+  uint64_t queue_depth;
+  uint64_t queue_peak;
+  uint64_t connected_ms;
+  uint64_t last_event_unix_ms;
+  uint64_t last_error_unix_ms;
+  int32_t last_error_status;
+  bool connected;
+  char last_error[SSE_STATS_MESSAGE_BYTES];
+} sse_stats;
 
 typedef void (*sse_callback)(void *userdata, const struct sse_event *event);
 typedef void (*sse_userdata_free)(void *userdata);
 typedef void (*sse_log_callback)(void *userdata, enum sse_log_level level, const char *message);
+typedef enum sse_status (*sse_request_hook)(void *userdata, struct sse_request *request);
 """
 
 FUNCTIONS = """
@@ -85,6 +116,7 @@ const char *sse_client_last_event_id(const struct sse_client *client);
 enum sse_status sse_client_copy_last_error(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
 enum sse_status sse_client_copy_last_event_id(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
 bool sse_client_is_finished(const struct sse_client *client);
+enum sse_status sse_client_stats(const struct sse_client *client, struct sse_stats *out);
 struct sse_config *sse_config_new(const char *url);
 void sse_config_free(struct sse_config *config);
 const char *sse_config_last_error(const struct sse_config *config);
@@ -120,6 +152,7 @@ enum sse_status sse_config_set_max_response_head_bytes(struct sse_config *config
 enum sse_status sse_config_set_max_retry_after_ms(struct sse_config *config, uint64_t millis);
 enum sse_status sse_config_set_messages_only(struct sse_config *config, bool only);
 enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
+enum sse_status sse_config_set_on_end(struct sse_config *config, int32_t on_end);
 enum sse_status sse_config_validate(const struct sse_config *config);
 const char *sse_status_name(int32_t status);
 enum sse_kind sse_event_kind(const struct sse_event *event);
@@ -130,6 +163,7 @@ uintptr_t sse_event_type_len(const struct sse_event *event);
 uintptr_t sse_event_id_len(const struct sse_event *event);
 uint16_t sse_event_http_status(const struct sse_event *event);
 enum sse_status sse_event_error_status(const struct sse_event *event);
+const char *sse_event_error_body(const struct sse_event *event, uintptr_t *len);
 bool sse_event_is_fatal(const struct sse_event *event);
 int64_t sse_event_retry_after_ms(const struct sse_event *event);
 int64_t sse_event_retry_ms(const struct sse_event *event);
@@ -148,6 +182,12 @@ enum sse_status sse_parser_finish(struct sse_parser *parser);
 const char *sse_parser_last_event_id(struct sse_parser *parser);
 int64_t sse_parser_retry_ms(const struct sse_parser *parser);
 void sse_parser_free(struct sse_parser *parser);
+enum sse_status sse_config_set_request_hook(struct sse_config *config, sse_request_hook hook, void *userdata, sse_userdata_free userdata_free);
+const char *sse_request_url(const struct sse_request *request);
+enum sse_status sse_request_set_header(struct sse_request *request, const char *name, const char *value);
+enum sse_status sse_request_remove_header(struct sse_request *request, const char *name);
+enum sse_status sse_request_set_query(struct sse_request *request, const char *query);
+enum sse_status sse_request_fail(struct sse_request *request, const char *message);
 """
 
 CDEF = TYPES + FUNCTIONS

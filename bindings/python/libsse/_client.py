@@ -12,6 +12,7 @@ from itertools import chain
 from typing import (
     Any,
     AsyncIterator,
+    Callable,
     Iterable,
     Iterator,
     Mapping,
@@ -21,12 +22,15 @@ from typing import (
 )
 
 from . import _errors as E
+from . import _hook
 from ._batch import CBatch, new_batch
 from ._native import ffi, lib
-from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry
+from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry, Stats
 
-HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], Callable[[], _hook.HeaderPairs], None]
 PathArg = Union[str, "os.PathLike[str]"]
+
+_ON_END = {"by-method": 0, "reconnect": 1, "end": 2}  # sse_on_end numbers
 
 _NO_FD = -2  # the descriptor was not asked for yet
 _MAIN_SLICE_MS = 100  # longest uninterrupted wait in the main thread (Ctrl-C latency)
@@ -102,6 +106,30 @@ def _copied(copy: Any, handle: Any) -> str:
         size = needed[0]  # it grew between the two calls: again
 
 
+def _stats(ptr: Any) -> Stats:
+    """The client's counters now (``sse_client_stats``)."""
+    out = ffi.new("sse_stats *")
+    out.size = ffi.sizeof("sse_stats")
+    if lib.sse_client_stats(ptr, out) != E.OK:
+        return Stats()
+    return Stats(
+        events=out.events,
+        data_bytes=out.data_bytes,
+        wire_bytes=out.wire_bytes,
+        connections=out.connections,
+        reconnects=out.reconnects,
+        errors=out.errors,
+        errors_by_kind={E.kind_name(code): n for code, n in enumerate(out.errors_by_status) if n},
+        queue_depth=out.queue_depth,
+        queue_peak=out.queue_peak,
+        connected=bool(out.connected),
+        connected_seconds=out.connected_ms / 1000.0,
+        last_event_at=out.last_event_unix_ms / 1000.0 if out.last_event_unix_ms else None,
+        last_error_at=out.last_error_unix_ms / 1000.0 if out.last_error_unix_ms else None,
+        last_error=ffi.string(out.last_error).decode("utf-8", "replace") or None,
+    )
+
+
 def _check(config: Any, status: int) -> None:
     if status != E.OK:
         raise E.make_error(status, _copied(lib.sse_config_copy_last_error, config))
@@ -141,6 +169,7 @@ def _build_config(
     allow_https_downgrade: bool,
     max_response_head_bytes: Optional[int],
     max_retry_after: Optional[float],
+    on_end: str,
 ) -> Any:
     config = lib.sse_config_new(_encode(url, "url"))
     if config == ffi.NULL:
@@ -148,7 +177,9 @@ def _build_config(
     try:
         if method.upper() != "GET":
             _check(config, lib.sse_config_set_method(config, _encode(method, "method")))
-        if headers:
+        if callable(headers):
+            _check(config, _hook.install(config, headers))
+        elif headers:
             pairs = headers.items() if isinstance(headers, Mapping) else headers
             for name, value in pairs:
                 _check(
@@ -232,6 +263,10 @@ def _build_config(
             )
         if max_retry_after is not None:
             _check(config, lib.sse_config_set_max_retry_after_ms(config, _ms(max_retry_after, "max_retry_after")))
+        if on_end != "by-method":
+            if not isinstance(on_end, str) or on_end not in _ON_END:
+                raise E.InvalidArgument(f"on_end must be 'by-method', 'reconnect' or 'end', not {on_end!r}")
+            _check(config, lib.sse_config_set_on_end(config, _ON_END[on_end]))
         return config
     except BaseException:
         lib.sse_config_free(config)
@@ -264,7 +299,9 @@ class _Handle:
     when the last one leaves, so a pointer is never used after its free.
     """
 
-    __slots__ = ("ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "generation", "__weakref__")
+    __slots__ = (
+        "ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "stats", "generation", "__weakref__"
+    )
 
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
@@ -275,6 +312,7 @@ class _Handle:
         self.doomed = False
         self.fd = _NO_FD
         self.last_event_id = ""
+        self.stats = Stats()  # the last counters, kept when the client is freed
         self.generation = _fork_generation[0]
 
     def check_process(self) -> None:
@@ -305,6 +343,7 @@ class _Handle:
     def _detach(self) -> Any:
         ptr, self.ptr, self.sptr = self.ptr, None, None
         self.last_event_id = _copied(lib.sse_client_copy_last_event_id, ptr)
+        self.stats = _stats(ptr)
         return ptr
 
     def _free(self, ptr: Any) -> None:
@@ -328,6 +367,11 @@ class _Handle:
             if self.ptr is None:
                 return self.last_event_id
             return _copied(lib.sse_client_copy_last_event_id, self.ptr)
+
+    def get_stats(self) -> Stats:
+        self.check_process()
+        with self.lock:
+            return self.stats if self.ptr is None else _stats(self.ptr)
 
     def get_fd(self) -> int:
         """The readiness descriptor (-1 if it cannot be created). Call between enter/leave."""
@@ -384,6 +428,12 @@ class _Stream:
     def accelerated(self) -> bool:
         """Whether batches go through the compiled packer (see ``libsse.ACCELERATED``)."""
         return isinstance(self._h.batch, CBatch)
+
+    @property
+    def stats(self) -> Stats:
+        """The client's counters now, a :class:`Stats` (once the stream
+        has ended, its final counters)."""
+        return self._h.get_stats()
 
     def interrupt(self) -> None:
         """Drops the current connection and reconnects at once (with Last-Event-ID)."""
@@ -783,6 +833,7 @@ def connect(
     allow_https_downgrade: bool = False,
     max_response_head_bytes: Optional[int] = None,
     max_retry_after: Optional[float] = None,
+    on_end: str = "by-method",
 ) -> Client:
     """Opens an SSE stream; returns at once (connecting happens in the
     background; errors come out of iteration).
@@ -792,6 +843,17 @@ def connect(
     - ``method``, ``headers`` (mapping or pairs), ``body`` (bytes or str):
       the request, sent again on every reconnection. ``Accept:
       text/event-stream`` and ``Cache-Control: no-cache`` are added.
+    - ``headers`` may also be a callable, called with no arguments before
+      every connection attempt (the first and each reconnection) and
+      returning the headers to set (a mapping or pairs, or None; each
+      replaces a same-named one), e.g. a fresh token. It runs on a libsse
+      thread and takes the GIL: keep it quick (no network call; it holds
+      up the other streams meanwhile). If it raises, the attempt fails
+      with a :class:`RequestHookError` (an :class:`Error` item) and is
+      retried with backoff.
+    - ``on_end``: what a clean end of the stream does: ``"by-method"``
+      (default: GET reconnects as EventSource does, other methods end, an
+      LLM answer being one stream), ``"reconnect"`` or ``"end"``.
     - ``last_event_id``: sent as ``Last-Event-ID`` on the first connection.
     - ``retry``: the first reconnection delay, or a :class:`Retry` for the
       whole backoff policy. ``max_retries``: attempts in a row before giving
@@ -856,6 +918,7 @@ def connect_async(
     allow_https_downgrade: bool = False,
     max_response_head_bytes: Optional[int] = None,
     max_retry_after: Optional[float] = None,
+    on_end: str = "by-method",
 ) -> AsyncClient:
     """Like :func:`connect`, for asyncio: ``async with`` / ``async for``."""
     options = {k: v for k, v in locals().items() if k != "url"}

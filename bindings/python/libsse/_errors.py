@@ -21,6 +21,7 @@ ERR_TOO_LARGE = 10
 ERR_RETRIES_EXHAUSTED = 11
 ERR_INTERNAL = 12
 ERR_READ_TIMEOUT = 13
+ERR_REQUEST_HOOK = 14
 
 STATUS_NAMES = {
     OK: "SSE_OK",
@@ -37,6 +38,7 @@ STATUS_NAMES = {
     ERR_RETRIES_EXHAUSTED: "SSE_ERR_RETRIES_EXHAUSTED",
     ERR_INTERNAL: "SSE_ERR_INTERNAL",
     ERR_READ_TIMEOUT: "SSE_ERR_READ_TIMEOUT",
+    ERR_REQUEST_HOOK: "SSE_ERR_REQUEST_HOOK",
 }
 
 
@@ -47,7 +49,8 @@ class SSEError(Exception):
     (``code_name`` its name, e.g. ``"SSE_ERR_TLS"``), ``status`` the HTTP
     status when the server answered (else 0), ``headers`` its response
     headers (empty when none), ``retry_after`` the server's Retry-After in
-    seconds (or None).
+    seconds (or None), ``body`` the first 64 KiB of a refusal's body
+    (``b""`` when none; see :class:`HTTPStatusError`).
     """
 
     code: int = ERR_INTERNAL
@@ -60,6 +63,7 @@ class SSEError(Exception):
         status: int = 0,
         headers: Optional[Headers] = None,
         retry_after: Optional[float] = None,
+        body: bytes = b"",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -68,6 +72,7 @@ class SSEError(Exception):
         self.status = status
         self.headers = headers if headers is not None else Headers()
         self.retry_after = retry_after
+        self.body = body
 
     @property
     def code_name(self) -> str:
@@ -79,13 +84,15 @@ class SSEError(Exception):
     def __reduce__(self):  # picklable with its attributes
         return (
             _rebuild,
-            (type(self), self.message, self.code, self.status, tuple(self.headers.raw), self.retry_after),
+            (type(self), self.message, self.code, self.status, tuple(self.headers.raw), self.retry_after, self.body),
         )
 
 
-def _rebuild(cls, message, code, status, headers, retry_after):  # type: ignore[no-untyped-def]
+def _rebuild(cls, message, code, status, headers, retry_after, body=b""):  # type: ignore[no-untyped-def]
     error = SSEError.__new__(cls)
-    SSEError.__init__(error, message, code=code, status=status, headers=Headers(headers), retry_after=retry_after)
+    SSEError.__init__(
+        error, message, code=code, status=status, headers=Headers(headers), retry_after=retry_after, body=body
+    )
     return error
 
 
@@ -126,7 +133,10 @@ class TLSError(ConnectError):
 class HTTPStatusError(SSEError):
     """The server answered with an unexpected status (SSE_ERR_HTTP_STATUS).
 
-    ``status`` and ``headers`` hold the response's status and headers.
+    ``status`` and ``headers`` hold the response's status and headers,
+    ``body`` the first 64 KiB of its body as bytes (the server's reason,
+    often JSON: ``json.loads(error.body)``); ``b""`` when it was empty or
+    gzip-coded.
     """
 
     code = ERR_HTTP_STATUS
@@ -139,6 +149,7 @@ class HTTPStatusError(SSEError):
         *,
         retry_after: Optional[float] = None,
         code: Optional[int] = None,
+        body: bytes = b"",
     ) -> None:
         super().__init__(
             message if message is not None else f"HTTP status {status}",
@@ -146,6 +157,7 @@ class HTTPStatusError(SSEError):
             status=status,
             headers=headers,
             retry_after=retry_after,
+            body=body,
         )
 
 
@@ -189,6 +201,14 @@ class RetriesExhausted(SSEError):
     code = ERR_RETRIES_EXHAUSTED
 
 
+class RequestHookError(SSEError):
+    """The ``headers`` callable raised, or returned a header the library
+    refuses (SSE_ERR_REQUEST_HOOK); the attempt is retried with backoff.
+    The message is ``"request hook: <ExceptionType>: <message>"``."""
+
+    code = ERR_REQUEST_HOOK
+
+
 class InternalError(SSEError):
     """A bug in libsse (SSE_ERR_INTERNAL); please report it."""
 
@@ -207,6 +227,7 @@ ERROR_CLASSES: Dict[int, Type[SSEError]] = {
     ERR_TOO_LARGE: EventTooLarge,
     ERR_RETRIES_EXHAUSTED: RetriesExhausted,
     ERR_INTERNAL: InternalError,
+    ERR_REQUEST_HOOK: RequestHookError,
 }
 
 
@@ -217,11 +238,19 @@ def make_error(
     status: int = 0,
     headers: Optional[Headers] = None,
     retry_after: Optional[float] = None,
+    body: bytes = b"",
 ) -> SSEError:
     """The exception for status ``code``, with the library's message."""
     cls = ERROR_CLASSES.get(code, SSEError)
     if not message:
         message = STATUS_NAMES.get(code, f"libsse status {code}")
     if cls is HTTPStatusError:
-        return HTTPStatusError(status, headers, message, retry_after=retry_after)
-    return cls(message, code=code, status=status, headers=headers, retry_after=retry_after)
+        return HTTPStatusError(status, headers, message, retry_after=retry_after, body=body)
+    return cls(message, code=code, status=status, headers=headers, retry_after=retry_after, body=body)
+
+
+def kind_name(code: int) -> str:
+    """The name of the exception class of status ``code`` (e.g.
+    ``"HTTPStatusError"``), or the status name for the others."""
+    cls = ERROR_CLASSES.get(code)
+    return cls.__name__ if cls is not None else STATUS_NAMES.get(code, f"status {code}")

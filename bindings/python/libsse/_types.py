@@ -9,7 +9,7 @@ millions of events per second with ``map`` over packed batches.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Dict,
@@ -141,7 +141,8 @@ class CloseReason(enum.IntEnum):
     NO_CONTENT = 1
     """The server answered 204 No Content: do not reconnect."""
     END_OF_STREAM = 2
-    """A one-shot stream (``max_retries=0``) ended cleanly."""
+    """The stream ended cleanly and was not to reconnect: a one-shot stream
+    (``max_retries=0``), ``on_end="end"``, or a POST (``on_end`` default)."""
     BY_USER = 3
     """:meth:`Client.close` was called."""
     ERROR = 4
@@ -187,7 +188,39 @@ class Retry:
     reset: Optional[float] = None
 
 
+@dataclass(frozen=True)
+class Stats:
+    """A client's counters at one moment (``client.stats``).
+
+    ``events`` and ``data_bytes``: message events delivered and the bytes
+    of their data; ``wire_bytes``: bytes received (heads included, before
+    chunked and gzip decoding); ``connections`` opened, ``reconnects``
+    scheduled, ``errors`` reported (fatal or not), ``errors_by_kind`` the
+    non-zero error counts by exception name (e.g. ``{"HTTPStatusError":
+    3}``); ``queue_depth`` items waiting now, ``queue_peak`` the most at
+    once; ``connected`` whether a connection is open, ``connected_seconds``
+    the time spent connected; ``last_event_at`` / ``last_error_at`` Unix
+    timestamps (None if none); ``last_error`` the last error's message.
+    """
+
+    events: int = 0
+    data_bytes: int = 0
+    wire_bytes: int = 0
+    connections: int = 0
+    reconnects: int = 0
+    errors: int = 0
+    errors_by_kind: Dict[str, int] = field(default_factory=dict, hash=False)
+    queue_depth: int = 0
+    queue_peak: int = 0
+    connected: bool = False
+    connected_seconds: float = 0.0
+    last_event_at: Optional[float] = None
+    last_error_at: Optional[float] = None
+    last_error: Optional[str] = None
+
+
 __all__ = [
+    "Stats",
     "Event",
     "Comment",
     "Headers",

@@ -22,12 +22,22 @@ def header_text() -> str:
         return f.read()
 
 
+def integer_defines(text: str) -> dict:
+    """The header's integer constants, e.g. ``{"SSE_STATS_STATUS_SLOTS": 32}``
+    (``(64 * 1024)`` evaluated: cffi takes only plain numbers)."""
+    found = {}
+    for name, expr in re.findall(r"^#define (\w+) ([ \d()*+-]+)$", text, flags=re.M):
+        found[name] = eval(expr, {"__builtins__": {}})  # digits and operators only
+    return found
+
+
 def sanitize(header: str) -> str:
     """The header as cffi's cdef reads it: no comments, no preprocessor
-    lines, no ``extern "C"`` block (see TOOLCHAIN.md)."""
+    lines (integer constants kept, as plain numbers), no ``extern "C"``
+    block (see TOOLCHAIN.md)."""
     text = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
-    lines = []
+    lines = [f"#define {name} {value}" for name, value in integer_defines(text).items()]
     skip = 0
     for line in text.splitlines():
         stripped = line.strip()
@@ -80,10 +90,25 @@ def test_enums_match_the_header() -> None:
     header.cdef(sanitize(header_text()))
     ours = cffi.FFI()
     ours.cdef(_cdef.CDEF)
-    for enum in ("sse_status", "sse_kind", "sse_close_reason", "sse_log_level", "sse_error_policy"):
+    for enum in ("sse_status", "sse_kind", "sse_close_reason", "sse_log_level", "sse_error_policy", "sse_on_end"):
         assert ours.typeof(f"enum {enum}").relements == header.typeof(f"enum {enum}").relements, enum
     for number, name in _errors.STATUS_NAMES.items():
         assert header.typeof("enum sse_status").relements[name] == number
+
+
+def test_structs_match_the_header() -> None:
+    """Same size, field offsets and types: cffi lays ``sse_stats`` out from _cdef.py."""
+    header = cffi.FFI()
+    header.cdef(sanitize(header_text()))
+    ours = cffi.FFI()
+    ours.cdef(_cdef.CDEF)
+    for struct in ("struct sse_stats",):
+        fields = [name for name, _ in header.typeof(struct).fields]
+        assert [name for name, _ in ours.typeof(struct).fields] == fields, struct
+        assert ours.sizeof(struct) == header.sizeof(struct), struct
+        for (name, mine), (_, theirs) in zip(ours.typeof(struct).fields, header.typeof(struct).fields):
+            assert ours.offsetof(struct, name) == header.offsetof(struct, name), (struct, name)
+            assert mine.type.cname == theirs.type.cname, (struct, name)
 
 
 def test_status_names_agree_with_the_library() -> None:

@@ -46,3 +46,24 @@ def test_example_prints_events_and_stops_on_ctrl_c(name: str, url: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_resume_example_loses_nothing_across_restarts(url: str, tmp_path) -> None:
+    path = os.path.join(EXAMPLES, "resume.py")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not found")
+    env = dict(os.environ)
+    if not os.environ.get("LIBSSE_TEST_INSTALLED"):
+        env["PYTHONPATH"] = PACKAGE_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    state = tmp_path / "state"
+    seen = []
+    for count in (3, 4, 2):
+        out = subprocess.run(
+            [sys.executable, path, "--state", str(state), "--count", str(count), url + "/ticker?interval_ms=5"],
+            capture_output=True, text=True, env=env, timeout=30,
+        )
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+        seen += out.stdout.split()[1::2]  # "tick N" lines
+        assert state.read_text() == seen[-1]
+    assert seen == [str(n) for n in range(1, 10)]
+    assert not (tmp_path / "state.tmp").exists()
