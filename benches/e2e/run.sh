@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks of libsse through its C ABI, against the bundled
 # loopback server (target/release/sse-demo-server):
-#   2. throughput (/fast): C pull, C batch pull, C packed batch, callback vs a raw TCP reader
+#   2. throughput (/fast): C pull, C batch pull, C packed batch, callback vs a raw TCP reader;
+#      2b. the event-type filter vs taking every event and filtering in C
 #   5. delivery latency (/stamp at 1,000 events/s): pull, callback, fd+poll
 #      vs a raw socket reader running at the same time; once normally, once
 #      with the server and the benchmark under chrt -f 10 (less noise)
@@ -38,12 +39,12 @@ START_S=$(date +%s)
 
 # Parameters (see each program's header comment).
 if [ "$QUICK" = 1 ]; then
-    TP_SMALL_COUNT=200000 TP_LARGE_COUNT=1024 TP_ROUNDS=2
+    TP_SMALL_COUNT=200000 TP_LARGE_COUNT=1024 TP_ROUNDS=2 FILTER_COUNT=200000
     LAT_COUNT=500 LAT_ROUNDS=1
     SCALE_SIZES="100 1000" SCALE_SECONDS=3
     CLOSE_SAMPLES=200 CLOSE_ROUNDS=1
 else
-    TP_SMALL_COUNT=1000000 TP_LARGE_COUNT=8192 TP_ROUNDS=5
+    TP_SMALL_COUNT=1000000 TP_LARGE_COUNT=8192 TP_ROUNDS=5 FILTER_COUNT=1000000
     LAT_COUNT=1500 LAT_ROUNDS=3
     SCALE_SIZES="100 1000 10000" SCALE_SECONDS=10
     CLOSE_SAMPLES=1000 CLOSE_ROUNDS=3
@@ -70,11 +71,11 @@ SONAME=$(readelf -d "$LIBDIR/libsse.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ -z "$SONAME" ] || [ -e "$LIBDIR/$SONAME" ] || ln -s libsse.so "$LIBDIR/$SONAME"
 
 mkdir -p "$BIN"
-for prog in e2e_throughput e2e_latency e2e_scale e2e_close; do
+for prog in e2e_throughput e2e_filter e2e_latency e2e_scale e2e_close; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -o "$BIN/$prog" "benches/e2e/$prog.c" $LDFLAGS
 done
-log "built $BIN/{e2e_throughput,e2e_latency,e2e_scale,e2e_close}"
+log "built $BIN/{e2e_throughput,e2e_filter,e2e_latency,e2e_scale,e2e_close}"
 
 TMP=$(mktemp -d)
 SERVER_PIDS=()
@@ -174,6 +175,23 @@ R=$PARTS/2.md
         echo "| 64 KiB | failed (exit $?), see the notes | | | | | |"
     echo
     echo "Goal: ≥ 70% of the raw reader."
+    echo
+    echo "### 2b. Event-type filter (1 event in 100 wanted)"
+    echo
+    echo "\`/fast?count=$FILTER_COUNT&size=40&rare_every=100\`: the first of every 100 events has \`event: rare\`, the others \`event: common\`."
+    echo "Both consumers pull packed batches and count the rare events (checked); \"all\" takes every event and compares its type"
+    echo "in C, \"filter\" lets the library drop the others before they are copied or queued. Consumer CPU: the pulling thread's"
+    echo "CPU time (what the application pays); process CPU includes the library's thread, which parses every event either way."
+    echo "Medians over $TP_ROUNDS rounds; \"consumer CPU vs all\": median per-round ratio."
+    echo
+    echo "Command: \`$BIN/e2e_filter URL 40 $FILTER_COUNT 100 $TP_ROUNDS\` (run by \`benches/e2e/run.sh\`)."
+    echo
+    echo "| consumer | events delivered | time | consumer CPU | process CPU | consumer CPU vs all |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    $WATCHDOG "$BIN/e2e_filter" "$MAIN_URL" 40 "$FILTER_COUNT" 100 "$TP_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| failed (exit $?), see the notes | | | | | |"
+    echo
+    echo "Goal (issue 13): the filtered consumer pays far less than taking all and filtering."
     echo
 } >"$R"
 

@@ -581,15 +581,33 @@ fn fast_payload(size: usize) -> Vec<u8> {
     v
 }
 
-/// `/fast?count=N&size=S`: identical events in big writes.
+/// `/fast?count=N&size=S[&rare_every=K]`: identical events in big writes;
+/// with `rare_every`, typed: the first of every K events `event: rare`,
+/// the others `event: common` (for the type filter's benchmark).
 fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     let count = ctx.params.u64("count", 0)?;
     let size = ctx.params.u64("size", 32)?.min(http::MAX_BODY as u64) as usize;
-    let mut event = b"data: ".to_vec();
-    event.extend_from_slice(&fast_payload(size));
-    event.extend_from_slice(b"\n\n");
-    let per_batch = (64 * 1024 / event.len()).max(1) as u64;
-    let batch: Vec<u8> = event.repeat(per_batch as usize);
+    let rare_every = ctx.params.u64("rare_every", 0)?.min(1 << 16) as usize;
+    let mut data = b"data: ".to_vec();
+    data.extend_from_slice(&fast_payload(size));
+    data.extend_from_slice(b"\n\n");
+    // One cycle of events (one event, or K typed ones); batches of cycles.
+    let (event, per_cycle) = if rare_every == 0 {
+        (data, 1)
+    } else {
+        let mut cycle = Vec::new();
+        for i in 0..rare_every {
+            cycle.extend_from_slice(if i == 0 {
+                b"event: rare\n"
+            } else {
+                b"event: common\n"
+            });
+            cycle.extend_from_slice(&data);
+        }
+        (cycle, rare_every as u64)
+    };
+    let per_batch = (64 * 1024 / event.len()).max(1) as u64 * per_cycle;
+    let batch: Vec<u8> = event.repeat((per_batch / per_cycle) as usize);
     let mut body = ctx.stream(conn, EVENT_STREAM, false)?;
     let mut sent = 0u64;
     loop {
@@ -600,8 +618,22 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
             body.send(&batch)?;
             sent += per_batch;
         } else {
+            // Whole cycles, then single events of the next one.
             let left = (count - sent) as usize;
-            body.send(&batch[..left * event.len()])?;
+            let cycles = left / per_cycle as usize;
+            let mut tail = batch[..cycles * event.len()].to_vec();
+            let rest = left % per_cycle as usize;
+            if rest > 0 {
+                let mut taken = 0;
+                let mut offset = 0;
+                while taken < rest {
+                    let end = memchr_event_end(&event[offset..]) + offset;
+                    tail.extend_from_slice(&event[offset..end]);
+                    offset = end;
+                    taken += 1;
+                }
+            }
+            body.send(&tail)?;
             sent = count;
         }
         if count != 0 && sent >= count {
@@ -610,6 +642,14 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     }
     body.finish()?;
     Ok(End::Clean)
+}
+
+/// The end (just past the blank line) of the first event in `bytes`.
+fn memchr_event_end(bytes: &[u8]) -> usize {
+    bytes
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(bytes.len(), |i| i + 2)
 }
 
 /// `/stamp?rate=R&count=N`: events carrying the monotonic clock.

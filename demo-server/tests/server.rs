@@ -328,6 +328,30 @@ fn endless_line_fast_stamp() {
         .iter()
         .all(|(_, d)| d.len() == 40 && d.starts_with("{\"token\":\"")));
 
+    // Typed: the first of every 100 events is `rare`, up to a count that
+    // ends in the middle of a cycle and of a 64 KiB batch.
+    for count in [5000, 250, 7] {
+        let r = get(
+            &server,
+            &format!("/fast?count={count}&size=40&rare_every=100"),
+            &[],
+        );
+        let body = String::from_utf8(r.body).unwrap();
+        let types: Vec<&str> = body
+            .lines()
+            .filter_map(|line| line.strip_prefix("event: "))
+            .collect();
+        assert_eq!(types.len(), count, "count {count}");
+        assert_eq!(parse_sse(body.as_bytes()).len(), count);
+        for (i, t) in types.iter().enumerate() {
+            assert_eq!(
+                *t,
+                if i % 100 == 0 { "rare" } else { "common" },
+                "event {i}"
+            );
+        }
+    }
+
     let before = Server::monotonic_ns();
     let r = get(&server, "/stamp?rate=1000&count=5", &[]);
     let after = Server::monotonic_ns();
