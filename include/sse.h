@@ -122,7 +122,8 @@ typedef enum sse_log_level {
 
 // How a client decides which errors reconnect.
 typedef enum sse_error_policy {
-  // Network errors, oversized events, 5xx and 429 retry; other errors end the client.
+  // Network errors, oversized events, 5xx and 429 retry; other errors
+  // (other statuses, TLS, content type, URL) end the client.
   SSE_RETRY_DEFAULT = 0,
   // Every error except invalid settings retries.
   SSE_RETRY_ALL = 1,
@@ -572,13 +573,15 @@ enum sse_status sse_config_set_ca_file(struct sse_config *config, const char *pa
 // encrypted key is refused with a message saying so.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file, no certificate,
-// no key, encrypted key).
+// no key, encrypted key, a key not of the certificate). A server that
+// refuses the certificate fails the connection with `SSE_ERR_TLS`, which
+// the default error policy does not retry.
 enum sse_status sse_config_set_client_cert_file(struct sse_config *config, const char *cert_path, const char *key_path);
 
 // Presents a client certificate (mutual TLS) given as PEM text: the chain
 // (`cert_len` bytes at `cert_pem`, leaf first) and its unencrypted private
-// key (`key_len` bytes at `key_pem`); both copied. As
-// `sse_config_set_client_cert_file`.
+// key (`key_len` bytes at `key_pem`; the same text as the chain when it
+// holds both); both copied. As `sse_config_set_client_cert_file`.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
 enum sse_status sse_config_set_client_cert_pem(struct sse_config *config, const uint8_t *cert_pem, uintptr_t cert_len, const uint8_t *key_pem, uintptr_t key_len);

@@ -51,8 +51,23 @@ impl ClientIdentity {
             ureq::Error::Tls(_) => Error::argument("the client key PEM holds no private key"),
             e => Error::argument(format!("invalid client key PEM: {e}")),
         })?;
-        PrivateKeyDer::from_pem_slice(key_pem)
+        let der = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|e| Error::argument(format!("invalid client key PEM: {e}")))?;
+        // The key must be usable and belong to the leaf: checked now, not
+        // at the first handshake.
+        let signing = rustls::crypto::ring::sign::any_supported_type(&der)
+            .map_err(|e| Error::argument(format!("unusable client key: {e}")))?;
+        let leaf = chain
+            .iter()
+            .map(|cert| CertificateDer::from(cert.der().to_vec()))
+            .collect();
+        rustls::sign::CertifiedKey::new(leaf, signing)
+            .keys_match()
+            .map_err(|e| {
+                Error::argument(format!(
+                    "the client key does not belong to the certificate ({e})"
+                ))
+            })?;
         Ok(ClientIdentity {
             chain,
             key,

@@ -184,8 +184,16 @@ fn an_encrypted_or_missing_client_key_is_refused_by_the_configuration() {
     assert_eq!(error.kind, ErrorKind::InvalidArgument);
     assert!(error.message.contains("encrypted"), "{error}");
     let error = config("https://127.0.0.1:1/")
-        .client_certificate(chain.clone(), chain)
+        .client_certificate(chain.clone(), chain.clone())
         .build()
         .unwrap_err();
     assert!(error.message.contains("no private key"), "{error}");
+    // A key of another certificate: refused by the configuration, not at
+    // the first handshake.
+    let other_key = server.client_identities().unwrap().stranger.1;
+    let error = config("https://127.0.0.1:1/")
+        .client_certificate(chain, other_key)
+        .build()
+        .unwrap_err();
+    assert!(error.message.contains("does not belong"), "{error}");
 }

@@ -285,6 +285,49 @@ func WithCAPEM(pem []byte) Option {
 	}
 }
 
+// WithClientCertificateFiles presents a client certificate (mutual TLS)
+// read from certFile (the PEM chain, leaf first) and keyFile (its
+// unencrypted PEM private key: PKCS#8, PKCS#1 or SEC1); keyFile "" means
+// the key is in certFile too. The files are read by Connect, which fails
+// with an *Error of CodeArgument for an unreadable file, a missing
+// certificate or key, or an encrypted key.
+func WithClientCertificateFiles(certFile, keyFile string) Option {
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			return withCString(certFile, func(cert *C.char) C.enum_sse_status {
+				if keyFile == "" {
+					return C.sse_config_set_client_cert_file(cfg, cert, nil)
+				}
+				return withCString(keyFile, func(key *C.char) C.enum_sse_status {
+					return C.sse_config_set_client_cert_file(cfg, cert, key)
+				})
+			})
+		})
+	}
+}
+
+// WithClientCertificate presents a client certificate (mutual TLS) given
+// as PEM text: certPEM holds the chain, leaf first, and keyPEM its
+// unencrypted private key (PKCS#8, PKCS#1 or SEC1; it may be the same
+// text as certPEM). Both are copied. Connect fails with an *Error of
+// CodeArgument for a missing certificate or key, or an encrypted key.
+func WithClientCertificate(certPEM, keyPEM []byte) Option {
+	certPEM = append([]byte(nil), certPEM...)
+	keyPEM = append([]byte(nil), keyPEM...)
+	return func(s *settings) {
+		s.add(func(cfg *C.struct_sse_config) C.enum_sse_status {
+			var cert, key *C.uint8_t
+			if len(certPEM) > 0 {
+				cert = (*C.uint8_t)(unsafe.Pointer(&certPEM[0]))
+			}
+			if len(keyPEM) > 0 {
+				key = (*C.uint8_t)(unsafe.Pointer(&keyPEM[0]))
+			}
+			return C.sse_config_set_client_cert_pem(cfg, cert, C.uintptr_t(len(certPEM)), key, C.uintptr_t(len(keyPEM)))
+		})
+	}
+}
+
 // WithInsecureSkipVerify disables certificate verification. For tests
 // only: anyone on the path can read and forge the stream.
 func WithInsecureSkipVerify() Option {

@@ -56,7 +56,8 @@ impl sse_config {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum sse_error_policy {
-    /// Network errors, oversized events, 5xx and 429 retry; other errors end the client.
+    /// Network errors, oversized events, 5xx and 429 retry; other errors
+    /// (other statuses, TLS, content type, URL) end the client.
     SSE_RETRY_DEFAULT = 0,
     /// Every error except invalid settings retries.
     SSE_RETRY_ALL = 1,
@@ -522,7 +523,9 @@ pub unsafe extern "C" fn sse_config_set_ca_file(
 /// encrypted key is refused with a message saying so.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (unreadable file, no certificate,
-/// no key, encrypted key).
+/// no key, encrypted key, a key not of the certificate). A server that
+/// refuses the certificate fails the connection with `SSE_ERR_TLS`, which
+/// the default error policy does not retry.
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_set_client_cert_file(
     config: *mut sse_config,
@@ -559,8 +562,8 @@ pub unsafe extern "C" fn sse_config_set_client_cert_file(
 
 /// Presents a client certificate (mutual TLS) given as PEM text: the chain
 /// (`cert_len` bytes at `cert_pem`, leaf first) and its unencrypted private
-/// key (`key_len` bytes at `key_pem`); both copied. As
-/// `sse_config_set_client_cert_file`.
+/// key (`key_len` bytes at `key_pem`; the same text as the chain when it
+/// holds both); both copied. As `sse_config_set_client_cert_file`.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT`.
 #[no_mangle]

@@ -307,14 +307,15 @@ static void test_status_names(void) {
         "SSE_ERR_ARGUMENT", "SSE_ERR_URL",          "SSE_ERR_CONNECT",
         "SSE_ERR_TLS",      "SSE_ERR_HTTP_STATUS",  "SSE_ERR_CONTENT_TYPE",
         "SSE_ERR_IO",       "SSE_ERR_TOO_LARGE",    "SSE_ERR_RETRIES_EXHAUSTED",
-        "SSE_ERR_INTERNAL", "SSE_ERR_READ_TIMEOUT",
+        "SSE_ERR_INTERNAL", "SSE_ERR_READ_TIMEOUT", "SSE_ERR_REQUEST_HOOK",
     };
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
         CHECK_STR(sse_status_name(i), names[i]);
     }
     CHECK_INT(SSE_ERR_READ_TIMEOUT, 13);
+    CHECK_INT(SSE_ERR_REQUEST_HOOK, 14);
     CHECK_STR(sse_status_name(-1), "SSE_UNKNOWN_STATUS");
-    CHECK_STR(sse_status_name(14), "SSE_UNKNOWN_STATUS");
+    CHECK_STR(sse_status_name(15), "SSE_UNKNOWN_STATUS");
     CHECK_STR(sse_status_name(1 << 30), "SSE_UNKNOWN_STATUS");
     CHECK_STR(sse_version(), SSE_VERSION_STRING);
 #ifdef SSE_CARGO_VERSION

@@ -141,6 +141,8 @@ enum sse_status sse_config_set_error_policy(struct sse_config *config, int32_t p
 enum sse_status sse_config_set_max_event_bytes(struct sse_config *config, uintptr_t bytes);
 enum sse_status sse_config_set_queue_capacity(struct sse_config *config, uintptr_t items);
 enum sse_status sse_config_set_ca_file(struct sse_config *config, const char *path);
+enum sse_status sse_config_set_client_cert_file(struct sse_config *config, const char *cert_path, const char *key_path);
+enum sse_status sse_config_set_client_cert_pem(struct sse_config *config, const uint8_t *cert_pem, uintptr_t cert_len, const uint8_t *key_pem, uintptr_t key_len);
 enum sse_status sse_config_set_ca_pem(struct sse_config *config, const uint8_t *pem, uintptr_t len);
 enum sse_status sse_config_set_insecure(struct sse_config *config, bool insecure);
 enum sse_status sse_config_set_proxy(struct sse_config *config, const char *proxy_url);

@@ -29,6 +29,10 @@ from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry,
 
 HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], Callable[[], _hook.HeaderPairs], None]
 PathArg = Union[str, "os.PathLike[str]"]
+# cert=, as httpx spells it: one PEM file holding certificate and key, or
+# (certfile, keyfile); a (certfile, keyfile, password) triple is taken with
+# password None only (libsse reads unencrypted keys only).
+CertArg = Union[PathArg, Tuple[PathArg, Optional[PathArg]], Tuple[PathArg, Optional[PathArg], Optional[str]], None]
 
 _ON_END = {"by-method": 0, "reconnect": 1, "end": 2}  # sse_on_end numbers
 
@@ -143,6 +147,47 @@ def _encode(value: str, what: str) -> bytes:
     return value.encode("utf-8")
 
 
+def _path(value: Any, what: str) -> bytes:
+    """A file path for the C ABI (str, bytes or os.PathLike), checked."""
+    if not isinstance(value, (str, bytes)) and not hasattr(value, "__fspath__"):
+        raise E.InvalidArgument(f"{what} must be a path (str or os.PathLike), not {type(value).__name__}")
+    try:
+        raw = os.fsencode(value)
+    except (TypeError, ValueError) as error:
+        raise E.InvalidArgument(f"{what} is not a usable path: {error}") from None
+    if not raw:
+        raise E.InvalidArgument(f"{what} must not be empty")
+    if b"\0" in raw:
+        raise E.InvalidArgument(f"{what} must not contain NUL")
+    return raw
+
+
+_CERT_FORMS = "a path to a PEM file holding certificate and key, or a (certfile, keyfile) tuple"
+
+
+def _set_client_cert(config: Any, cert: CertArg) -> None:
+    """``cert=``: the client certificate of mutual TLS (``sse_config_set_client_cert_file``)."""
+    if isinstance(cert, (tuple, list)):
+        if len(cert) == 3:
+            certfile, keyfile, password = cert
+            if password is not None:
+                raise E.InvalidArgument(
+                    "cert: a key password is not supported: libsse reads only unencrypted private keys, "
+                    "decrypt an encrypted one first (for example `openssl pkey -in key.pem -out plain-key.pem`)"
+                )
+        elif len(cert) == 2:
+            certfile, keyfile = cert
+        else:
+            raise E.InvalidArgument(f"cert must be {_CERT_FORMS}, not a sequence of {len(cert)} items")
+        key = ffi.NULL if keyfile is None else _path(keyfile, "cert's keyfile")
+        chain = _path(certfile, "cert's certfile")
+    elif isinstance(cert, (str, bytes)) or hasattr(cert, "__fspath__"):
+        chain, key = _path(cert, "cert"), ffi.NULL
+    else:
+        raise E.InvalidArgument(f"cert must be {_CERT_FORMS}, not {type(cert).__name__}")
+    _check(config, lib.sse_config_set_client_cert_file(config, chain, key))
+
+
 def _build_config(
     url: str,
     *,
@@ -160,6 +205,7 @@ def _build_config(
     verify: Union[bool, PathArg],
     cafile: Optional[PathArg],
     cadata: Union[str, bytes, None],
+    cert: CertArg,
     proxy: Optional[str],
     max_redirects: Optional[int],
     max_event_bytes: Optional[int],
@@ -232,10 +278,12 @@ def _build_config(
         elif verify is not True:
             cafile = verify
         if cafile is not None:
-            _check(config, lib.sse_config_set_ca_file(config, os.fsencode(cafile)))
+            _check(config, lib.sse_config_set_ca_file(config, _path(cafile, "cafile")))
         if cadata is not None:
             pem = cadata.encode("ascii") if isinstance(cadata, str) else bytes(cadata)
             _check(config, lib.sse_config_set_ca_pem(config, pem, len(pem)))
+        if cert is not None:
+            _set_client_cert(config, cert)
         if proxy is not None:
             _check(config, lib.sse_config_set_proxy(config, _encode(proxy, "proxy")))
         if max_redirects is not None:
@@ -824,6 +872,7 @@ def connect(
     verify: Union[bool, PathArg] = True,
     cafile: Optional[PathArg] = None,
     cadata: Union[str, bytes, None] = None,
+    cert: CertArg = None,
     proxy: Optional[str] = None,
     max_redirects: Optional[int] = None,
     max_event_bytes: Optional[int] = None,
@@ -867,6 +916,13 @@ def connect(
       disables it).
     - ``verify``: False disables certificate checks (tests only), a path
       trusts that CA bundle; ``cafile`` / ``cadata`` (PEM) likewise.
+    - ``cert``: a client certificate for servers that require one (mutual
+      TLS), as httpx spells it: the path of a PEM file holding the
+      certificate chain (leaf first) and its private key, or a ``(certfile,
+      keyfile)`` tuple. The files are read now; the key must be unencrypted
+      (an encrypted one, or a ``(certfile, keyfile, password)`` triple with
+      a password, raises :class:`InvalidArgument`). A server refusing the
+      certificate fails the connection with :class:`TLSError`.
       ``proxy``: URL, ``""`` for none; default from the environment.
     - ``max_redirects`` (default 10), ``max_event_bytes`` (default 16 MiB),
       ``queue_capacity`` (items buffered before reading pauses, default 1024).
@@ -909,6 +965,7 @@ def connect_async(
     verify: Union[bool, PathArg] = True,
     cafile: Optional[PathArg] = None,
     cadata: Union[str, bytes, None] = None,
+    cert: CertArg = None,
     proxy: Optional[str] = None,
     max_redirects: Optional[int] = None,
     max_event_bytes: Optional[int] = None,
