@@ -1172,13 +1172,14 @@ static run_end run(sse_client *client, const options *opts) {
         }
         if (status == SSE_CLOSED) return RUN_ENDED;
         if (status != SSE_OK) {
-            fprintf(stderr, "ssecat: %s (%s)", sse_client_last_error(client),
-                    sse_status_name(status));
+            /* The status stays at the end of the last line (scripts read it). */
             if (fatal_body != NULL) {
-                fputs("; the server said: ", stderr);
+                fputs("ssecat: the server said: ", stderr);
                 body_to_stderr(fatal_body, fatal_body_len);
+                fputc('\n', stderr);
             }
-            fputc('\n', stderr);
+            fprintf(stderr, "ssecat: %s (%s)\n", sse_client_last_error(client),
+                    sse_status_name(status));
             return RUN_FATAL;
         }
         sse_kind kind = sse_event_kind(ev);
@@ -1210,18 +1211,18 @@ static run_end run(sse_client *client, const options *opts) {
              * error is reported once, from sse_next_event's status). */
             const char *message = sse_event_data(ev, NULL);
             unsigned http = sse_event_http_status(ev);
-            if (http != 0 && !names_status(message)) {
-                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)", http, message);
-            } else {
-                fprintf(stderr, "ssecat: %s (reconnecting)", message);
-            }
             size_t body_len = 0;
             const char *body = sse_event_error_body(ev, &body_len);
             if (body != NULL) {
-                fputs("; the server said: ", stderr);
+                fputs("ssecat: the server said: ", stderr);
                 body_to_stderr(body, body_len);
+                fputc('\n', stderr);
             }
-            fputc('\n', stderr);
+            if (http != 0 && !names_status(message)) {
+                fprintf(stderr, "ssecat: HTTP %u: %s (reconnecting)\n", http, message);
+            } else {
+                fprintf(stderr, "ssecat: %s (reconnecting)\n", message);
+            }
         }
         sse_event_free(ev);
         if (kind == SSE_KIND_MESSAGE && opts->max_events > 0 && ++messages >= opts->max_events) {

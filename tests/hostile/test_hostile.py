@@ -664,7 +664,10 @@ def test_500_forever(t):
     check(len(t.hits(tag)) == 4, f"{len(t.hits(tag))} requests, expected 4")
     check(len(res.kinds("reconnecting")) == 3 and len(errors) >= 4
           and all(e["status"] in (500, None) for e in errors), f"output: {res.out!r}")
-    check(b"nope" not in res.out, f"printed the error body as data: {res.out!r}")
+    # The body belongs to the error items ("body"), never to a message.
+    check(not any("nope" in i.get("data", "") for i in res.kinds("message"))
+          and all(e.get("body") == "nope\n" for e in errors if e["status"] == 500),
+          f"the error body: {res.out!r}")
     no_messages(res, "500")
     tag = t.tag()
     res = t.cat(*STD, t.url(f"/status?code=500&tag={tag}"))
