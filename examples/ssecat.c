@@ -292,8 +292,16 @@ static sse_status header_file_hook(void *userdata, sse_request *req) {
     char *line = NULL;
     size_t cap = 0;
     int number = 0;
-    while (status == SSE_OK && getline(&line, &cap, file) >= 0) {
+    ssize_t got;
+    while (status == SSE_OK && (got = getline(&line, &cap, file)) >= 0) {
         number++;
+        if (memchr(line, '\0', (size_t)got) != NULL) {
+            snprintf(message, sizeof message, "--header-file %s, line %d: holds a NUL byte", path,
+                     number);
+            status = SSE_ERR_ARGUMENT;
+            sse_request_fail(req, message);
+            break;
+        }
         line[strcspn(line, "\r\n")] = '\0';
         char *text = trim(line);
         if (*text == '\0' || *text == '#') continue;
@@ -349,6 +357,9 @@ static char *read_state(const char *path) {
         exit(EXIT_USAGE);
     }
     fclose(file);
+    /* A line end (an editor's, `echo id > FILE`) is not part of the id:
+     * ids never hold CR or LF. */
+    while (len > 0 && (id[len - 1] == '\n' || id[len - 1] == '\r')) len--;
     id[len] = '\0';
     if (strlen(id) != len) {
         fprintf(stderr, "ssecat: --state %s: holds a NUL byte, not an event id\n", path);
@@ -534,6 +545,21 @@ static sse_config *parse_args(int argc, char **argv, options *opts) {
     }
     if (method != NULL && sse_config_set_method(cfg, method) != SSE_OK) {
         config_failed(cfg, "-X");
+    }
+    if (opts->state_file != NULL) {
+        /* Its folder must take the temporary file and the rename: say so
+         * now, not after the first event. */
+        char *dir = strdup(opts->state_file);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        const char *folder = slash == NULL ? "." : (slash == dir ? "/" : (*slash = '\0', dir));
+        if (dir == NULL || access(folder, W_OK | X_OK) != 0) {
+            fprintf(stderr, "ssecat: --state %s: cannot write in %s: %s\n", opts->state_file,
+                    folder, strerror(errno));
+            free(dir);
+            sse_config_free(cfg);
+            exit(EXIT_USAGE);
+        }
+        free(dir);
     }
     char *state_id = opts->state_file ? read_state(opts->state_file) : NULL;
     if (state_id != NULL) {

@@ -205,7 +205,8 @@ typedef void (*sse_userdata_free)(void *userdata);
 typedef struct sse_stats {
   // In: the size of the caller's struct. Out: the bytes filled.
   uintptr_t size;
-  // Message events delivered (after the type filter).
+  // Message events delivered: handed to the callback or put in the
+  // queue (after the type filter), taken or not yet (`queue_depth`).
   uint64_t events;
   // Bytes of those events' data.
   uint64_t data_bytes;

@@ -46,7 +46,8 @@ pub struct LastError {
 /// A snapshot of a client's counters (see [`crate::Client::stats`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stats {
-    /// Message events delivered (after the type filter).
+    /// Message events delivered: handed to the callback or put in the
+    /// queue (after the type filter), taken by the consumer or not yet.
     pub events: u64,
     /// Bytes of those events' data.
     pub data_bytes: u64,

@@ -233,3 +233,13 @@ fn counters_count_what_the_type_filter_and_messages_only_let_through() {
     // The open item was hidden from the consumer, not from the counters.
     assert_eq!(stats.connections, 1);
 }
+
+#[test]
+fn ids_of_filtered_events_move_the_clients_last_event_id_too() {
+    let server = Server::start().unwrap();
+    let url = format!("{}/ticker?count=3&event=tick", server.url());
+    let client = start(config(&url).on_end(OnEnd::End).event_type("other"));
+    let (items, _) = drain(&client);
+    assert_eq!(count_messages(&items), 0);
+    assert_eq!(client.last_event_id(), "3");
+}

@@ -65,7 +65,8 @@ def main() -> None:
     with libsse.connect(args.url, last_event_id=last_id) as client:
         for event in client:
             process(event)
-            if event.id and event.id != last_id:
+            # The id in force after this event (an empty one resets it).
+            if event.id != last_id:
                 save(args.state, event.id)
                 last_id = event.id
             seen += 1

@@ -1046,6 +1046,15 @@ impl Reactor {
     }
 }
 
+/// Tells the sink the exchange's last event id, when it changed.
+fn publish_id(connection: &Connection, published: &mut String, sink: &mut dyn Sink) {
+    if connection.last_event_id() != published {
+        published.clear();
+        published.push_str(connection.last_event_id());
+        sink.last_event_id(published);
+    }
+}
+
 impl Stream {
     /// The sink, everything else dropped.
     fn into_sink(self: Box<Self>) -> Box<dyn Sink> {
@@ -1141,10 +1150,7 @@ impl Stream {
                     }
                 }
                 Event::Items(batch) => {
-                    if connection.last_event_id() != self.last_id_published {
-                        self.last_id_published = connection.last_event_id().to_owned();
-                        self.sink.last_event_id(&self.last_id_published);
-                    }
+                    publish_id(connection, &mut self.last_id_published, &mut *self.sink);
                     match self.sink.deliver(batch) {
                         Delivery::Taken => {}
                         Delivery::Full(batch) => {
@@ -1156,6 +1162,9 @@ impl Stream {
                 }
                 Event::ServerRetry(millis) => self.session.set_server_retry(millis),
                 Event::End(end) => {
+                    // Events the type filter dropped make no batch, yet
+                    // their ids count.
+                    publish_id(connection, &mut self.last_id_published, &mut *self.sink);
                     return Handed::Over(match end {
                         connection::End::Finished => Outcome::Ended,
                         connection::End::NoContent => Outcome::NoContent,
@@ -1172,7 +1181,7 @@ impl Stream {
                                 Err(error) => Outcome::Failed(error),
                             }
                         }
-                    })
+                    });
                 }
             }
         }

@@ -25,7 +25,8 @@ pub const SSE_STATS_MESSAGE_BYTES: usize = 256;
 pub struct sse_stats {
     /// In: the size of the caller's struct. Out: the bytes filled.
     pub size: usize,
-    /// Message events delivered (after the type filter).
+    /// Message events delivered: handed to the callback or put in the
+    /// queue (after the type filter), taken or not yet (`queue_depth`).
     pub events: u64,
     /// Bytes of those events' data.
     pub data_bytes: u64,

@@ -107,6 +107,38 @@ static void test_on_end(void) {
     sse_config_free(cfg);
 }
 
+/* ---------------------------------------------------------- type filter */
+
+static void test_event_types(void) {
+    /* Messages of other types are dropped inside the library; their ids
+     * still move the resume point. */
+    sse_config *cfg = config_for("/ticker?count=3&event=tick");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_add_event_type(cfg, "other"), SSE_OK);
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+    sse_client *client = start(cfg);
+    tally t = drain(client, 0);
+    CHECK_INT(t.messages, 0);
+    CHECK_INT(t.opens, 1);
+    char id[16];
+    CHECK_INT(sse_client_copy_last_event_id(client, id, sizeof id, NULL), SSE_OK);
+    CHECK_STR(id, "3");
+    sse_client_free(client);
+
+    cfg = config_for("/ticker?count=3&event=tick");
+    CHECK_INT(sse_config_add_event_type(cfg, "other"), SSE_OK);
+    CHECK_INT(sse_config_add_event_type(cfg, "tick"), SSE_OK);
+    CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+    client = start(cfg);
+    t = drain(client, 0);
+    CHECK_INT(t.messages, 3);
+    sse_client_free(client);
+    cfg = config_for("/");
+    CHECK_INT(sse_config_add_event_type(cfg, "a\nb"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_add_event_type(cfg, ""), SSE_ERR_ARGUMENT);
+    sse_config_free(cfg);
+}
+
 /* ------------------------------------------------------- refusal body */
 
 static void test_error_body(void) {
@@ -323,6 +355,7 @@ static void test_stats_from_threads(void) {
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"on_end", test_on_end},
+        {"event_types", test_event_types},
         {"error_body", test_error_body},
         {"request_hook", test_request_hook},
         {"stats", test_stats},

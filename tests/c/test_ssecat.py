@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = os.environ.get("SSE_DEMO_SERVER", os.path.join(ROOT, "target/release/sse-demo-server"))
@@ -644,6 +645,12 @@ def test_state_survives_kill_9(s, srv):
                              raw_url(srv, b"id\ndata: x\n\n"), expect=0)
         check(open(state).read() == "", "an empty id is stored as an empty file")
         s.run("--state", tmp, srv.url, expect=2)  # a folder: refused at start
+        s.run("--state", os.path.join(tmp, "missing", "state"), srv.url, expect=2)
+        # A line end written by hand is not part of the id.
+        with open(state, "w") as f:
+            f.write("7\n")
+        code, out, _ = s.run("--jsonl", "--state", state, "--max-events", "1", url, expect=0)
+        check([o["id"] for o in jsonl(out)] == ["8"], f"resumed after 7: {out!r}")
 
 
 def test_header_file(s, srv):
@@ -677,6 +684,14 @@ def test_header_file(s, srv):
         code, _, err = stop(proc)
         check(code == 128 + signal.SIGTERM, f"exit {code}: {err}")
     s.run("--header-file", "/nonexistent/headers", srv.url, expect=2)
+    # A NUL in the file fails the attempt (no value is cut short).
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "headers")
+        with open(path, "wb") as f:
+            f.write(b"X-C: b\x00c\n")
+        code, out, err = s.run("--jsonl", "--all", "--max-retries", "0", "--header-file", path,
+                               srv.url + "/echo", expect=1)
+        check("NUL" in err and b'"kind":"message"' not in out, f"stderr {err!r}, out {out!r}")
 
 
 def test_sighup_reconnects(s, srv):
@@ -727,6 +742,33 @@ def test_client_certificate(s, srv):
             mtls.stop()
 
 
+def test_type_filter_keeps_resume_ids(s, srv):
+    # Two connections of a/b events; only "a" is printed, yet the second
+    # request resumes after the last id seen, a filtered "b" included.
+    body = b"id: 1\nevent: a\ndata: x\n\nid: 2\nevent: b\ndata: y\n\n"
+    code, out, err = s.run("--jsonl", "--type", "a", "--retry-ms", "10", "--max-events", "2",
+                           raw_url(srv, body), expect=0)
+    check([o["event"] for o in jsonl(out)] == ["a", "a"], f"output: {out!r}")
+    requests = json.loads(urllib.request.urlopen(srv.url + "/requests", timeout=10).read())
+    raws = [r for r in requests if r["path"].startswith("/raw")]
+    check(len(raws) >= 2 and raws[-1]["headers"].get("last-event-id") == "2",
+          f"requests: {raws[-2:]}")
+
+
+def test_retry_after_date(s, srv):
+    import email.utils
+    soon = email.utils.formatdate(time.time() + 3, usegmt=True)
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    delays = {}
+    for name, date in (("soon", soon), ("past", past)):
+        url = srv.url + "/status/503?retry_after=" + urllib.parse.quote(date)
+        code, out, _ = s.run("--jsonl", "--all", "--max-retries", "1", "--retry-ms", "10", url,
+                             expect=1)
+        delays[name] = [o["delay_ms"] for o in jsonl(out) if o["kind"] == "reconnecting"]
+    check(delays["soon"] and 1000 <= delays["soon"][0] <= 3100, f"delays: {delays}")
+    check(delays["past"] and delays["past"][0] < 1000, f"delays: {delays}")
+
+
 TESTS = [
     test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
     test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
@@ -735,7 +777,7 @@ TESTS = [
     test_limits_and_timeouts, test_tls, test_cpp_example,
     test_json_and_on_end, test_jsonl_retry_and_close_reason, test_error_body, test_stats,
     test_state_survives_kill_9, test_header_file, test_sighup_reconnects,
-    test_client_certificate,
+    test_client_certificate, test_type_filter_keeps_resume_ids, test_retry_after_date,
 ]
 
 

@@ -72,7 +72,8 @@ func run(url, state string, count int) error {
 		}
 		// Process the event first, then record it as done.
 		fmt.Printf("%s\t%s\t%s\n", ev.ID, ev.Type, strings.ReplaceAll(ev.Data, "\n", `\n`))
-		if ev.ID != "" && ev.ID != lastID {
+		// The id in force after this event (an empty one resets it).
+		if ev.ID != lastID {
 			if err := saveID(state, ev.ID); err != nil {
 				return err
 			}
