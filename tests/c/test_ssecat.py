@@ -624,7 +624,11 @@ def test_state_survives_kill_9(s, srv):
             proc = s.spawn("--jsonl", "--state", state, url)
             got = read_jsonl_until(proc, lambda objs: len(objs) >= 25)
             proc.kill()  # kill -9: no chance to tidy up
-            out, _ = proc.communicate(timeout=20)
+            # The rest through the same buffered reader (lines it holds
+            # already are not in the pipe any more).
+            out = proc.stdout.read()
+            proc.wait(timeout=20)
+            proc.stderr.close()
             got += [json.loads(line) for line in out.decode().split("\n") if line]
             ids = [int(o["id"]) for o in got]
             stored = int(open(state).read())
