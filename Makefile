@@ -72,12 +72,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-# The client tests twice: on the engine loop (engine v2, the default),
-# then on the thread-per-client engine it replaces (LIBSSE_ENGINE=thread),
-# kept until it is removed.
 test-rust:
 	$(CARGO) test --release
-	LIBSSE_ENGINE=thread $(CARGO) test --release --tests
 
 # Every suite. The C ones after the Rust ones: they share the build.
 test: deps lint test-rust test-c test-hostile test-proxy test-header test-install test-python test-go test-packaging
@@ -167,12 +163,8 @@ $(PLAIN_DIR)/maxrss: tests/hostile/maxrss.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_EXAMPLE) -o $@ $<
 
-# Twice: on the engine loop (engine v2, the default), then on the thread
-# engine (LIBSSE_ENGINE=thread), where two tests are still pending.
 test-hostile: deps-c $(BUILD)/ssecat $(ASAN_DIR)/ssecat $(ASAN_DIR)/abi_probe $(PLAIN_DIR)/maxrss
 	$(NO_PROXY_ENV) $(PYTHON) tests/hostile/test_hostile.py $(ASAN_DIR)/ssecat \
-	    --plain $(BUILD)/ssecat --maxrss $(PLAIN_DIR)/maxrss --abi $(ASAN_DIR)/abi_probe
-	$(NO_PROXY_ENV) LIBSSE_ENGINE=thread $(PYTHON) tests/hostile/test_hostile.py $(ASAN_DIR)/ssecat \
 	    --plain $(BUILD)/ssecat --maxrss $(PLAIN_DIR)/maxrss --abi $(ASAN_DIR)/abi_probe
 
 # ssecat (ASan build) through a real Squid with Debian's default rules:

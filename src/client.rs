@@ -1,31 +1,23 @@
 //! The client: a handle to pull items, interrupt and close a stream
-//! promptly, and what drives the stream: the engine loop shared by every
-//! client (`crate::engine::reactor`, through `LoopSink`), or, with
-//! `LIBSSE_ENGINE=thread` or a proxy the loop does not speak, a thread of
-//! its own (`Worker`) that connects, reads, parses, queues and
-//! reconnects.
+//! promptly. The engine loop (`crate::engine::reactor`) drives the
+//! stream and hands its items to `LoopSink`: to the callback or the
+//! bounded queue.
 
-use std::io::Read;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::RecvTimeoutError;
 
-use crate::batch::{Batch, ItemRef, TextPool};
+use crate::batch::{Batch, ItemRef};
 use crate::config::Config;
 use crate::engine::reactor::{self, Delivery, Engine};
-use crate::engine::session::{final_items, Ending, Next, Outcome, Session};
 use crate::error::{Error, ErrorKind, Result};
-use crate::event::{CloseReason, Item};
-use crate::log::{log, LogLevel};
+use crate::event::Item;
 use crate::notify::Notifier;
-use crate::parser::{ParsedItem, Parser};
 use crate::queue::{queue, QueueReceiver, QueueSender, TrySendError};
 use crate::stats::{Counters, Messages, Stats};
-use crate::transport::{classify_io, read_timeout_error, Opened, StreamReader, Transport};
 
 /// A function receiving every item on the client's background thread (the
 /// engine loop's, shared by all clients: it must not block),
@@ -37,11 +29,6 @@ use crate::transport::{classify_io, read_timeout_error, Opened, StreamReader, Tr
 /// can ignore it).
 pub type ItemCallback = Box<dyn FnMut(ItemRef<'_>, &str) + Send>;
 
-/// Stack size of a worker thread: small, so thousands of clients fit.
-const WORKER_STACK_BYTES: usize = 256 * 1024;
-/// First read buffer; it grows (up to the max) while reads fill it.
-const INITIAL_READ_BYTES: usize = 1024;
-const MAX_READ_BYTES: usize = 64 * 1024;
 /// Event text the queue holds at most (unless one event is larger): a
 /// consumer that stalls while large events stream in holds this much.
 const QUEUE_TEXT_BYTES: usize = 64 * 1024 * 1024;
@@ -52,24 +39,13 @@ fn queue_byte_capacity(config: &Config) -> usize {
     QUEUE_TEXT_BYTES.max(config.max_event_size.saturating_mul(4))
 }
 
-/// How long `Drop` waits for the thread before leaving it to finish alone
-/// (only a DNS lookup or TCP connect can take that long to notice).
+/// How long `Drop`, and a pull after `close`, wait for the stream's end
+/// (the loop ends a closed stream at once; this only bounds a stuck one).
 const JOIN_GRACE: Duration = Duration::from_millis(200);
-
-/// Wakes the worker out of a backoff wait or a blocked queue send.
-enum Control {
-    Interrupt,
-    Close,
-}
 
 /// State shared by the handle and the worker.
 struct Shared {
     closing: AtomicBool,
-    interrupt_requested: AtomicBool,
-    /// Wakes the worker thread (None on the engine loop).
-    control: Option<Sender<Control>>,
-    /// The agent of the current connection; shutting it down wakes a read.
-    agent: Mutex<Option<ureq::Agent>>,
     last_event_id: Mutex<String>,
     final_error: Mutex<Option<Error>>,
     notifier: OnceLock<Notifier>,
@@ -99,12 +75,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// The state of a client of `config` that has not started.
-    fn new(config: &Config, control: Option<Sender<Control>>, queue: QueueReceiver) -> Self {
+    fn new(config: &Config, queue: QueueReceiver) -> Self {
         Shared {
             closing: AtomicBool::new(false),
-            interrupt_requested: AtomicBool::new(false),
-            control,
-            agent: Mutex::new(None),
             last_event_id: Mutex::new(config.last_event_id.clone()),
             final_error: Mutex::new(None),
             notifier: OnceLock::new(),
@@ -124,12 +97,6 @@ impl Shared {
 
     fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
-    }
-
-    fn shutdown_connection(&self) {
-        if let Some(agent) = lock(&self.agent).take() {
-            agent.shutdown();
-        }
     }
 
     /// Hands `batch` to the callback, if one is set: `Some(go on)`; `None`
@@ -209,64 +176,17 @@ impl Shared {
     }
 }
 
-/// One SSE stream, driven by a background thread. Dropping it closes the
-/// stream and joins the thread.
+/// One SSE stream, driven by an engine loop thread (shared by every
+/// client, or its own with [`crate::ConfigBuilder::own_thread`]).
+/// Dropping it closes the stream and waits for its end.
 pub struct Client {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-    /// Disconnected when the worker thread ends (None on the engine loop,
-    /// whose end is `Shared::ended`).
-    finished: Option<Receiver<()>>,
 }
 
 impl Client {
     /// Validates nothing more (the [`Config`] is valid by construction),
-    /// spawns the named background thread and returns at once.
+    /// hands the stream to an engine loop and returns at once.
     pub fn start(config: Config) -> Result<Client> {
-        if use_loop(&config) {
-            return Self::start_on_loop(config);
-        }
-        let transport = Transport::new(&config)?;
-        let (item_tx, items) = queue(config.queue_capacity, queue_byte_capacity(&config));
-        let (control_tx, control_rx) = unbounded();
-        let (finished_tx, finished) = bounded::<()>(0);
-        let shared = Arc::new(Shared::new(&config, Some(control_tx), items));
-        let mut parser = Parser::with_max_size(config.max_event_size);
-        parser.set_last_event_id(&config.last_event_id);
-        let worker = Worker {
-            session: Session::new(&config, seed()),
-            last_id_published: config.last_event_id.clone(),
-            config,
-            transport,
-            shared: shared.clone(),
-            items: item_tx,
-            control: control_rx,
-            parser,
-            pending: Batch::new(),
-            text_pool: TextPool::default(),
-            delivered_events: false,
-            read_buffer: vec![0; INITIAL_READ_BYTES],
-        };
-        let thread = thread::Builder::new()
-            .name("libsse-client".into())
-            .stack_size(WORKER_STACK_BYTES)
-            .spawn(move || {
-                let _finished = finished_tx; // dropped when the thread ends
-                crate::signals::block_on_this_thread();
-                worker.run();
-            })
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot spawn thread: {e}")))?;
-        let _ = shared.worker.set(thread.thread().id());
-        Ok(Client {
-            shared,
-            thread: Some(thread),
-            finished: Some(finished),
-        })
-    }
-
-    /// A client driven by the shared engine loop instead of a thread of
-    /// its own (see [`use_loop`]).
-    fn start_on_loop(config: Config) -> Result<Client> {
         let engine = if config.own_thread {
             let engine = Engine::start().map_err(|e| {
                 Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}"))
@@ -276,7 +196,7 @@ impl Client {
             shared_engine()?
         };
         let (items, queue) = queue(config.queue_capacity, queue_byte_capacity(&config));
-        let shared = Arc::new(Shared::new(&config, None, queue));
+        let shared = Arc::new(Shared::new(&config, queue));
         if let Some(id) = engine.thread_id() {
             let _ = shared.worker.set(id);
         }
@@ -302,11 +222,7 @@ impl Client {
         if shared.closing() {
             engine.close(id);
         }
-        Ok(Client {
-            shared,
-            thread: None,
-            finished: None,
-        })
+        Ok(Client { shared })
     }
 
     /// Waits up to `timeout` (None: forever) for the next item.
@@ -474,15 +390,7 @@ impl Client {
         }
         if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
             engine.interrupt(id);
-            return;
         }
-        self.shared
-            .interrupt_requested
-            .store(true, Ordering::Release);
-        if let Some(control) = &self.shared.control {
-            let _ = control.send(Control::Interrupt);
-        }
-        self.shared.shutdown_connection();
     }
 
     /// Stops for good, promptly, from any thread (also inside a callback).
@@ -493,12 +401,7 @@ impl Client {
         }
         if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
             engine.close(id);
-            return;
         }
-        if let Some(control) = &self.shared.control {
-            let _ = control.send(Control::Close);
-        }
-        self.shared.shutdown_connection();
     }
 
     /// The last event id received (or configured), sent on reconnection.
@@ -523,291 +426,15 @@ impl Drop for Client {
         }
         // No callback runs after this point.
         self.take_callback();
-        if let Some(thread) = self.thread.take() {
-            // The thread drops its end of `finished` as it exits. Only a
-            // DNS lookup or TCP connect (bounded by the connect timeout)
-            // can outlast the grace period; then the thread is left to
-            // finish alone: it holds no user state and calls no callback.
-            let finished = self.finished.as_ref().map(|f| f.recv_timeout(JOIN_GRACE));
-            if let Some(Err(RecvTimeoutError::Disconnected)) = finished {
-                let _ = thread.join();
-            }
-        } else {
-            // On the loop: the stream ends once the closed item is out (the
-            // loop ends a closed stream at once, connect or not).
-            self.shared.wait_ended(JOIN_GRACE);
-        }
-    }
-}
-
-struct Worker {
-    config: Config,
-    transport: Transport,
-    shared: Arc<Shared>,
-    items: QueueSender,
-    control: Receiver<Control>,
-    parser: Parser,
-    session: Session,
-    /// Items parsed from one read, delivered after the parser lets go.
-    pending: Batch,
-    /// Large text buffers handed back by consumed batches.
-    text_pool: TextPool,
-    /// The current connection has dispatched an event.
-    delivered_events: bool,
-    read_buffer: Vec<u8>,
-    last_id_published: String,
-}
-
-impl Worker {
-    fn run(mut self) {
-        let ending = match catch_unwind(AssertUnwindSafe(|| self.run_connections())) {
-            Ok(ending) => ending,
-            Err(_) => Ending::Fatal(Error::new(
-                ErrorKind::Internal,
-                "internal error: the client thread panicked",
-            )),
-        };
-        let final_error = catch_unwind(AssertUnwindSafe(|| self.finish(ending))).unwrap_or(None);
-        // The configuration (and the user's request hook in it) goes before
-        // the end is signalled: once the client is freed, nothing of it is left.
-        let (items, shared) = self.into_ends();
-        shared.finish(final_error, items);
-    }
-
-    /// The queue and the shared state, everything else dropped.
-    fn into_ends(self) -> (QueueSender, Arc<Shared>) {
-        let Worker { items, shared, .. } = self;
-        (items, shared)
-    }
-
-    /// Emits the final items; returns the error that ended the stream.
-    fn finish(&mut self, ending: Ending) -> Option<Error> {
-        let (items, final_error) = final_items(&self.config.url, ending);
-        for item in items {
-            self.emit(item);
-        }
-        final_error
-    }
-
-    fn run_connections(&mut self) -> Ending {
-        loop {
-            let mut opened_at = None;
-            let outcome = self.connect_and_read(&mut opened_at);
-            if let Some(opened) = opened_at {
-                let delivered = std::mem::take(&mut self.delivered_events);
-                self.session
-                    .connection_ended(opened, Instant::now(), delivered);
-            }
-            match self.session.after(outcome, Instant::now()) {
-                Next::End(ending) => return ending,
-                Next::Reconnect { items, wait } => {
-                    for item in items {
-                        if !self.emit(item) {
-                            return Ending::Closed(CloseReason::ClosedByUser);
-                        }
-                    }
-                    if let Some(delay) = wait {
-                        if !self.wait(delay) {
-                            return Ending::Closed(CloseReason::ClosedByUser);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Sleeps for `delay` unless closed (false) or interrupted (cut short).
-    fn wait(&mut self, delay: Duration) -> bool {
-        if self.shared.closing() {
-            return false;
-        }
-        match self.control.recv_timeout(delay) {
-            Ok(Control::Interrupt) => {
-                self.shared
-                    .interrupt_requested
-                    .store(false, Ordering::Release);
-                true
-            }
-            Ok(Control::Close) | Err(RecvTimeoutError::Disconnected) => false,
-            Err(RecvTimeoutError::Timeout) => !self.shared.closing(),
-        }
-    }
-
-    fn take_interrupt(&self) -> bool {
-        self.shared
-            .interrupt_requested
-            .swap(false, Ordering::AcqRel)
-    }
-
-    /// Why a connection attempt or read stopped, given that it failed with
-    /// `error`: a close or interrupt shuts the agent down and shows up as
-    /// an error or end of stream, which these flags tell apart.
-    fn stopped(&self, otherwise: Outcome) -> Outcome {
-        if self.shared.closing() {
-            Outcome::Closing
-        } else if self.take_interrupt() {
-            Outcome::Interrupted
-        } else {
-            otherwise
-        }
-    }
-
-    fn connect_and_read(&mut self, opened_at: &mut Option<Instant>) -> Outcome {
-        // Wake-ups meant for an earlier wait are stale now.
-        while let Ok(control) = self.control.try_recv() {
-            if matches!(control, Control::Close) {
-                return Outcome::Closing;
-            }
-        }
-        let agent = self.transport.new_agent();
-        {
-            let mut slot = lock(&self.shared.agent);
-            if self.shared.closing() {
-                return Outcome::Closing;
-            }
-            *slot = Some(agent.clone());
-        }
-        if self.shared.interrupt_requested.load(Ordering::Acquire) {
-            self.shared.shutdown_connection();
-        }
-        let last_id = self.parser.last_event_id().to_owned();
-        log(LogLevel::Info, || {
-            format!("{}: connecting", self.config.url)
-        });
-        let outcome = match self.transport.open(&agent, &self.config, &last_id) {
-            Err(error) => self.stopped(Outcome::Failed(error)),
-            Ok(Opened::NoContent) => Outcome::NoContent,
-            Ok(Opened::Stream {
-                status,
-                headers,
-                reader,
-            }) => {
-                *opened_at = Some(Instant::now());
-                log(LogLevel::Info, || {
-                    format!("{}: open (HTTP {status})", self.config.url)
-                });
-                if self.emit(Item::Open { status, headers }) {
-                    crate::stack::release_idle_pages();
-                    self.read_stream(reader)
-                } else {
-                    Outcome::Closing
-                }
-            }
-        };
-        lock(&self.shared.agent).take();
-        self.parser.finish();
-        outcome
-    }
-
-    fn read_stream(&mut self, mut reader: StreamReader) -> Outcome {
-        loop {
-            let read = reader.read(&mut self.read_buffer);
-            match read {
-                Ok(0) => return self.stopped(Outcome::Ended),
-                Ok(n) => {
-                    self.shared.counters.received(n);
-                    let fed = self.parse(n);
-                    if !self.deliver_pending() {
-                        return Outcome::Closing;
-                    }
-                    if let Err(error) = fed {
-                        return self.stopped(Outcome::Failed(error));
-                    }
-                    if self.shared.interrupt_requested.load(Ordering::Acquire) {
-                        return self.stopped(Outcome::Interrupted);
-                    }
-                    if n == self.read_buffer.len() && n < MAX_READ_BYTES {
-                        self.read_buffer.resize(n * 2, 0);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let error = classify_io(&e, "reading the stream");
-                    let error = if error.kind == ErrorKind::ReadTimeout {
-                        read_timeout_error(&self.config)
-                    } else {
-                        error
-                    };
-                    return self.stopped(Outcome::Failed(error));
-                }
-            }
-        }
-    }
-
-    /// Parses `n` bytes of the read buffer into `pending`.
-    fn parse(&mut self, n: usize) -> Result<()> {
-        if self.pending.is_empty() {
-            // Room for every string of this read's events, in most cases.
-            let text_bytes = n + self.parser.buffered_bytes();
-            self.pending = self.text_pool.batch(text_bytes);
-        }
-        let pending = &mut self.pending;
-        let delivered = &mut self.delivered_events;
-        let session = &mut self.session;
-        let messages_only = self.config.messages_only;
-        let types = &self.config.event_types;
-        let fed = self.parser.feed(&self.read_buffer[..n], |item| match item {
-            // A message filtered out still moved the parser's last id.
-            ParsedItem::Event(event) => {
-                *delivered = true;
-                if crate::config::type_wanted(types, &event.event_type) {
-                    pending.push_message(&event)
-                }
-            }
-            ParsedItem::Comment(text) if !messages_only => {
-                pending.push(Item::Comment(text.into_owned()))
-            }
-            ParsedItem::Comment(_) => {}
-            ParsedItem::Retry(millis) => session.set_server_retry(millis),
-        });
-        if self.parser.last_event_id() != self.last_id_published {
-            self.last_id_published.clear();
-            self.last_id_published.push_str(self.parser.last_event_id());
-            lock(&self.shared.last_event_id).clone_from(&self.last_id_published);
-        }
-        fed.map_err(|e| Error::new(ErrorKind::TooLarge, e.to_string()))
-    }
-
-    fn deliver_pending(&mut self) -> bool {
-        let batch = std::mem::take(&mut self.pending);
-        self.deliver(batch)
-    }
-
-    fn emit(&mut self, item: Item) -> bool {
-        self.deliver(Batch::single(item))
-    }
-
-    /// Hands a batch to the callback or the queue, waiting for room in the
-    /// queue (this is the backpressure). False when the client is closing.
-    fn deliver(&mut self, mut batch: Batch) -> bool {
-        self.shared.counters.delivered(&batch);
-        if self.config.messages_only {
-            batch.retain_messages();
-        }
-        if batch.is_empty() {
-            return !self.shared.closing();
-        }
-        if let Some(go_on) = self.shared.to_callback(&batch) {
-            return go_on;
-        }
-        // An interrupt while waiting does not drop the batch: its ids may
-        // be committed already; it is noticed after this read.
-        let shared = &self.shared;
-        let sent = self.items.send(
-            batch,
-            &self.control,
-            |c| matches!(c, Control::Close),
-            || shared.closing(),
-        );
-        self.shared.queued();
-        sent.is_ok() && !self.shared.closing()
+        // The stream ends once the closed item is out (the loop ends a
+        // closed stream at once, connect or not).
+        self.shared.wait_ended(JOIN_GRACE);
     }
 }
 
 /// Where the engine loop puts a client's items (see [`reactor::Sink`]):
-/// the callback or the queue, as the worker thread does, but never
-/// waiting: a full queue refuses the batch and its room hook resumes the
-/// stream.
+/// the callback or the queue, never waiting: a full queue refuses the
+/// batch and its room hook resumes the stream.
 struct LoopSink {
     shared: Arc<Shared>,
     items: Option<QueueSender>,
@@ -891,22 +518,6 @@ impl reactor::Sink for LoopSink {
     }
 }
 
-/// Whether a client of `config` runs on the engine loop: always, unless
-/// the environment says `LIBSSE_ENGINE=thread` (today's thread per client,
-/// kept while engine v2 settles) or the client goes through a kind of
-/// proxy the loop does not speak yet (`https://`, SOCKS): then it keeps a
-/// thread of its own.
-fn use_loop(config: &Config) -> bool {
-    static ASKED: OnceLock<bool> = OnceLock::new();
-    let asked = *ASKED.get_or_init(|| !std::env::var("LIBSSE_ENGINE").is_ok_and(|v| v == "thread"));
-    asked
-        && match crate::proxy::choose(&config.proxy, &config.url) {
-            Ok(None) => true,
-            Ok(Some(proxy)) => proxy.http_proxy().is_some(),
-            Err(_) => false, // the thread engine reports it as today
-        }
-}
-
 /// The engine loops the clients of the process share: one by default,
 /// `LIBSSE_ENGINE_THREADS` (1 to 64) for more, clients handed out in turn.
 /// Each starts with its first client and stops (its thread joined, its
@@ -935,10 +546,4 @@ fn shared_engine() -> Result<Arc<Engine>> {
     })?);
     *slot = Arc::downgrade(&engine);
     Ok(engine)
-}
-
-/// A jitter seed that differs between clients and runs.
-fn seed() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(Instant::now())
 }

@@ -508,8 +508,7 @@ impl ConfigBuilder {
             crate::client_cert::ClientIdentity::parse(chain, key)?;
         }
         if let ProxySetting::Url(url) = &c.proxy {
-            ureq::Proxy::new(url)
-                .map_err(|e| Error::argument(format!("invalid proxy URL {url:?}: {e}")))?;
+            crate::proxy::parse(url)?;
         }
         Ok(c)
     }

@@ -38,7 +38,6 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod event;
-mod head_buffer;
 pub mod headers;
 pub mod log;
 pub mod notify;
@@ -47,9 +46,7 @@ pub mod proxy;
 pub mod request_hook;
 pub mod retry_after;
 mod signals;
-mod stack;
 pub mod stats;
-pub mod transport;
 pub mod urls;
 
 pub use batch::{Batch, ItemRef, MessageRef};

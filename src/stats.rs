@@ -53,7 +53,7 @@ pub struct Stats {
     pub data_bytes: u64,
     /// Bytes received from the server: response heads and bodies as they
     /// came over the connection (after TLS, before chunked and gzip
-    /// decoding; on the `LIBSSE_ENGINE=thread` engine, after them).
+    /// decoding).
     pub wire_bytes: u64,
     /// Connections opened (a response accepted as a stream).
     pub connections: u64,

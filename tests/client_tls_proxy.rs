@@ -197,3 +197,82 @@ fn an_encrypted_or_missing_client_key_is_refused_by_the_configuration() {
         .unwrap_err();
     assert!(error.message.contains("does not belong"), "{error}");
 }
+
+#[test]
+fn socks5_proxies_tunnel_http_and_https_streams() {
+    let plain = Server::start().unwrap();
+    let tls = tls_server();
+    for (upstream, url) in [
+        (
+            plain.addr(),
+            format!("http://example.test:{}/ticker?count=2", plain.addr().port()),
+        ),
+        (
+            tls.addr(),
+            format!("https://localhost:{}/ticker?count=2", tls.addr().port()),
+        ),
+    ] {
+        let socks = SocksProxy::start(upstream, None);
+        for scheme in ["socks5h", "socks5", "socks"] {
+            let proxy = ProxySetting::Url(format!("{scheme}://{}", socks.addr));
+            let client = start(config(&url).proxy(proxy).ca_pem(tls.ca_pem().unwrap()));
+            assert_eq!(
+                data_of(&messages(&client, 2)),
+                ["tick 1", "tick 2"],
+                "{scheme} {url}"
+            );
+        }
+        // The name went to the proxy (resolved there, not here).
+        let host = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+        assert!(
+            socks.targets().iter().all(|t| t == host),
+            "{:?}",
+            socks.targets()
+        );
+    }
+}
+
+#[test]
+fn socks5_with_credentials_and_socks4a() {
+    let server = Server::start().unwrap();
+    let url = format!("http://feed.test:{}/ticker?count=1", server.addr().port());
+    let socks = SocksProxy::start(server.addr(), Some(("user", "p@ss")));
+    let good = ProxySetting::Url(format!("socks5h://user:p%40ss@{}", socks.addr));
+    let client = start(config(&url).proxy(good));
+    assert_eq!(data_of(&messages(&client, 1)), ["tick 1"]);
+    let bad = ProxySetting::Url(format!("socks5h://user:wrong@{}", socks.addr));
+    let client = start(config(&url).proxy(bad).retry(|r| r.max_attempts = Some(0)));
+    let (_, end) = drain(&client);
+    assert_eq!(end.kind, ErrorKind::RetriesExhausted, "{end}");
+    assert!(
+        end.message.contains("refused the user and password"),
+        "{end}"
+    );
+
+    let socks4 = SocksProxy::start(server.addr(), None);
+    for scheme in ["socks4a", "socks4"] {
+        let proxy = ProxySetting::Url(format!("{scheme}://{}", socks4.addr));
+        let client = start(config(&url).proxy(proxy));
+        assert_eq!(data_of(&messages(&client, 1)), ["tick 1"], "{scheme}");
+    }
+    let ip_url = format!("{}/ticker?count=1", server.url());
+    let proxy = ProxySetting::Url(format!("socks4://{}", socks4.addr));
+    let client = start(config(&ip_url).proxy(proxy));
+    assert_eq!(data_of(&messages(&client, 1)), ["tick 1"]);
+    let targets = socks4.targets();
+    assert!(
+        targets.contains(&format!("feed.test:{}", server.addr().port())),
+        "{targets:?}"
+    );
+    assert!(targets.contains(&server.addr().to_string()), "{targets:?}");
+}
+
+#[test]
+fn https_proxies_are_refused_with_a_clear_message() {
+    let error = config("http://127.0.0.1:1/")
+        .proxy(ProxySetting::Url("https://proxy.test:443".into()))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("not supported"), "{error}");
+}

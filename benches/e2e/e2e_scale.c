@@ -152,12 +152,9 @@ static void sleep_ms(long ms) {
 
 int main(int argc, char **argv) {
     if (argc < 5)
-        DIE("usage: %s libsse|libsse-thread|raw-threads|raw-epoll N SECONDS BASE_URL [BASE_URL...]", argv[0]);
+        DIE("usage: %s libsse|raw-threads|raw-epoll N SECONDS BASE_URL [BASE_URL...]", argv[0]);
     const char *mode = argv[1];
-    /* libsse-thread: the clients on the thread-per-client engine
-     * (LIBSSE_ENGINE=thread, read at the first start) instead of the loop. */
-    if (strcmp(mode, "libsse-thread") == 0) setenv("LIBSSE_ENGINE", "thread", 1);
-    int is_libsse = strncmp(mode, "libsse", 6) == 0, is_threads = strcmp(mode, "raw-threads") == 0;
+    int is_libsse = strcmp(mode, "libsse") == 0, is_threads = strcmp(mode, "raw-threads") == 0;
     int is_epoll = strcmp(mode, "raw-epoll") == 0;
     if (!is_libsse && !is_threads && !is_epoll) DIE("unknown mode %s", mode);
     argv++;

@@ -281,8 +281,7 @@ R=$PARTS/6.md
     echo "## 6. Many clients in one process (/ticker?interval_ms=1000)"
     echo
     echo "N streams, one event per second each, spread over $SCALE_SERVERS server processes. libsse: one client per stream with a C"
-    echo "callback (no consumer thread), all on the engine loop (\`libsse\`, engine v2, the default) or each on a thread of its own"
-    echo "(\`libsse-thread\`, \`LIBSSE_ENGINE=thread\`). References in the same run: \`raw-threads\` = a plain socket and a thread (256 KiB"
+    echo "callback (no consumer thread), all on the engine loop (\`libsse\`). References in the same run: \`raw-threads\` = a plain socket and a thread (256 KiB"
     echo "stack) per stream blocking in \`read()\` (the floor of a thread-per-stream design), \`raw-epoll\` = all sockets in one"
     echo "epoll thread. Measured over ${SCALE_SECONDS} s after every stream got its first event (+1 s settling): CPU = utime+stime"
     echo "(\`/proc/self/stat\`, and \`getrusage\` for finer resolution) / wall time, in % of one core; VmRSS/VmHWM/Threads from"
@@ -295,9 +294,9 @@ R=$PARTS/6.md
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >"$R"
 for n in $SCALE_SIZES; do
-    modes="libsse-thread libsse"
-    [ "$n" = 1000 ] && modes="raw-epoll raw-threads libsse-thread libsse"
-    [ "$n" = 10000 ] && modes="raw-epoll libsse-thread libsse"
+    modes="libsse"
+    [ "$n" = 1000 ] && modes="raw-epoll raw-threads libsse"
+    [ "$n" = 10000 ] && modes="raw-epoll libsse"
     for mode in $modes; do
         log "   $mode $n"
         if ! $WATCHDOG "$BIN/e2e_scale" "$mode" "$n" "$SCALE_SECONDS" "${SCALE_URLS[@]}" >>"$R" 2>>"$TMP/notes"; then

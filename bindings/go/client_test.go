@@ -622,7 +622,7 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-// libsseThreads counts the live threads named libsse-client.
+// libsseThreads counts libsse's live threads (engine loops, resolvers).
 func libsseThreads(t *testing.T) int {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -631,7 +631,8 @@ func libsseThreads(t *testing.T) int {
 	n := 0
 	for _, e := range entries {
 		comm, err := os.ReadFile("/proc/self/task/" + e.Name() + "/comm")
-		if err == nil && strings.TrimSpace(string(comm)) == "libsse-client" {
+		name := strings.TrimSpace(string(comm))
+		if err == nil && (name == "libsse-engine" || name == "libsse-dns") {
 			n++
 		}
 	}
@@ -708,7 +709,7 @@ func TestNoLeaks(t *testing.T) {
 	}
 	if threadsBefore >= 0 {
 		if n := libsseThreads(t); n > threadsBefore {
-			t.Errorf("libsse-client threads: %d before, %d after", threadsBefore, n)
+			t.Errorf("libsse threads: %d before, %d after", threadsBefore, n)
 		}
 	}
 }

@@ -145,10 +145,8 @@ pub(crate) enum End {
         /// The response headers.
         headers: Vec<(String, String)>,
     },
-    /// A failure, worded and classified as today's transport does.
+    /// A failure.
     Failed(Error),
-    /// `close()` was called.
-    Closed,
 }
 
 /// The user agent sent unless the user sets one.
@@ -348,13 +346,6 @@ impl Connection {
             }
             Phase::Body(_) => self.fail(disconnected("reading the stream")),
             Phase::ErrorBody(..) => self.finish_error_body(),
-        }
-    }
-
-    /// Ends the exchange at the user's request.
-    pub(crate) fn close(&mut self) {
-        if !self.is_ended() {
-            self.end(End::Closed);
         }
     }
 

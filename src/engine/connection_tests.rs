@@ -775,18 +775,6 @@ fn the_head_timeout_bounds_a_head_that_trickles_in() {
 }
 
 #[test]
-fn close_ends_at_once_and_stops_transmitting() {
-    let (mut connection, t0) = start();
-    assert!(connection.poll_transmit().is_some());
-    connection.close();
-    assert_eq!(connection.poll_transmit(), None);
-    assert_eq!(connection.poll_timeout(), None);
-    connection.handle_input(&response("", b"data: a\n\n"), t0);
-    connection.close();
-    assert_eq!(drain(&mut connection), [Event::End(End::Closed)]);
-}
-
-#[test]
 fn retry_fields_comments_and_messages_only() {
     let body = b"retry: 2500\n: keep-alive\n\ndata: a\n\n";
     let (mut connection, t0) = start();

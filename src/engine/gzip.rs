@@ -53,7 +53,7 @@ impl Gunzip {
 
     /// The body ended: an `UnexpectedEof` error unless the input ended at
     /// the end of a gzip member. flate2 reports a member cut in its 8-byte
-    /// trailer as a checksum mismatch; a cut it is, as for ureq's reader.
+    /// trailer as a checksum mismatch; a cut it is (a disconnect).
     pub(crate) fn finish(&mut self, out: &mut impl FnMut(&[u8])) -> io::Result<()> {
         if !self.started {
             return Ok(());

@@ -1,19 +1,7 @@
 //! Engine v2 (issue 12): a few background threads, each driving many
-//! streams over non-blocking sockets, in place of one thread per stream.
-//!
-//! This module is built in steps; each step keeps `make test` green. Step 1
-//! is [`connection`]: one stream's HTTP/1.1 exchange as a sans-IO state
-//! machine (not used by the client yet; step 3 wires it in). Step 2 is
-//! [`request`]: the redirect and credential rules, and [`session`]: the
-//! reconnection rules between exchanges, both already used by today's
-//! worker (`crate::transport`, `crate::client`); and [`timers`], the loop's
-//! deadline heap. Step 3 is [`reactor`]: the loop thread driving many
-//! plain-http streams with mio; `Client` runs on it when the environment
-//! does not say `LIBSSE_ENGINE=thread` and the loop can drive the stream
-//! (no proxy; names through [`dns`], step 5; `https://` through [`tls`],
-//! step 6), with backpressure through the
-//! queue's room hook (part of step 4). `make test-rust` runs the client
-//! tests on both engines.
+//! streams over non-blocking sockets. It is the only engine: the thread
+//! per stream it replaced (ureq's blocking reader) is gone, with ureq;
+//! `ureq-proto`, its sans-IO protocol core, stays.
 //!
 //! # Modules (one job each)
 //! - `connection` (step 1): one exchange over plain bytes, after
@@ -52,11 +40,12 @@
 //!   (ciphertext in, plaintext into `handle_input`, `poll_transmit` through
 //!   `writer()`), one shared `Arc<ClientConfig>` per configuration (roots
 //!   parsed once; custom CA; insecure mode), buffer limits set small.
-//! - `proxy` (step 7): `http://` targets through an `http://` proxy use
+//! - proxies: `http://` targets through an `http://` proxy use
 //!   `connection::Request::absolute_form` plus `Proxy-Authorization`;
 //!   `https://` targets a `CONNECT` exchange (written and read by
-//!   `reactor::Tunnel`, in authority form) before TLS; the environment read like curl
-//!   (`crate::proxy::from_env`); SOCKS as a small handshake state machine.
+//!   `reactor::Tunnel`, in authority form) before TLS; SOCKS4/4a/5 through
+//!   [`socks`], a sans-IO handshake the same tunnel drives; the proxy URL
+//!   and the environment read like curl by `crate::proxy`.
 //!
 //! # Steps (each green on its own)
 //! 1. `connection` with byte-exact tests (no sockets).
@@ -70,11 +59,12 @@
 //! 8. The new engine becomes the default; every suite (C under ASan and
 //!    valgrind, Python, Go, the fault test, `make stress` with 10,000
 //!    streams) runs on it; `make bench` figures.
-//! 9. The old worker goes: the thread code of `client.rs`, `transport.rs`,
-//!    `head_buffer.rs`, the ureq connectors of `proxy.rs` and the `ureq`
-//!    dependency itself (`ureq-proto`, `flate2`, `rustls` stay). One engine.
+//! 9. Done: the old worker went (the thread code of `client.rs`,
+//!    `transport.rs`, `head_buffer.rs`, the ureq connectors of `proxy.rs`
+//!    and the `ureq` dependency itself; `ureq-proto`, `flate2`, `rustls`
+//!    stay), once SOCKS ran on the loop. One engine.
 //!
-//! # Behaviours each piece keeps from today's transport
+//! # Behaviours each piece kept from the transport it replaced
 //! - `connection`: request headers (`Accept: text/event-stream`,
 //!   `Cache-Control: no-cache`, `Accept-Encoding: gzip`, the user agent,
 //!   `Last-Event-ID` when non-empty and a valid header value, any size of
@@ -82,8 +72,7 @@
 //!   good, 3xx hands back the next URL resolved with `crate::urls::resolve`,
 //!   other statuses are errors with status, headers and `Retry-After` read
 //!   by `crate::retry_after`); the response-head limit with today's message
-//!   (not retried); gzip decoded with `Content-Encoding` and
-//!   `Content-Length` dropped from the open headers, a cut gzip stream is a
+//!   (not retried); gzip decoded (the open headers as received), a cut gzip stream is a
 //!   disconnect; the read-idle timeout with today's wording; absolute-form
 //!   request target when told. It does not follow redirects itself.
 //! - `request`: redirect rules and credential dropping (above), the
@@ -92,7 +81,6 @@
 //!   delay reset after a delivering connection), error policy, items and
 //!   ordering of today's worker, `Closed` last.
 //! - `tls`: verification on by default, custom CA, insecure mode.
-#![cfg_attr(not(test), allow(dead_code))] // wired into `Client` by step 3
 
 pub(crate) mod connection;
 mod dns;
@@ -100,5 +88,6 @@ mod gzip;
 pub(crate) mod reactor;
 pub(crate) mod request;
 pub(crate) mod session;
+mod socks;
 pub(crate) mod timers;
 mod tls;

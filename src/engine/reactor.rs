@@ -32,6 +32,7 @@ use super::connection::{self, Connection, Event, Request, Settings, StreamState}
 use super::dns::{Answer, Resolver};
 use super::request::{last_event_id_to_send, Attempt};
 use super::session::{final_items, Ending, Next, Outcome, Session};
+use super::socks::{self, Socks};
 use super::timers::{Slot, Timers};
 use super::tls::{self, TlsSession};
 use crate::batch::Batch;
@@ -40,6 +41,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::event::{CloseReason, Item};
 use crate::log::{log, LogLevel};
 use crate::parser::Parser;
+use crate::proxy::{ProxyChoice, ProxyKind};
 
 /// What became of a batch handed to a [`Sink`].
 pub(crate) enum Delivery {
@@ -200,7 +202,7 @@ struct Stream {
     /// The TLS settings, built at the first `https://` connection.
     tls_config: Option<Arc<rustls::ClientConfig>>,
     /// The `http://` proxy the stream goes through, if any.
-    proxy: Option<HttpProxy>,
+    proxy: Option<ProxyChoice>,
     phase: Phase,
     opened_at: Option<Instant>,
     /// Addresses of the name left to try if the connect fails.
@@ -403,8 +405,8 @@ impl Reactor {
     fn start(&mut self, id: u64, config: Config, mut sink: Box<dyn Sink>) {
         let config = Arc::new(config);
         let chosen = crate::proxy::choose(&config.proxy, &config.url);
-        let attempt = match chosen.and_then(|_| Attempt::new(config.clone())) {
-            Ok(attempt) => attempt,
+        let (proxy, attempt) = match chosen.and_then(|p| Ok((p, Attempt::new(config.clone())?))) {
+            Ok(chosen) => chosen,
             Err(error) => {
                 for item in final_items(&config.url, Ending::Fatal(error.clone())).0 {
                     sink.deliver_always(Batch::single(item));
@@ -412,18 +414,6 @@ impl Reactor {
                 return sink.finished(Some(error));
             }
         };
-        // The caller leaves other kinds of proxy to the thread engine.
-        let proxy = crate::proxy::choose(&config.proxy, &config.url)
-            .ok()
-            .flatten()
-            .and_then(|choice| {
-                let (host, port, authorization) = choice.http_proxy()?;
-                Some(HttpProxy {
-                    host: host.to_owned(),
-                    port,
-                    authorization: authorization.map(str::to_owned),
-                })
-            });
         let mut parser = Parser::with_max_size(config.max_event_size);
         parser.set_last_event_id(&config.last_event_id);
         let stream = Stream {
@@ -621,10 +611,22 @@ impl Reactor {
                 unreachable!()
             };
             let request = stream.request();
-            if let (Some(proxy), true) = (&stream.proxy, request.url.starts_with("https://")) {
-                let tunnel = Tunnel::new(socket, &request.url, proxy);
-                stream.phase = Phase::Tunneling(Box::new(tunnel), deadline);
-                return self.tunnel(slot);
+            // SOCKS always tunnels; an http:// proxy only for https://
+            // (http:// goes to it in absolute form).
+            let tunnels = stream.proxy.as_ref().is_some_and(|proxy| {
+                proxy.kind != ProxyKind::Http || request.url.starts_with("https://")
+            });
+            if let (Some(proxy), true) = (&stream.proxy, tunnels) {
+                match Tunnel::new(socket, &request.url, proxy) {
+                    Ok(tunnel) => {
+                        stream.phase = Phase::Tunneling(Box::new(tunnel), deadline);
+                        return self.tunnel(slot);
+                    }
+                    Err((mut socket, error)) => {
+                        let _ = self.poll.registry().deregister(&mut socket);
+                        return self.finish_exchange(slot, Outcome::Failed(error));
+                    }
+                }
             }
             self.exchange(slot, socket, deadline);
         } else if let Phase::Tunneling(..) = &stream.phase {
@@ -670,7 +672,7 @@ impl Reactor {
             if let Some(proxy) = stream
                 .proxy
                 .as_ref()
-                .filter(|_| request.url.starts_with("http://"))
+                .filter(|p| p.kind == ProxyKind::Http && request.url.starts_with("http://"))
             {
                 request.absolute_form = true;
                 let set = |name: &str| {
@@ -679,10 +681,10 @@ impl Reactor {
                         .iter()
                         .any(|(n, _)| n.eq_ignore_ascii_case(name))
                 };
-                if let (Some(value), false) = (&proxy.authorization, set("proxy-authorization")) {
+                if let (Some(value), false) = (proxy.authorization(), set("proxy-authorization")) {
                     request
                         .headers
-                        .push(("Proxy-Authorization".to_owned(), value.clone()));
+                        .push(("Proxy-Authorization".to_owned(), value));
                 }
             }
             let tls = match stream.tls_for(&request.url) {
@@ -1168,7 +1170,6 @@ impl Stream {
                     return Handed::Over(match end {
                         connection::End::Finished => Outcome::Ended,
                         connection::End::NoContent => Outcome::NoContent,
-                        connection::End::Closed => Outcome::Closing,
                         connection::End::Failed(error) => Outcome::Failed(error),
                         connection::End::Redirect {
                             status,
@@ -1190,101 +1191,181 @@ impl Stream {
 }
 
 /// An `http://` proxy (see `crate::proxy`).
-struct HttpProxy {
-    host: String,
-    port: u16,
-    /// `Proxy-Authorization` from the proxy URL's credentials.
-    authorization: Option<String>,
-}
-
 /// Longest answer head accepted from a proxy to a `CONNECT`.
 const MAX_CONNECT_HEAD_BYTES: usize = 16 * 1024;
 
-/// A `CONNECT` exchange with a proxy (RFC 9110 section 9.3.6): the
-/// request in authority form, then the answer's head; a 2xx opens the
-/// tunnel, anything else is the proxy's refusal.
+/// The way through a proxy to the target, on a socket connected to the
+/// proxy: a `CONNECT` exchange (an `http://` proxy, `https://` targets) or
+/// a SOCKS handshake. Once it is done, the socket is a tunnel to the target.
 struct Tunnel {
     socket: TcpStream,
-    request: Vec<u8>,
-    written: usize,
-    head: Vec<u8>,
+    handshake: Handshake,
+}
+
+enum Handshake {
+    /// `CONNECT` (RFC 9110 section 9.3.6): the request in authority form,
+    /// then the answer's head; a 2xx opens the tunnel, anything else is
+    /// the proxy's refusal.
+    Connect {
+        request: Vec<u8>,
+        written: usize,
+        head: Vec<u8>,
+    },
+    /// SOCKS4/4a/5 (see [`Socks`]).
+    Socks(Box<Socks>),
 }
 
 impl Tunnel {
-    fn new(socket: TcpStream, url: &str, proxy: &HttpProxy) -> Self {
-        let authority = crate::urls::parse(url).map_or_else(
-            |_| String::new(),
+    /// The handshake for `url` through `proxy`; the socket comes back with
+    /// the error when the target cannot be asked for (SOCKS4 and IPv6).
+    fn new(
+        socket: TcpStream,
+        url: &str,
+        proxy: &ProxyChoice,
+    ) -> std::result::Result<Self, (TcpStream, Error)> {
+        let (host, port) = crate::urls::parse(url).map_or_else(
+            |_| (String::new(), 0),
             |u| {
-                let host = u.host_str().unwrap_or_default().to_owned();
-                format!("{host}:{}", u.port_or_known_default().unwrap_or(443))
+                let host = u.host_str().unwrap_or_default();
+                let host = host.trim_matches(['[', ']']).to_owned();
+                (host, u.port_or_known_default().unwrap_or(443))
             },
         );
-        let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-        if let Some(value) = &proxy.authorization {
-            request.push_str(&format!("Proxy-Authorization: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        Tunnel {
-            socket,
-            request: request.into_bytes(),
-            written: 0,
-            head: Vec::new(),
-        }
+        let handshake = match proxy.kind {
+            ProxyKind::Http => {
+                let authority = if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                };
+                let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+                if let Some(value) = proxy.authorization() {
+                    request.push_str(&format!("Proxy-Authorization: {value}\r\n"));
+                }
+                request.push_str("\r\n");
+                Handshake::Connect {
+                    request: request.into_bytes(),
+                    written: 0,
+                    head: Vec::new(),
+                }
+            }
+            ProxyKind::Socks4 | ProxyKind::Socks5 => {
+                let version = if proxy.kind == ProxyKind::Socks4 {
+                    socks::Version::Four
+                } else {
+                    socks::Version::Five
+                };
+                match Socks::new(version, &host, port, proxy.credentials.clone()) {
+                    Ok(socks) => Handshake::Socks(Box::new(socks)),
+                    Err(error) => return Err((socket, error)),
+                }
+            }
+        };
+        Ok(Tunnel { socket, handshake })
     }
 
     /// Writes and reads what the socket allows: `Ok(true)` once the tunnel
     /// is open.
     fn advance(&mut self) -> Result<bool> {
-        let failed =
-            |e: io::Error| Error::new(ErrorKind::Connect, format!("CONNECT proxy failed: {e}"));
-        while self.written < self.request.len() {
-            match self.socket.write(&self.request[self.written..]) {
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == Io::Interrupted => {}
-                Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
-                Err(e) => return Err(failed(e)),
-            }
+        match &mut self.handshake {
+            Handshake::Connect {
+                request,
+                written,
+                head,
+            } => advance_connect(&mut self.socket, request, written, head),
+            Handshake::Socks(socks) => advance_socks(&mut self.socket, socks),
         }
-        // Byte by byte: nothing past the head may be taken from the socket
-        // (the TLS handshake follows in it).
-        let mut byte = [0u8; 1];
-        while !self.head.ends_with(b"\r\n\r\n") {
-            if self.head.len() >= MAX_CONNECT_HEAD_BYTES {
+    }
+}
+
+/// The `CONNECT` exchange moves on (see [`Tunnel::advance`]).
+fn advance_connect(
+    socket: &mut TcpStream,
+    request: &[u8],
+    written: &mut usize,
+    head: &mut Vec<u8>,
+) -> Result<bool> {
+    let failed =
+        |e: io::Error| Error::new(ErrorKind::Connect, format!("CONNECT proxy failed: {e}"));
+    while *written < request.len() {
+        match socket.write(&request[*written..]) {
+            Ok(n) => *written += n,
+            Err(e) if e.kind() == Io::Interrupted => {}
+            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    // Byte by byte: nothing past the head may be taken from the socket
+    // (the TLS handshake follows in it).
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_CONNECT_HEAD_BYTES {
+            return Err(Error::new(
+                ErrorKind::Connect,
+                format!("CONNECT proxy failed: an answer head over {MAX_CONNECT_HEAD_BYTES} bytes"),
+            ));
+        }
+        match socket.read(&mut byte) {
+            Ok(0) => {
                 return Err(Error::new(
                     ErrorKind::Connect,
-                    format!(
-                        "CONNECT proxy failed: an answer head over {MAX_CONNECT_HEAD_BYTES} bytes"
-                    ),
-                ));
+                    "CONNECT proxy failed: the proxy closed the connection",
+                ))
             }
-            match self.socket.read(&mut byte) {
-                Ok(0) => {
-                    return Err(Error::new(
-                        ErrorKind::Connect,
-                        "CONNECT proxy failed: the proxy closed the connection",
-                    ))
-                }
-                Ok(_) => self.head.push(byte[0]),
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == Io::Interrupted => {}
+            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok());
+    match status {
+        Some(200..=299) => Ok(true),
+        _ => Err(Error::new(
+            ErrorKind::Connect,
+            format!(
+                "CONNECT proxy failed: the proxy answered {:?}",
+                line.trim_end()
+            ),
+        )),
+    }
+}
+
+/// The SOCKS handshake moves on (see [`Tunnel::advance`]): exactly the
+/// bytes it wants are read, none of the target's.
+fn advance_socks(socket: &mut TcpStream, socks: &mut Socks) -> Result<bool> {
+    let failed = |e: io::Error| Error::new(ErrorKind::Connect, format!("SOCKS proxy failed: {e}"));
+    let mut buffer = [0u8; 262];
+    loop {
+        if let Some(out) = socks.poll_transmit() {
+            match socket.write(out) {
+                Ok(n) => socks.handle_transmitted(n),
                 Err(e) if e.kind() == Io::Interrupted => {}
                 Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
                 Err(e) => return Err(failed(e)),
             }
+            continue;
         }
-        let line = self.head.split(|&b| b == b'\n').next().unwrap_or_default();
-        let line = String::from_utf8_lossy(line);
-        let status = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok());
-        match status {
-            Some(200..=299) => Ok(true),
-            _ => Err(Error::new(
-                ErrorKind::Connect,
-                format!(
-                    "CONNECT proxy failed: the proxy answered {:?}",
-                    line.trim_end()
-                ),
-            )),
+        if socks.is_done() {
+            return Ok(true);
+        }
+        let want = socks.wants().min(buffer.len());
+        match socket.read(&mut buffer[..want]) {
+            Ok(0) => {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    "SOCKS proxy failed: the proxy closed the connection",
+                ))
+            }
+            Ok(n) => socks.handle_input(&buffer[..n])?,
+            Err(e) if e.kind() == Io::Interrupted => {}
+            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
+            Err(e) => return Err(failed(e)),
         }
     }
 }

@@ -102,6 +102,7 @@ impl<C: Borrow<Config>> Attempt<C> {
     /// Follows a redirect answered with `status` and `location` (as sent;
     /// resolved here against the current URL), or says why not: an error
     /// carrying the redirect's status and `headers`.
+    #[cfg(test)]
     pub(crate) fn follow(
         &mut self,
         status: u16,

@@ -1,8 +1,7 @@
 //! What happens between two exchanges of a stream: from how one exchange
 //! ended to the items to emit and the wait before the next attempt, or to
-//! the end of the stream. Pure (no I/O; the clock comes in as `now`);
-//! today's worker thread and the engine's loop both use it, so the retry
-//! rules live here once:
+//! the end of the stream. Pure (no I/O; the clock comes in as `now`), so
+//! the retry rules are tested without sockets:
 //!
 //! - a close ends with `ClosedByUser`, a 204 with `NoContent`;
 //! - a clean end reconnects unless reconnection is off or the on-end

@@ -45,6 +45,7 @@ impl Timers {
     }
 
     /// Entries in the heap (stale ones included).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }

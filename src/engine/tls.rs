@@ -63,7 +63,7 @@ fn build_client_config(config: &Config) -> Result<Arc<ClientConfig>> {
             Some(pem) => {
                 for cert in crate::ca::parse_pem(pem)? {
                     roots
-                        .add(CertificateDer::from(cert.der().to_vec()))
+                        .add(cert)
                         .map_err(|e| Error::argument(format!("invalid CA certificate: {e}")))?;
                 }
             }
@@ -76,7 +76,7 @@ fn build_client_config(config: &Config) -> Result<Arc<ClientConfig>> {
         Some((chain, key)) => {
             let identity = crate::client_cert::ClientIdentity::parse(chain, key)?;
             builder
-                .with_client_auth_cert(identity.rustls_chain(), identity.rustls_key()?)
+                .with_client_auth_cert(identity.chain, identity.key)
                 .map_err(|e| Error::argument(format!("unusable client certificate or key: {e}")))?
         }
     };

@@ -210,8 +210,8 @@ pub unsafe extern "C" fn sse_client_start(
 }
 
 /// Refuses a pull from inside a callback during the hand-over of queued
-/// items in `sse_client_set_callback` (on the worker thread, the core
-/// refuses it): it holds the callback's lock, which the worker needs to
+/// items in `sse_client_set_callback` (on the engine thread, the core
+/// refuses it): it holds the callback's lock, which the engine needs to
 /// deliver anything, so a wait would never end.
 fn refuse_in_handover(handle: &sse_client, function: &str) -> Option<sse_status> {
     if HANDOVER.get() == std::ptr::from_ref(handle) {

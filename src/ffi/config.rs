@@ -654,8 +654,8 @@ pub unsafe extern "C" fn sse_config_set_proxy(
             match unsafe { str_arg(proxy_url) } {
                 Ok("") => ProxySetting::None,
                 Ok(url) => {
-                    if let Err(e) = ureq::Proxy::new(url) {
-                        return config.fail_argument(&format!("invalid proxy URL {url:?}: {e}"));
+                    if let Err(error) = crate::proxy::parse(url) {
+                        return config.fail(&error);
                     }
                     ProxySetting::Url(url.to_owned())
                 }

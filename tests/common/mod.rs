@@ -95,15 +95,16 @@ pub fn wait_until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-/// Live libsse client threads (named `libsse-client`) in this process;
-/// the in-process test server's own threads are not counted.
-pub fn client_thread_count() -> usize {
+/// Live libsse threads (engine loops `libsse-engine`, resolvers
+/// `libsse-dns`) in this process; the in-process test server's own
+/// threads are not counted.
+pub fn library_thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
         tasks
             .filter_map(|t| t.ok())
             .filter(|t| {
                 std::fs::read_to_string(t.path().join("comm"))
-                    .is_ok_and(|name| name.trim() == "libsse-client")
+                    .is_ok_and(|name| matches!(name.trim(), "libsse-engine" | "libsse-dns"))
             })
             .count()
     })
@@ -216,6 +217,129 @@ impl ConnectProxy {
 
     pub fn authorizations(&self) -> Vec<String> {
         self.authorizations.lock().unwrap().clone()
+    }
+}
+
+/// A SOCKS4/4a/5 proxy on loopback, for the engine's SOCKS handshake:
+/// it answers the handshake as RFC 1928/1929 and SOCKS4(a) say, requires
+/// `user:password` when given one (SOCKS5), records each target it was
+/// asked for (`host:port`), and tunnels every connection to `upstream`,
+/// whatever host was asked for.
+pub struct SocksProxy {
+    pub addr: std::net::SocketAddr,
+    pub targets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SocksProxy {
+    pub fn start(upstream: std::net::SocketAddr, credentials: Option<(&str, &str)>) -> SocksProxy {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = targets.clone();
+        let credentials = credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let (seen, credentials) = (seen.clone(), credentials.clone());
+                std::thread::spawn(move || {
+                    let byte = |c: &mut TcpStream| {
+                        let mut b = [0u8; 1];
+                        c.read_exact(&mut b).map(|_| b[0])
+                    };
+                    let Ok(version) = byte(&mut client) else {
+                        return;
+                    };
+                    let target = if version == 5 {
+                        let n = byte(&mut client).unwrap_or(0);
+                        let mut methods = vec![0; n as usize];
+                        client.read_exact(&mut methods).ok();
+                        let method = if credentials.is_some() { 2 } else { 0 };
+                        if !methods.contains(&method) {
+                            client.write_all(&[5, 0xff]).ok();
+                            return;
+                        }
+                        client.write_all(&[5, method]).ok();
+                        if let Some((user, password)) = &credentials {
+                            let _ = byte(&mut client);
+                            let mut u = vec![0; byte(&mut client).unwrap_or(0) as usize];
+                            client.read_exact(&mut u).ok();
+                            let mut p = vec![0; byte(&mut client).unwrap_or(0) as usize];
+                            client.read_exact(&mut p).ok();
+                            let ok = u == user.as_bytes() && p == password.as_bytes();
+                            client.write_all(&[1, if ok { 0 } else { 1 }]).ok();
+                            if !ok {
+                                return;
+                            }
+                        }
+                        let mut head = [0u8; 4];
+                        client.read_exact(&mut head).ok();
+                        let host = match head[3] {
+                            1 => {
+                                let mut ip = [0u8; 4];
+                                client.read_exact(&mut ip).ok();
+                                std::net::Ipv4Addr::from(ip).to_string()
+                            }
+                            3 => {
+                                let mut name = vec![0; byte(&mut client).unwrap_or(0) as usize];
+                                client.read_exact(&mut name).ok();
+                                String::from_utf8_lossy(&name).into_owned()
+                            }
+                            _ => {
+                                let mut ip = [0u8; 16];
+                                client.read_exact(&mut ip).ok();
+                                std::net::Ipv6Addr::from(ip).to_string()
+                            }
+                        };
+                        let mut port = [0u8; 2];
+                        client.read_exact(&mut port).ok();
+                        client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).ok();
+                        format!("{host}:{}", u16::from_be_bytes(port))
+                    } else {
+                        // SOCKS4: command, port, address, user id, NUL [, name, NUL].
+                        let mut head = [0u8; 7];
+                        client.read_exact(&mut head).ok();
+                        let port = u16::from_be_bytes([head[1], head[2]]);
+                        let read_string = |c: &mut TcpStream| {
+                            let mut s = Vec::new();
+                            while let Ok(b) = byte(c) {
+                                if b == 0 {
+                                    break;
+                                }
+                                s.push(b);
+                            }
+                            String::from_utf8_lossy(&s).into_owned()
+                        };
+                        let _user = read_string(&mut client);
+                        let host = if head[3..6] == [0, 0, 0] && head[6] != 0 {
+                            read_string(&mut client)
+                        } else {
+                            std::net::Ipv4Addr::new(head[3], head[4], head[5], head[6]).to_string()
+                        };
+                        client.write_all(&[0, 0x5a, 0, 0, 0, 0, 0, 0]).ok();
+                        format!("{host}:{port}")
+                    };
+                    seen.lock().unwrap().push(target);
+                    let Ok(server) = TcpStream::connect(upstream) else {
+                        return;
+                    };
+                    let mut client_w = client.try_clone().unwrap();
+                    let (mut server_r, mut server_w) = (server.try_clone().unwrap(), server);
+                    std::thread::spawn(move || {
+                        std::io::copy(&mut server_r, &mut client_w).ok();
+                        client_w.shutdown(std::net::Shutdown::Both).ok();
+                    });
+                    std::io::copy(&mut client, &mut server_w).ok();
+                    server_w.shutdown(std::net::Shutdown::Both).ok();
+                });
+            }
+        });
+        SocksProxy { addr, targets }
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
     }
 }
 

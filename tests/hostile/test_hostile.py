@@ -430,7 +430,7 @@ def test_bad_chunk(t):
 
 
 def test_bad_chunk_keeps_complete_events(t):
-    """PENDING on the thread engine (passes on the engine loop): an event
+    """An event
     complete in a valid chunk is delivered even when broken framing follows
     in the same read."""
     for kind in ("nonhex", "overlong", "nocrlf"):
@@ -502,7 +502,7 @@ def test_gzip_corrupt(t):
 
 
 def test_corrupt_gzip_keeps_complete_events(t):
-    """PENDING on the thread engine (passes on the engine loop): events
+    """Events
     complete in the inflated stream are delivered even when corrupt deflate
     data follows in the same read."""
     res = t.cat(*STD, t.url("/gzip-corrupt?kind=garbage"))
@@ -863,13 +863,9 @@ TESTS = [
     test_500_forever, test_control_bytes, test_tls, test_redirect_scheme_not_relative,
     test_slowloris_head_trickle, test_retry_after_overflow, test_retry_after_capped,
     test_credentials_stay_behind, test_https_downgrade, test_redirect_port_out_of_range,
-    test_relative_redirects, test_delay_starts_over,
+    test_relative_redirects, test_delay_starts_over, test_bad_chunk_keeps_complete_events,
+    test_corrupt_gzip_keeps_complete_events,
 ]
-# Real tests of behaviour that holds on the engine loop (engine v2, the
-# default) and not on the thread engine (LIBSSE_ENGINE=thread), whose HTTP
-# reader drops a read's decoded bytes on an error: run them by name there.
-PENDING = [test_bad_chunk_keeps_complete_events,
-           test_corrupt_gzip_keeps_complete_events]
 
 
 def main():
@@ -895,10 +891,9 @@ def main():
     t_all = time.monotonic()
     failed_tests = 0
     try:
-        for test in TESTS + PENDING:
+        for test in TESTS:
             name = test.__name__[len("test_"):]
-            on_loop = os.environ.get("LIBSSE_ENGINE") != "thread"
-            if (names and name not in names) or (not names and test in PENDING and not on_loop):
+            if names and name not in names:
                 continue
             current = name
             before = len(failures)
