@@ -141,7 +141,8 @@ pub enum ProxySetting {
     FromEnvironment,
     /// Always connect directly.
     None,
-    /// This proxy URL (`http://`, `https://`, `socks5://` ...).
+    /// This proxy URL (`http://`, `socks5://`, `socks5h://`, `socks4://`,
+    /// `socks4a://`; `https://` proxies are refused).
     Url(String),
 }
 

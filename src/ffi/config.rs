@@ -630,15 +630,18 @@ pub unsafe extern "C" fn sse_config_set_insecure(
     })
 }
 
-/// Sets the proxy: a URL (`http://`, `https://`, `socks5://`), "" for a
+/// Sets the proxy: a URL (`http://`, `socks5://`, `socks5h://`,
+/// `socks4://`, `socks4a://`; without a scheme, `http://`), "" for a
 /// direct connection, or NULL for the default: the environment, as curl
 /// reads it (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`).
+/// `https://` proxies (TLS to the proxy) are refused.
 ///
 /// Through an `http://` proxy, `http://` streams are sent as requests in
 /// absolute form (`GET http://host/path`, as curl does; standard proxies
 /// refuse CONNECT to ports other than 443) with the proxy URL's
 /// credentials as `Proxy-Authorization`; `https://` streams go through a
-/// CONNECT tunnel. Through other proxies, every stream is tunnelled.
+/// CONNECT tunnel. Through a SOCKS proxy every stream is tunnelled, the
+/// target's name resolved by the proxy.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config, invalid URL).
 #[no_mangle]
