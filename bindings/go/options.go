@@ -338,7 +338,7 @@ func WithInsecureSkipVerify() Option {
 	}
 }
 
-// WithProxy sets the proxy URL (http://, https://, socks5://); "" means a
+// WithProxy sets the proxy URL (http://, socks5://, socks5h://, socks4://, socks4a://; https:// proxies are refused); "" means a
 // direct connection. Without this option the proxy environment variables
 // are honoured, as curl reads them.
 func WithProxy(proxyURL string) Option {
