@@ -185,6 +185,14 @@ typedef struct sse_parser sse_parser;
 // Valid only during the hook's call; never freed by the user.
 typedef struct sse_request sse_request;
 
+// One descriptor for many clients: readable while some member has news
+// (items queued since it was last listed, or the end of its stream), with
+// the tokens of those members. For event loops with thousands of clients,
+// where `sse_client_fd` for each would not fit in the open-file limit.
+// Create with `sse_waitset_new`, add clients with `sse_client_join_waitset`,
+// free with `sse_waitset_free`. Safe to use from any thread.
+typedef struct sse_waitset sse_waitset;
+
 // Receives one item on the library's background thread, which all clients
 // share: a callback that blocks holds up every stream (hand slow work to a
 // thread of your own, or give the client a thread of its own with
@@ -382,6 +390,15 @@ enum sse_status sse_client_copy_last_error(const struct sse_client *client, char
 // copies the message (same statuses). Safe from any thread, also while
 // events flow.
 enum sse_status sse_client_copy_last_event_id(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
+
+// Lists `client` in `set` under `token` whenever items are queued for it
+// or its stream ends (at once if it has items or ended already): one
+// descriptor for many clients, instead of `sse_client_fd` for each. A
+// client joins one set at most; the set lives on while its clients do.
+//
+// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL argument, or the client
+// is in a set already).
+enum sse_status sse_client_join_waitset(struct sse_client *client, const struct sse_waitset *set, uint64_t token);
 
 // Fills `*out` with the client's counters now (see `sse_stats`): set
 // `out->size = sizeof(sse_stats)` first. Cheap (no lock on the stream's
@@ -870,6 +887,27 @@ enum sse_status sse_request_set_query(struct sse_request *request, const char *q
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL request).
 enum sse_status sse_request_fail(struct sse_request *request, const char *message);
+
+// Creates a wait set. NULL if its descriptor cannot be created.
+struct sse_waitset *sse_waitset_new(void);
+
+// The set's descriptor, for poll/epoll/asyncio: readable while some
+// member is listed; then call `sse_waitset_ready` until it returns fewer
+// tokens than asked, and pull from each listed client until
+// `SSE_TIMEOUT` (a client is listed again only for news after that).
+// Owned by the set (do not close or read it). -1 if `set` is NULL.
+int32_t sse_waitset_fd(const struct sse_waitset *set);
+
+// Takes up to `cap` listed tokens (oldest first) into `tokens`; returns
+// how many. Each member is listed once until taken, whatever the news
+// since. A token of a client freed meanwhile may still come out: ignore
+// tokens you no longer know. 0 if `set` or `tokens` is NULL.
+uintptr_t sse_waitset_ready(struct sse_waitset *set, uint64_t *tokens, uintptr_t cap);
+
+// Frees the set handle. Clients that joined it keep it alive until they
+// are freed (they go on listing themselves; nobody reads it). NULL is a
+// no-op.
+void sse_waitset_free(struct sse_waitset *set);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -18,6 +18,7 @@ use crate::event::Item;
 use crate::notify::Notifier;
 use crate::queue::{queue, QueueReceiver, QueueSender, TrySendError};
 use crate::stats::{Counters, Messages, Stats};
+use crate::waitset::{Member, WaitSet};
 
 /// A function receiving every item on the client's background thread (the
 /// engine loop's, shared by all clients: it must not block),
@@ -67,6 +68,8 @@ struct Shared {
     engine: OnceLock<Arc<Engine>>,
     /// What the stream has done (`Client::stats`).
     counters: Counters,
+    /// The wait set told of news, if any (`Client::join_wait_set`).
+    wait_set: OnceLock<Member>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,6 +95,7 @@ impl Shared {
             on_loop: OnceLock::new(),
             engine: OnceLock::new(),
             counters: Counters::default(),
+            wait_set: OnceLock::new(),
         }
     }
 
@@ -130,6 +134,9 @@ impl Shared {
         if let Some(notifier) = self.notifier.get() {
             notifier.signal();
         }
+        if let Some(member) = self.wait_set.get() {
+            member.mark();
+        }
         self.drain_to_callback();
     }
 
@@ -164,6 +171,9 @@ impl Shared {
         }
         if let Some(notifier) = self.notifier.get() {
             notifier.force_signal();
+        }
+        if let Some(member) = self.wait_set.get() {
+            member.mark();
         }
     }
 
@@ -342,6 +352,23 @@ impl Client {
             notifier.force_signal();
         }
         Ok(notifier.fd())
+    }
+
+    /// Lists this client in `set` under `token` whenever items are queued
+    /// for it or it ends (at once if it has items or ended already): one
+    /// descriptor for many clients, instead of [`Client::notify_fd`] each.
+    /// A client joins one set at most.
+    pub fn join_wait_set(&self, set: &Arc<WaitSet>, token: u64) -> Result<()> {
+        let member = set.member(token);
+        if self.shared.wait_set.set(member).is_err() {
+            return Err(Error::argument("the client is in a wait set already"));
+        }
+        if !self.shared.queue.is_empty() || self.thread_finished() {
+            if let Some(member) = self.shared.wait_set.get() {
+                member.mark();
+            }
+        }
+        Ok(())
     }
 
     /// From now on, hands every item to `callback` on the background thread

@@ -48,6 +48,7 @@ pub mod retry_after;
 mod signals;
 pub mod stats;
 pub mod urls;
+pub mod waitset;
 
 pub use batch::{Batch, ItemRef, MessageRef};
 pub use client::{Client, ItemCallback};
@@ -58,5 +59,6 @@ pub use log::{set_log_hook, LogLevel};
 pub use parser::{EventRef, ParseError, ParsedItem, Parser, DEFAULT_MAX_EVENT_SIZE};
 pub use request_hook::{Request, RequestHook};
 pub use stats::{LastError, Stats};
+pub use waitset::WaitSet;
 pub mod ffi;
 pub mod queue;

@@ -518,6 +518,33 @@ pub unsafe extern "C" fn sse_client_copy_last_event_id(
     })
 }
 
+/// Lists `client` in `set` under `token` whenever items are queued for it
+/// or its stream ends (at once if it has items or ended already): one
+/// descriptor for many clients, instead of `sse_client_fd` for each. A
+/// client joins one set at most; the set lives on while its clients do.
+///
+/// Returns `SSE_OK`, or `SSE_ERR_ARGUMENT` (NULL argument, or the client
+/// is in a set already).
+#[no_mangle]
+pub unsafe extern "C" fn sse_client_join_waitset(
+    client: *mut sse_client,
+    set: *const super::waitset::sse_waitset,
+    token: u64,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let call = enter!(client);
+        let Some(set) = (unsafe { set.as_ref() }) else {
+            return call
+                .0
+                .fail(&Error::argument("sse_client_join_waitset: set is NULL"));
+        };
+        match call.0.client.join_wait_set(&set.set, token) {
+            Ok(()) => sse_status::SSE_OK,
+            Err(error) => call.0.fail(&error),
+        }
+    })
+}
+
 /// Fills `*out` with the client's counters now (see `sse_stats`): set
 /// `out->size = sizeof(sse_stats)` first. Cheap (no lock on the stream's
 /// path); safe from any thread at any time, also from a callback and

@@ -23,6 +23,7 @@ pub mod log;
 pub mod parser;
 pub mod request;
 pub mod stats;
+pub mod waitset;
 
 pub use error::sse_status;
 

@@ -5,6 +5,7 @@
  * valgrind by `make test-c`.
  *
  * usage: test_features [TEST...]   (from the repository root) */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -352,6 +353,62 @@ static void test_stats_from_threads(void) {
     sse_client_free(client);
 }
 
+/* ------------------------------------------------------------ wait set */
+
+static void test_waitset(void) {
+    enum { N = 20 };
+    sse_waitset *set = sse_waitset_new();
+    REQUIRE(set != NULL);
+    int fd = sse_waitset_fd(set);
+    CHECK(fd >= 0);
+    sse_client *clients[N];
+    for (int i = 0; i < N; i++) {
+        sse_config *cfg = config_for("/ticker?count=3&interval_ms=5");
+        CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+        CHECK_INT(sse_config_set_messages_only(cfg, true), SSE_OK);
+        clients[i] = start(cfg);
+        CHECK_INT(sse_client_join_waitset(clients[i], set, 100 + (uint64_t)i), SSE_OK);
+    }
+    CHECK_INT(sse_client_join_waitset(clients[0], set, 1), SSE_ERR_ARGUMENT); /* one set */
+    CHECK_INT(sse_client_join_waitset(clients[0], NULL, 1), SSE_ERR_ARGUMENT);
+    int messages[N] = {0}, ended = 0;
+    bool done[N] = {false};
+    double t0 = harness_now_ms();
+    while (ended < N && harness_now_ms() - t0 < harness_ms(20000)) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 1000) != 1) continue;
+        uint64_t tokens[8];
+        size_t n = sse_waitset_ready(set, tokens, 8);
+        for (size_t k = 0; k < n; k++) {
+            REQUIRE(tokens[k] >= 100 && tokens[k] < 100 + N, "token %llu",
+                    (unsigned long long)tokens[k]);
+            int i = (int)(tokens[k] - 100);
+            sse_event *ev = NULL;
+            sse_status st;
+            while ((st = sse_next_event(clients[i], 0, &ev)) == SSE_OK) {
+                messages[i]++;
+                sse_event_free(ev);
+            }
+            /* A client may be listed again after its end (it stays ended). */
+            if (st == SSE_CLOSED && !done[i]) {
+                done[i] = true;
+                ended++;
+            }
+        }
+    }
+    CHECK_INT(ended, N);
+    for (int i = 0; i < N; i++) CHECK_INT(messages[i], 3);
+    uint64_t tokens[8];
+    size_t left = sse_waitset_ready(set, tokens, 8);
+    for (size_t k = 0; k < left; k++) CHECK(sse_client_is_finished(clients[tokens[k] - 100]));
+    CHECK_INT(sse_waitset_ready(NULL, tokens, 8), 0);
+    CHECK_INT(sse_waitset_fd(NULL), -1);
+    /* The set may go before its clients. */
+    sse_waitset_free(set);
+    for (int i = 0; i < N; i++) sse_client_free(clients[i]);
+    sse_waitset_free(NULL);
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"on_end", test_on_end},
@@ -360,6 +417,7 @@ int main(int argc, char **argv) {
         {"request_hook", test_request_hook},
         {"stats", test_stats},
         {"stats_from_threads", test_stats_from_threads},
+        {"waitset", test_waitset},
     };
     if (harness_server_start(&server, 0) != 0) return 1;
     int rc = harness_run("test_features", tests, sizeof tests / sizeof tests[0], argc, argv);

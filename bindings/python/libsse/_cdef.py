@@ -68,6 +68,7 @@ typedef struct sse_event sse_event;
 typedef struct sse_parser sse_parser;
 typedef struct sse_batch sse_batch;
 typedef struct sse_request sse_request;
+typedef struct sse_waitset sse_waitset;
 
 #define SSE_STATS_STATUS_SLOTS 32
 #define SSE_STATS_MESSAGE_BYTES 256
@@ -117,6 +118,11 @@ enum sse_status sse_client_copy_last_error(const struct sse_client *client, char
 enum sse_status sse_client_copy_last_event_id(const struct sse_client *client, char *buf, uintptr_t cap, uintptr_t *needed);
 bool sse_client_is_finished(const struct sse_client *client);
 enum sse_status sse_client_stats(const struct sse_client *client, struct sse_stats *out);
+enum sse_status sse_client_join_waitset(struct sse_client *client, const struct sse_waitset *set, uint64_t token);
+struct sse_waitset *sse_waitset_new(void);
+int32_t sse_waitset_fd(const struct sse_waitset *set);
+uintptr_t sse_waitset_ready(struct sse_waitset *set, uint64_t *tokens, uintptr_t cap);
+void sse_waitset_free(struct sse_waitset *set);
 struct sse_config *sse_config_new(const char *url);
 void sse_config_free(struct sse_config *config);
 const char *sse_config_last_error(const struct sse_config *config);

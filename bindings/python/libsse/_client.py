@@ -22,7 +22,7 @@ from typing import (
 )
 
 from . import _errors as E
-from . import _hook
+from . import _hook, _waitset
 from ._batch import CBatch, new_batch
 from ._native import ffi, lib
 from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry, Stats
@@ -348,7 +348,8 @@ class _Handle:
     """
 
     __slots__ = (
-        "ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "stats", "generation", "__weakref__"
+        "ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "stats", "generation",
+        "token", "waitset", "__weakref__"
     )
 
     def __init__(self, ptr: Any) -> None:
@@ -362,6 +363,8 @@ class _Handle:
         self.last_event_id = ""
         self.stats = Stats()  # the last counters, kept when the client is freed
         self.generation = _fork_generation[0]
+        self.token = 0  # in an event loop's wait set (see _waitset), once joined
+        self.waitset: Any = None  # a weak reference to that set; False: cannot join
 
     def check_process(self) -> None:
         """Raises RuntimeError in a fork()ed child (see ``_FORKED``)."""
@@ -389,6 +392,9 @@ class _Handle:
         self._free(ptr)
 
     def _detach(self) -> Any:
+        ws = self.waitset() if self.waitset else None
+        if ws is not None:
+            ws.forget(self.token)
         ptr, self.ptr, self.sptr = self.ptr, None, None
         self.last_event_id = _copied(lib.sse_client_copy_last_event_id, ptr)
         self.stats = _stats(ptr)
@@ -420,6 +426,19 @@ class _Handle:
         self.check_process()
         with self.lock:
             return self.stats if self.ptr is None else _stats(self.ptr)
+
+    def join(self, ws: "_waitset.LoopWaitSet") -> int:
+        """This client's token in ``ws``, joining it the first time; 0 when
+        it is in another loop's set or cannot join. Call between enter/leave."""
+        if self.waitset is None:
+            token = _waitset.next_token()
+            if lib.sse_client_join_waitset(self.ptr, ws.ptr, token) == lib.SSE_OK:
+                self.token, self.waitset = token, weakref.ref(ws)
+            else:
+                self.waitset = False
+        if self.waitset and self.waitset() is ws:
+            return self.token
+        return 0
 
     def get_fd(self) -> int:
         """The readiness descriptor (-1 if it cannot be created). Call between enter/leave."""
@@ -693,8 +712,9 @@ _monotonic = time.monotonic
 class AsyncClient(_Stream):
     """A stream read from asyncio; see :func:`connect_async`.
 
-    Waits with ``loop.add_reader`` on the library's descriptor: no thread
-    is blocked per stream. Cancelling the task that iterates closes the
+    Waits through one descriptor per event loop (libsse's wait set, with
+    ``loop.add_reader``): no thread is blocked per stream, and no
+    descriptor is used per stream beside its socket. Cancelling the task that iterates closes the
     stream.
     """
 
@@ -833,12 +853,19 @@ class AsyncClient(_Stream):
 
     @staticmethod
     async def _readable(h: _Handle, timeout: Optional[float]) -> None:
-        """Waits until the descriptor is readable or ``timeout`` passed."""
+        """Waits until the client has news or ``timeout`` passed: through
+        the event loop's wait set (one descriptor for all its clients), or
+        the client's own descriptor when it cannot join that set."""
+        loop = asyncio.get_running_loop()
+        ws = _waitset.for_loop(loop)
+        token = h.join(ws) if ws is not None else 0
+        if token:
+            await ws.wait(token, timeout)
+            return
         fd = h.get_fd()
         if fd < 0:  # no descriptor: poll
             await asyncio.sleep(0.05 if timeout is None else min(0.05, timeout))
             return
-        loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         loop.add_reader(fd, _wake, waiter)
         timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)

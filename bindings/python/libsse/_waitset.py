@@ -1,0 +1,95 @@
+"""One descriptor for every asyncio client of an event loop.
+
+Each event loop gets one libsse wait set (``sse_waitset``): its descriptor
+is the loop's only reader for libsse, and each client joins it under a
+token, so 10,000 streams cost 10,000 sockets and one more descriptor, not
+a descriptor per client beside each socket. When the descriptor is
+readable, the tokens of the clients with news come out and their waiting
+tasks wake up; news for a client nobody waits on is kept until it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from typing import Dict, Optional, Set
+
+from ._native import ffi, lib
+
+_TAKE = 1024  # tokens taken per call
+_tokens = itertools.count(1)
+_sets: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopWaitSet]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def next_token() -> int:
+    """A token no other client of this process has."""
+    return next(_tokens)
+
+
+class LoopWaitSet:
+    """The wait set of one event loop (see the module docs)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        ptr = lib.sse_waitset_new()
+        if ptr == ffi.NULL:
+            raise OSError("libsse: cannot create a wait set")
+        self.ptr = ffi.gc(ptr, lib.sse_waitset_free)
+        self.loop = loop
+        self.waiters: Dict[int, "asyncio.Future[None]"] = {}
+        self.news: Set[int] = set()
+        self._buf = ffi.new("uint64_t[]", _TAKE)
+        loop.add_reader(lib.sse_waitset_fd(self.ptr), self._on_readable)
+
+    def _on_readable(self) -> None:
+        while True:
+            n = lib.sse_waitset_ready(self.ptr, self._buf, _TAKE)
+            for i in range(n):
+                token = int(self._buf[i])
+                waiter = self.waiters.pop(token, None)
+                if waiter is None or waiter.done():
+                    self.news.add(token)
+                else:
+                    waiter.set_result(None)
+            if n < _TAKE:
+                return
+
+    async def wait(self, token: int, timeout: Optional[float]) -> None:
+        """Waits until the client of ``token`` has news or ``timeout`` passed."""
+        if token in self.news:
+            self.news.discard(token)
+            return
+        waiter = self.loop.create_future()
+        self.waiters[token] = waiter
+        timer = None if timeout is None else self.loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            if self.waiters.get(token) is waiter:
+                del self.waiters[token]
+            if timer is not None:
+                timer.cancel()
+
+    def forget(self, token: int) -> None:
+        """The client of ``token`` is gone: drop what is kept for it."""
+        self.news.discard(token)
+
+
+def for_loop(loop: asyncio.AbstractEventLoop) -> Optional[LoopWaitSet]:
+    """The wait set of ``loop`` (created on first use); None if the loop
+    cannot watch descriptors (then clients wait on their own)."""
+    found = _sets.get(loop)
+    if found is None:
+        try:
+            found = LoopWaitSet(loop)
+        except (OSError, NotImplementedError):
+            return None
+        _sets[loop] = found
+    return found
+
+
+def _wake(waiter: "asyncio.Future[None]") -> None:
+    if not waiter.done():
+        waiter.set_result(None)
