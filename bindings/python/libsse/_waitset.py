@@ -37,7 +37,9 @@ class LoopWaitSet:
         if ptr == ffi.NULL:
             raise OSError("libsse: cannot create a wait set")
         self.ptr = ffi.gc(ptr, lib.sse_waitset_free)
-        self.loop = loop
+        # No reference to the loop: the registry's entry (this object) must
+        # not keep its key alive. The loop's reader holds this object until
+        # the loop is closed.
         self.waiters: Dict[int, "asyncio.Future[None]"] = {}
         self.news: Set[int] = set()
         self._buf = ffi.new("uint64_t[]", _TAKE)
@@ -61,9 +63,10 @@ class LoopWaitSet:
         if token in self.news:
             self.news.discard(token)
             return
-        waiter = self.loop.create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self.waiters[token] = waiter
-        timer = None if timeout is None else self.loop.call_later(timeout, _wake, waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
         try:
             await waiter
         finally:
