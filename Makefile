@@ -81,7 +81,10 @@ test: deps lint test-rust test-c test-hostile test-proxy test-header test-instal
 bench:
 	benches/run-all.sh
 
-stress:
+# The long tests: the fault test over many seeds, the parser differential
+# at millions of cases, 10,000 streams in one process (against demo server
+# processes: $(SERVER)).
+stress: $(SERVER)
 	SSE_STRESS=1 $(CARGO) test --release -- --ignored --nocapture
 
 fuzz:

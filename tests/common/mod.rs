@@ -1,6 +1,6 @@
 //! Helpers shared by the client integration tests: a real loopback server
 //! (sse-demo-server) and small waits that fail loudly instead of hanging.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::time::{Duration, Instant};
 
