@@ -189,8 +189,11 @@ typedef struct sse_request sse_request;
 // (items queued since it was last listed, or the end of its stream), with
 // the tokens of those members. For event loops with thousands of clients,
 // where `sse_client_fd` for each would not fit in the open-file limit.
-// Create with `sse_waitset_new`, add clients with `sse_client_join_waitset`,
-// free with `sse_waitset_free`. Safe to use from any thread.
+// Create with `sse_waitset_new`, add clients with `sse_client_join_waitset`
+// (a client cannot leave or change sets; one with a callback is listed
+// too), free with `sse_waitset_free`. `sse_waitset_fd` and
+// `sse_waitset_ready` are safe from any thread, until `sse_waitset_free`
+// starts: no call on the set may race or follow it.
 typedef struct sse_waitset sse_waitset;
 
 // Receives one item on the library's background thread, which all clients
@@ -286,8 +289,9 @@ const struct sse_event *sse_batch_event(const struct sse_batch *batch, uintptr_t
 // Frees a batch and every event in it. NULL is a no-op.
 void sse_batch_free(struct sse_batch *batch);
 
-// Starts a client with a copy of `config`: spawns its background thread
-// and returns at once (connection errors arrive as items). On `SSE_OK`,
+// Starts a client with a copy of `config`: hands it to the engine loop
+// (the thread all clients share, or one of its own with
+// `sse_config_set_own_thread`) and returns at once (connection errors arrive as items). On `SSE_OK`,
 // `*out` receives a client to free with `sse_client_free`.
 //
 // Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL, invalid setting), or
@@ -893,8 +897,11 @@ struct sse_waitset *sse_waitset_new(void);
 
 // The set's descriptor, for poll/epoll/asyncio: readable while some
 // member is listed; then call `sse_waitset_ready` until it returns fewer
-// tokens than asked, and pull from each listed client until
-// `SSE_TIMEOUT` (a client is listed again only for news after that).
+// tokens than asked, and pull from each listed client with timeout 0
+// until it returns anything but `SSE_OK` (`SSE_TIMEOUT`, or the end: an
+// ended client may be listed again; it stays ended). A client is listed
+// again only for news after it was taken. The descriptor may be readable
+// while `sse_waitset_ready` returns 0 (a late wake-up): wait again.
 // Owned by the set (do not close or read it). -1 if `set` is NULL.
 int32_t sse_waitset_fd(const struct sse_waitset *set);
 
@@ -904,9 +911,10 @@ int32_t sse_waitset_fd(const struct sse_waitset *set);
 // tokens you no longer know. 0 if `set` or `tokens` is NULL.
 uintptr_t sse_waitset_ready(struct sse_waitset *set, uint64_t *tokens, uintptr_t cap);
 
-// Frees the set handle. Clients that joined it keep it alive until they
-// are freed (they go on listing themselves; nobody reads it). NULL is a
-// no-op.
+// Frees the set handle. Clients that joined it keep its descriptor open
+// (and signalled) until they are freed, and shortly after, as their
+// streams end on the engine loop: take it out of your poll set first.
+// NULL is a no-op.
 void sse_waitset_free(struct sse_waitset *set);
 
 #ifdef __cplusplus

@@ -290,8 +290,8 @@ class config {
     std::unique_ptr<sse_config, detail::config_free> cfg_;
 };
 
-// A running stream (one background thread). Move-only; the destructor
-// closes it and joins its thread.
+// A running stream (driven by libsse's engine loop). Move-only; the
+// destructor closes it and waits for its end (sse_client_free).
 class client {
   public:
     // Called on the client's background thread with a borrowed event. An

@@ -554,6 +554,13 @@ fn shared_engine() -> Result<Arc<Engine>> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     static COUNT: OnceLock<usize> = OnceLock::new();
     let count = *COUNT.get_or_init(|| {
+        if std::env::var_os("LIBSSE_ENGINE").is_some() {
+            crate::log::log(crate::log::LogLevel::Warn, || {
+                "LIBSSE_ENGINE is no longer read: the engine loop is the only engine \
+                 (sse_config_set_own_thread gives a client a thread of its own)"
+                    .to_owned()
+            });
+        }
         std::env::var("LIBSSE_ENGINE_THREADS")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())

@@ -1,5 +1,5 @@
 //! A client certificate for mutual TLS: a PEM certificate chain and its
-//! private key, checked by the configuration and loaded by both engines.
+//! private key, checked by the configuration and loaded by the TLS setup.
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

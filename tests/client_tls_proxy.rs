@@ -276,3 +276,40 @@ fn https_proxies_are_refused_with_a_clear_message() {
     assert_eq!(error.kind, ErrorKind::InvalidArgument);
     assert!(error.message.contains("not supported"), "{error}");
 }
+
+#[test]
+fn a_silent_or_absent_proxy_is_named_in_the_error() {
+    let url = "http://feed.test:80/ticker";
+    // Accepts, then never answers the SOCKS greeting.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = ProxySetting::Url(format!("socks5h://{}", silent.local_addr().unwrap()));
+    let client = start(
+        config(url)
+            .proxy(proxy)
+            .connect_timeout(ms(300))
+            .retry(|r| r.max_attempts = Some(0)),
+    );
+    let (_, end) = drain(&client);
+    assert_eq!(end.kind, ErrorKind::RetriesExhausted, "{end}");
+    assert!(
+        end.message
+            .contains("no SOCKS answer from the proxy within 300 ms"),
+        "{end}"
+    );
+    drop(silent);
+
+    // Nobody listening there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    for (scheme, kind) in [("socks5", "SOCKS5"), ("http", "HTTP")] {
+        let proxy = ProxySetting::Url(format!("{scheme}://{addr}"));
+        let client = start(config(url).proxy(proxy).retry(|r| r.max_attempts = Some(0)));
+        let (_, end) = drain(&client);
+        assert!(
+            end.message
+                .contains(&format!("(connecting to the {kind} proxy {addr})")),
+            "{end}"
+        );
+    }
+}

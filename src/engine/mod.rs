@@ -16,10 +16,7 @@
 //!   headers, body, Last-Event-ID, and the redirect rules that decide on a
 //!   `connection::End::Redirect` (limit, 303/POST to GET, body re-sent on
 //!   307/308, credentials and sensitive headers dropped once the stream left
-//!   its first origin, https->http refused unless allowed). Step 2 also moves
-//!   the helpers both engines share (`is_event_stream`, error wording) out
-//!   of `transport.rs`, and CA parsing / header lookup out of the import
-//!   circles (config <-> transport, ffi -> transport).
+//!   its first origin, https->http refused unless allowed).
 //! - `reactor` (step 3): the loop thread. Readiness with **mio**, edge
 //!   triggered: a stream whose queue is full is simply not read any more
 //!   (its socket stays registered, so backpressure costs no syscall; the
@@ -49,9 +46,9 @@
 //!
 //! # Steps (each green on its own)
 //! 1. `connection` with byte-exact tests (no sockets).
-//! 2. `request` and the shared helpers; `transport.rs` uses them too.
+//! 2. `request` and the shared helpers (then shared with the old engine).
 //! 3. `reactor` + `timers` for plain `http://` with IP literals, behind a
-//!    hidden setting; `make test-rust` runs the client tests on both engines.
+//!    hidden setting (the client tests ran on both engines until step 9).
 //! 4. Backpressure and wake-ups: queue room, close / interrupt / free "at
 //!    once" (a close during an unanswered connect drops the socket), the
 //!    callback on the loop thread and the own-thread setting, header docs.

@@ -572,7 +572,11 @@ impl Reactor {
             }
         }
         let message = last.unwrap_or_else(|| "no address left to try".to_owned());
-        let error = Error::new(ErrorKind::Connect, format!("request failed: {message}"));
+        let via = stream.via_proxy();
+        let error = Error::new(
+            ErrorKind::Connect,
+            format!("request failed: {message}{via}"),
+        );
         self.finish_exchange(slot, Outcome::Failed(error));
     }
 
@@ -595,7 +599,9 @@ impl Reactor {
                         return;
                     };
                     if stream.addresses.is_empty() {
-                        let error = Error::new(ErrorKind::Connect, format!("request failed: {e}"));
+                        let via = stream.via_proxy();
+                        let error =
+                            Error::new(ErrorKind::Connect, format!("request failed: {e}{via}"));
                         return self.finish_exchange(slot, Outcome::Failed(error));
                     }
                     return self.connect_next(slot, deadline);
@@ -869,9 +875,13 @@ impl Reactor {
             }
             Phase::Tunneling(_, deadline) if *deadline <= now => {
                 let limit = stream.config.connect_timeout.as_millis();
+                let what = match stream.proxy.as_ref().map(|p| p.kind) {
+                    Some(ProxyKind::Socks4 | ProxyKind::Socks5) => "SOCKS",
+                    _ => "CONNECT",
+                };
                 let error = Error::new(
                     ErrorKind::Connect,
-                    format!("request failed: no CONNECT answer from the proxy within {limit} ms"),
+                    format!("request failed: no {what} answer from the proxy within {limit} ms"),
                 );
                 self.finish_exchange(slot, Outcome::Failed(error));
             }
@@ -881,9 +891,10 @@ impl Reactor {
             }
             Phase::Connecting(_, deadline) if *deadline <= now => {
                 let limit = stream.config.connect_timeout.as_millis();
+                let via = stream.via_proxy();
                 let error = Error::new(
                     ErrorKind::Connect,
-                    format!("request failed: connect timed out after {limit} ms"),
+                    format!("request failed: connect timed out after {limit} ms{via}"),
                 );
                 self.finish_exchange(slot, Outcome::Failed(error));
             }
@@ -1058,6 +1069,24 @@ fn publish_id(connection: &Connection, published: &mut String, sink: &mut dyn Si
 }
 
 impl Stream {
+    /// Where a connect failure happened, when it was not the server's:
+    /// " (the SOCKS5 proxy host:port)", or "".
+    fn via_proxy(&self) -> String {
+        self.proxy.as_ref().map_or_else(String::new, |proxy| {
+            let kind = match proxy.kind {
+                ProxyKind::Http => "HTTP",
+                ProxyKind::Socks4 => "SOCKS4",
+                ProxyKind::Socks5 => "SOCKS5",
+            };
+            let host = if proxy.host.contains(':') {
+                format!("[{}]", proxy.host)
+            } else {
+                proxy.host.clone()
+            };
+            format!(" (connecting to the {kind} proxy {host}:{})", proxy.port)
+        })
+    }
+
     /// The sink, everything else dropped.
     fn into_sink(self: Box<Self>) -> Box<dyn Sink> {
         let Stream { sink, .. } = *self;

@@ -149,8 +149,11 @@ impl Socks {
                     let Some((user, password)) = &self.credentials else {
                         return Err(failed(version, "it asks for a user and password"));
                     };
-                    if user.len() > 255 || password.len() > 255 {
-                        return Err(failed(version, "user or password over 255 bytes"));
+                    if user.is_empty() || user.len() > 255 || password.len() > 255 {
+                        return Err(failed(
+                            version,
+                            "the user name must have 1 to 255 bytes, the password at most 255",
+                        ));
                     }
                     let mut out = vec![1, user.len() as u8];
                     out.extend_from_slice(user.as_bytes());
@@ -191,6 +194,9 @@ impl Socks {
                 self.state = State::ReplyTail(rest);
             }
             State::ReplyTail(_) => self.state = State::Done,
+            State::Reply4 if input[0] != 0 => {
+                return Err(failed(version, "not a SOCKS4 answer"));
+            }
             State::Reply4 => match input[1] {
                 0x5a => self.state = State::Done,
                 0x5b => return Err(failed(version, "request rejected or failed")),
@@ -365,6 +371,8 @@ mod tests {
             written,
             [4, 1, 0, 80, 0, 0, 0, 1, b'i', b'd', 0, b'h', b'o', b's', b't', 0]
         );
+        let mut socks = Socks::new(Version::Four, "host", 80, None).unwrap();
+        assert!(drive(&mut socks, &[&[4, 0x5a, 0, 0, 0, 0, 0, 0]]).is_err());
         let mut socks = Socks::new(Version::Four, "host", 80, None).unwrap();
         let error = drive(&mut socks, &[&[0, 0x5b, 0, 0, 0, 0, 0, 0]]).unwrap_err();
         assert!(error.message.starts_with("SOCKS4 proxy failed"), "{error}");

@@ -172,8 +172,9 @@ impl Drop for CCallback {
     }
 }
 
-/// Starts a client with a copy of `config`: spawns its background thread
-/// and returns at once (connection errors arrive as items). On `SSE_OK`,
+/// Starts a client with a copy of `config`: hands it to the engine loop
+/// (the thread all clients share, or one of its own with
+/// `sse_config_set_own_thread`) and returns at once (connection errors arrive as items). On `SSE_OK`,
 /// `*out` receives a client to free with `sse_client_free`.
 ///
 /// Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL, invalid setting), or

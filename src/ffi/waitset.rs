@@ -9,8 +9,11 @@ use crate::waitset::WaitSet;
 /// (items queued since it was last listed, or the end of its stream), with
 /// the tokens of those members. For event loops with thousands of clients,
 /// where `sse_client_fd` for each would not fit in the open-file limit.
-/// Create with `sse_waitset_new`, add clients with `sse_client_join_waitset`,
-/// free with `sse_waitset_free`. Safe to use from any thread.
+/// Create with `sse_waitset_new`, add clients with `sse_client_join_waitset`
+/// (a client cannot leave or change sets; one with a callback is listed
+/// too), free with `sse_waitset_free`. `sse_waitset_fd` and
+/// `sse_waitset_ready` are safe from any thread, until `sse_waitset_free`
+/// starts: no call on the set may race or follow it.
 pub struct sse_waitset {
     pub(crate) set: Arc<WaitSet>,
     taken: Mutex<Vec<u64>>,
@@ -32,8 +35,11 @@ pub extern "C" fn sse_waitset_new() -> *mut sse_waitset {
 
 /// The set's descriptor, for poll/epoll/asyncio: readable while some
 /// member is listed; then call `sse_waitset_ready` until it returns fewer
-/// tokens than asked, and pull from each listed client until
-/// `SSE_TIMEOUT` (a client is listed again only for news after that).
+/// tokens than asked, and pull from each listed client with timeout 0
+/// until it returns anything but `SSE_OK` (`SSE_TIMEOUT`, or the end: an
+/// ended client may be listed again; it stays ended). A client is listed
+/// again only for news after it was taken. The descriptor may be readable
+/// while `sse_waitset_ready` returns 0 (a late wake-up): wait again.
 /// Owned by the set (do not close or read it). -1 if `set` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn sse_waitset_fd(set: *const sse_waitset) -> i32 {
@@ -68,9 +74,10 @@ pub unsafe extern "C" fn sse_waitset_ready(
     })
 }
 
-/// Frees the set handle. Clients that joined it keep it alive until they
-/// are freed (they go on listing themselves; nobody reads it). NULL is a
-/// no-op.
+/// Frees the set handle. Clients that joined it keep its descriptor open
+/// (and signalled) until they are freed, and shortly after, as their
+/// streams end on the engine loop: take it out of your poll set first.
+/// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sse_waitset_free(set: *mut sse_waitset) {
     ffi_guard!((), {

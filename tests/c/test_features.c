@@ -409,6 +409,48 @@ static void test_waitset(void) {
     sse_waitset_free(NULL);
 }
 
+/* A client freed while it is listed, and the set freed while its other
+ * clients still stream: nothing is used after its free (ASan, valgrind). */
+static void test_waitset_frees(void) {
+    enum { N = 8 };
+    sse_waitset *set = sse_waitset_new();
+    REQUIRE(set != NULL);
+    sse_client *clients[N];
+    for (int i = 0; i < N; i++) {
+        sse_config *cfg = config_for("/ticker?interval_ms=2");
+        clients[i] = start(cfg);
+        CHECK_INT(sse_client_join_waitset(clients[i], set, (uint64_t)i), SSE_OK);
+    }
+    /* Wait until every client is listed at least once, taking nothing
+     * from the clients: they stay listed (and keep queueing). */
+    bool seen[N] = {false};
+    int listed = 0;
+    double t0 = harness_now_ms();
+    while (listed < N && harness_now_ms() - t0 < harness_ms(10000)) {
+        struct pollfd pfd = {sse_waitset_fd(set), POLLIN, 0};
+        if (poll(&pfd, 1, 100) != 1) continue;
+        uint64_t tokens[N];
+        size_t n = sse_waitset_ready(set, tokens, N);
+        for (size_t k = 0; k < n; k++) {
+            if (tokens[k] < N && !seen[tokens[k]]) {
+                seen[tokens[k]] = true;
+                listed++;
+            }
+        }
+    }
+    CHECK_INT(listed, N);
+    /* Half the clients go while listed again (their queues got news). */
+    harness_sleep_ms(20);
+    for (int i = 0; i < N / 2; i++) sse_client_free(clients[i]);
+    uint64_t tokens[64];
+    size_t n = sse_waitset_ready(set, tokens, 64); /* freed ones may come out */
+    for (size_t k = 0; k < n; k++) CHECK(tokens[k] < N, "token %llu", (unsigned long long)tokens[k]);
+    /* The set goes while the others stream on; then they go. */
+    sse_waitset_free(set);
+    harness_sleep_ms(20);
+    for (int i = N / 2; i < N; i++) sse_client_free(clients[i]);
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"on_end", test_on_end},
@@ -418,6 +460,7 @@ int main(int argc, char **argv) {
         {"stats", test_stats},
         {"stats_from_threads", test_stats_from_threads},
         {"waitset", test_waitset},
+        {"waitset_frees", test_waitset_frees},
     };
     if (harness_server_start(&server, 0) != 0) return 1;
     int rc = harness_run("test_features", tests, sizeof tests / sizeof tests[0], argc, argv);

@@ -773,6 +773,87 @@ def test_retry_after_date(s, srv):
     check(delays["past"] and delays["past"][0] < 1000, f"delays: {delays}")
 
 
+def socks5_proxy(upstream_port, targets):
+    """A minimal SOCKS5 proxy on loopback (no authentication): records each
+    target asked for and tunnels it to 127.0.0.1:upstream_port. Returns
+    its port; it serves until the process ends."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def relay(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for sock in (a, b):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve(client):
+        def exact(n):
+            data = b""
+            while len(data) < n:
+                chunk = client.recv(n - len(data))
+                if not chunk:
+                    raise OSError("closed")
+                data += chunk
+            return data
+        try:
+            _, n = exact(2)
+            exact(n)
+            client.sendall(b"\x05\x00")
+            _, _, _, atyp = exact(4)
+            if atyp == 3:
+                host = exact(exact(1)[0]).decode()
+            elif atyp == 1:
+                host = socket.inet_ntoa(exact(4))
+            else:
+                host = socket.inet_ntop(socket.AF_INET6, exact(16))
+            port = int.from_bytes(exact(2), "big")
+            targets.append(f"{host}:{port}")
+            upstream = socket.create_connection(("127.0.0.1", upstream_port))
+            client.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x00")
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+        relay(client, upstream)
+
+    def accept():
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_socks_proxy_from_the_environment(s, srv):
+    port = int(srv.url.rsplit(":", 1)[1])
+    targets = []
+    proxy = socks5_proxy(port, targets)
+    env = dict(s.env, ALL_PROXY=f"socks5h://127.0.0.1:{proxy}")
+    proc = subprocess.run([s.binary, "--jsonl", "--on-end", "end",
+                           f"http://feed.test:{port}/ticker?count=2"],
+                          capture_output=True, timeout=30, env=env)
+    check(proc.returncode == 0 and [o["data"] for o in jsonl(proc.stdout)] == ["tick 1", "tick 2"],
+          f"exit {proc.returncode}: {proc.stdout!r} {proc.stderr!r}")
+    check(targets == [f"feed.test:{port}"], f"targets: {targets}")
+    # --proxy wins over the environment; an https:// proxy is refused.
+    code, out, err = s.run("--proxy", "https://127.0.0.1:1", srv.url + "/ticker", expect=2)
+    check("not supported" in err, f"stderr: {err!r}")
+
+
 TESTS = [
     test_jsonl_all, test_jsonl_messages_only, test_human_format, test_json_escaping,
     test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
@@ -782,6 +863,7 @@ TESTS = [
     test_json_and_on_end, test_jsonl_retry_and_close_reason, test_error_body, test_stats,
     test_state_survives_kill_9, test_header_file, test_sighup_reconnects,
     test_client_certificate, test_type_filter_keeps_resume_ids, test_retry_after_date,
+    test_socks_proxy_from_the_environment,
 ]
 
 

@@ -434,6 +434,7 @@ class _Handle:
             token = _waitset.next_token()
             if lib.sse_client_join_waitset(self.ptr, ws.ptr, token) == lib.SSE_OK:
                 self.token, self.waitset = token, weakref.ref(ws)
+                ws.joined(token)
             else:
                 self.waitset = False
         if self.waitset and self.waitset() is ws:

@@ -41,7 +41,8 @@ class LoopWaitSet:
         # not keep its key alive. The loop's reader holds this object until
         # the loop is closed.
         self.waiters: Dict[int, "asyncio.Future[None]"] = {}
-        self.news: Set[int] = set()
+        self.news: Set[int] = set()  # tokens with news nobody waited for yet
+        self.members: Set[int] = set()  # tokens of clients still joined
         self._buf = ffi.new("uint64_t[]", _TAKE)
         loop.add_reader(lib.sse_waitset_fd(self.ptr), self._on_readable)
 
@@ -51,10 +52,10 @@ class LoopWaitSet:
             for i in range(n):
                 token = int(self._buf[i])
                 waiter = self.waiters.pop(token, None)
-                if waiter is None or waiter.done():
-                    self.news.add(token)
-                else:
+                if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+                elif token in self.members:  # a freed client's last news: dropped
+                    self.news.add(token)
             if n < _TAKE:
                 return
 
@@ -75,8 +76,13 @@ class LoopWaitSet:
             if timer is not None:
                 timer.cancel()
 
+    def joined(self, token: int) -> None:
+        """A client joined under ``token``."""
+        self.members.add(token)
+
     def forget(self, token: int) -> None:
         """The client of ``token`` is gone: drop what is kept for it."""
+        self.members.discard(token)
         self.news.discard(token)
 
 

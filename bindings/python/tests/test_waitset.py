@@ -67,3 +67,53 @@ def test_clients_of_two_loops_and_a_late_waiter(url: str) -> None:
 
     for _ in range(2):
         assert asyncio.run(read(2)) == ["tick 1", "tick 2"]
+
+
+def test_closed_clients_leave_nothing_behind_in_the_loops_set(url: str) -> None:
+    # A long-running loop that opens and closes streams: the set keeps no
+    # token of a client once it is gone (its last news included).
+    from libsse import _waitset
+
+    async def main() -> tuple:
+        for _ in range(100):
+            async with libsse.connect_async(f"{url}/ticker?count=1", on_end="end") as client:
+                assert [e.data async for e in client] == ["tick 1"]
+        await asyncio.sleep(0.2)  # the last ends' news arrive meanwhile
+        ws = _waitset.for_loop(asyncio.get_running_loop())
+        return len(ws.news), len(ws.members), len(ws.waiters)
+
+    assert asyncio.run(main()) == (0, 0, 0)
+
+
+def test_the_loops_set_goes_with_the_loop(url: str) -> None:
+    import gc
+    import weakref
+
+    from libsse import _waitset
+
+    holder = {}
+
+    async def main() -> None:
+        async with libsse.connect_async(f"{url}/ticker?count=1", on_end="end") as client:
+            assert [e.data async for e in client] == ["tick 1"]
+        holder["set"] = weakref.ref(_waitset.for_loop(asyncio.get_running_loop()))
+
+    asyncio.run(main())
+    gc.collect()
+    assert holder["set"]() is None
+
+
+def test_a_client_moved_to_another_loop_waits_on_its_own_descriptor(url: str) -> None:
+    client = libsse.connect_async(f"{url}/ticker?count=4&interval_ms=20", on_end="end")
+
+    async def take(n: int) -> list:
+        got = []
+        async for event in client:
+            got.append(event.data)
+            if len(got) == n:
+                break
+        return got
+
+    assert asyncio.run(take(2)) == ["tick 1", "tick 2"]
+    assert asyncio.run(take(2)) == ["tick 3", "tick 4"]
+    client.close()
