@@ -144,7 +144,10 @@ typedef struct {
 static void *read_ids(void *arg) {
     id_reader *r = arg;
     char buf[64];
-    while (!atomic_load(r->stop)) {
+    /* At least MIN_READS calls, however late valgrind schedules this
+     * thread, then on until told to stop. */
+    enum { MIN_READS = 2000 };
+    for (long attempts = 0; !atomic_load(r->stop) || attempts < MIN_READS; attempts++) {
         const char *id = buf;
         if (r->use_copy) {
             if (sse_client_copy_last_event_id(r->client, buf, sizeof buf, NULL) != SSE_OK) {
@@ -189,7 +192,6 @@ static void test_last_event_id_threads(void) {
     atomic_store(&stop, true);
     for (int i = 0; i < 4; i++) {
         pthread_join(threads[i], NULL);
-        CHECK(readers[i].reads > 0);
         CHECK(readers[i].bad == 0, "reader %d (%s): %ld of %ld ids bad, first \"%s\"", i,
               readers[i].use_copy ? "copy" : "pointer", readers[i].bad, readers[i].reads,
               readers[i].bad_id);
