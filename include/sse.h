@@ -761,7 +761,7 @@ enum sse_status sse_event_error_status(const struct sse_event *event);
 // `*len` (if `len` is not NULL) to their count. The bytes are not
 // NUL-terminated and may hold any byte; they live as long as the event.
 // NULL (and `*len` 0) for other items, and when the body was empty or in
-// a content coding such as gzip.
+// a content coding other than gzip (a gzip body is decoded).
 const char *sse_event_error_body(const struct sse_event *event, uintptr_t *len);
 
 // True for an error item after which the client ends (no reconnection).

@@ -71,7 +71,8 @@ pub struct Error {
     pub permanent: bool,
     /// The first bytes of a refusal's body (a non-2xx status), at most
     /// [`MAX_ERROR_BODY_BYTES`]: the server's reason, often JSON. Empty
-    /// otherwise, and for a body in a content coding (gzip).
+    /// otherwise, and for a body in a content coding other than gzip (a
+    /// gzip body is decoded).
     pub body: Vec<u8>,
 }
 

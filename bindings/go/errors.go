@@ -137,8 +137,8 @@ type HTTPStatusError struct {
 	RetryAfter time.Duration // the server's Retry-After; -1 if none
 	Message    string        // libsse's description
 	// Body holds the first bytes (at most 64 KiB) of the response body:
-	// the server's reason, often JSON. Nil when the body was empty or in
-	// a content coding such as gzip.
+	// the server's reason, often JSON (decoded if gzip-coded). Nil when
+	// the body was empty or in another content coding.
 	Body []byte
 }
 

@@ -362,7 +362,9 @@ impl Connection {
     /// other bodies in any size.
     pub(crate) fn input_step(&self) -> usize {
         match &self.phase {
-            Phase::Body(body) if body.gunzip.is_some() => GZIP_INPUT_STEP,
+            Phase::Body(body) | Phase::ErrorBody(body, _) if body.gunzip.is_some() => {
+                GZIP_INPUT_STEP
+            }
             // The read that completes the head may carry gzip body too.
             Phase::Head { .. } => GZIP_INPUT_STEP,
             _ => usize::MAX,
@@ -537,9 +539,13 @@ impl Connection {
                 let wall = self.wall_at_start + now.saturating_duration_since(self.started);
                 let retry_after = headers::find(&headers, "retry-after")
                     .and_then(|v| crate::retry_after::parse(v, wall));
-                let coded = headers::find(&headers, "content-encoding").is_some_and(|c| {
-                    !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity")
-                });
+                // A gzip body is decoded (libsse asks for gzip); another
+                // coding is not read.
+                let coding = headers::find(&headers, "content-encoding")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
+                let gzip = coding.is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
+                let coded = coding.is_some() && !gzip;
                 let mut error =
                     Error::status(status, headers, format!("HTTP status {status}{reason}"));
                 error.retry_after = retry_after;
@@ -555,7 +561,7 @@ impl Connection {
                         let body = BodyState {
                             call,
                             close_delimited,
-                            gunzip: None,
+                            gunzip: gzip.then(Gunzip::new),
                             leftover: Vec::new(),
                         };
                         self.phase = Phase::ErrorBody(Box::new(body), Box::new(error));
@@ -615,20 +621,39 @@ impl Connection {
             } else {
                 &scratch[..produced]
             };
-            let room = MAX_ERROR_BODY_BYTES.saturating_sub(error.body.len());
-            error
-                .body
-                .extend_from_slice(&bytes[..bytes.len().min(room)]);
-            (framing, ended)
+            let kept = &mut error.body;
+            let mut keep = |piece: &[u8]| {
+                let room = MAX_ERROR_BODY_BYTES.saturating_sub(kept.len());
+                kept.extend_from_slice(&piece[..piece.len().min(room)]);
+            };
+            // A decoding failure ends the body with what came before it.
+            let decoded = match &mut body.gunzip {
+                Some(gunzip) => gunzip.feed(bytes, &mut keep).is_ok(),
+                None => {
+                    keep(bytes);
+                    true
+                }
+            };
+            (framing.is_ok() && decoded, ended)
         });
-        if ended || framing.is_err() || error.body.len() >= MAX_ERROR_BODY_BYTES {
+        if ended || !framing || error.body.len() >= MAX_ERROR_BODY_BYTES {
             self.finish_error_body();
         }
     }
 
     /// Fails with the refusal's error and the body read so far.
     fn finish_error_body(&mut self) {
-        if let Phase::ErrorBody(_, error) = std::mem::replace(&mut self.phase, Phase::Ended) {
+        if let Phase::ErrorBody(mut body, mut error) =
+            std::mem::replace(&mut self.phase, Phase::Ended)
+        {
+            if let Some(gunzip) = &mut body.gunzip {
+                // What the decoder still holds (a cut stream: what came).
+                let kept = &mut error.body;
+                let _ = gunzip.finish(&mut |piece| {
+                    let room = MAX_ERROR_BODY_BYTES.saturating_sub(kept.len());
+                    kept.extend_from_slice(&piece[..piece.len().min(room)]);
+                });
+            }
             self.fail(*error);
         }
     }

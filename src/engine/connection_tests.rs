@@ -712,11 +712,56 @@ fn a_refusal_keeps_its_body_up_to_the_limit_and_the_read_timeout() {
     );
     assert_eq!(error.body, b"partial");
 
-    // A body in a content coding is not read.
+    // A body in another content coding is not read.
     let (mut connection, t0) = start();
-    let bytes = b"HTTP/1.1 500 Internal Server Error\r\ncontent-encoding: gzip\r\ncontent-length: 100\r\n\r\n";
+    let bytes = b"HTTP/1.1 500 Internal Server Error\r\ncontent-encoding: br\r\ncontent-length: 100\r\n\r\n";
     let error = failure(&feed(&mut connection, bytes, 64, t0)).clone();
     assert!(error.body.is_empty());
+}
+
+#[test]
+fn a_gzip_refusal_body_is_decoded_and_bounded() {
+    let reason = br#"{"error":"rate limited","retry_in":30}"#;
+    let compressed = compress(reason);
+    for (framing, piece) in [("length", 7), ("chunked", 3), ("close", 64)] {
+        let (mut connection, t0) = start();
+        let mut bytes = b"HTTP/1.1 429 Too Many Requests\r\ncontent-encoding: gzip\r\n".to_vec();
+        match framing {
+            "length" => {
+                bytes.extend(format!("content-length: {}\r\n\r\n", compressed.len()).as_bytes());
+                bytes.extend(&compressed);
+            }
+            "chunked" => {
+                bytes.extend(b"transfer-encoding: chunked\r\n\r\n");
+                let parts: Vec<&[u8]> = compressed.chunks(5).chain([&b""[..]]).collect();
+                bytes.extend(chunked(&parts));
+            }
+            _ => {
+                bytes.extend(b"\r\n");
+                bytes.extend(&compressed);
+            }
+        }
+        let mut events = feed(&mut connection, &bytes, piece, t0);
+        if framing == "close" {
+            connection.handle_eof(t0);
+            events.extend(drain(&mut connection));
+        }
+        let error = failure(&events);
+        assert_eq!(error.status, Some(429), "{framing}");
+        assert_eq!(error.body, reason, "{framing}");
+    }
+
+    // A gzip bomb: 64 KiB kept, then the body is no longer read.
+    let bomb = compress(&vec![b'x'; 8 << 20]);
+    let (mut connection, t0) = start();
+    let mut bytes = format!(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+        bomb.len()
+    )
+    .into_bytes();
+    bytes.extend(&bomb);
+    let error = failure(&feed(&mut connection, &bytes, 2048, t0)).clone();
+    assert_eq!(error.body.len(), crate::error::MAX_ERROR_BODY_BYTES);
 }
 
 #[test]

@@ -358,7 +358,7 @@ pub unsafe extern "C" fn sse_event_error_status(event: *const sse_event) -> sse_
 /// `*len` (if `len` is not NULL) to their count. The bytes are not
 /// NUL-terminated and may hold any byte; they live as long as the event.
 /// NULL (and `*len` 0) for other items, and when the body was empty or in
-/// a content coding such as gzip.
+/// a content coding other than gzip (a gzip body is decoded).
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_error_body(
     event: *const sse_event,

@@ -135,8 +135,8 @@ class HTTPStatusError(SSEError):
 
     ``status`` and ``headers`` hold the response's status and headers,
     ``body`` the first 64 KiB of its body as bytes (the server's reason,
-    often JSON: ``json.loads(error.body)``); ``b""`` when it was empty or
-    gzip-coded.
+    often JSON: ``json.loads(error.body)``; decoded if gzip-coded);
+    ``b""`` when it was empty or in another content coding.
     """
 
     code = ERR_HTTP_STATUS
