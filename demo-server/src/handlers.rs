@@ -581,13 +581,22 @@ fn fast_payload(size: usize) -> Vec<u8> {
     v
 }
 
-/// `/fast?count=N&size=S[&rare_every=K]`: identical events in big writes;
-/// with `rare_every`, typed: the first of every K events `event: rare`,
-/// the others `event: common` (for the type filter's benchmark).
+/// `/fast?count=N&size=S[&rare_every=K][&chunk=event]`: identical events
+/// in big writes; with `rare_every`, typed: the first of every K events
+/// `event: rare`, the others `event: common` (for the type filter's
+/// benchmark); with `chunk=event` (chunked framing), every event is its own
+/// chunk, as from a server that flushes each event (writes stay big).
 fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     let count = ctx.params.u64("count", 0)?;
     let size = ctx.params.u64("size", 32)?.min(http::MAX_BODY as u64) as usize;
     let rare_every = ctx.params.u64("rare_every", 0)?.min(1 << 16) as usize;
+    let chunk_per_event = match ctx.params.get("chunk") {
+        None | Some("write") => false,
+        Some("event") => true,
+        Some(other) => {
+            return Err(BadParam(format!("chunk={other:?}: expected write or event")).into())
+        }
+    };
     let mut data = b"data: ".to_vec();
     data.extend_from_slice(&fast_payload(size));
     data.extend_from_slice(b"\n\n");
@@ -608,6 +617,20 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     };
     let per_batch = (64 * 1024 / event.len()).max(1) as u64 * per_cycle;
     let batch: Vec<u8> = event.repeat((per_batch / per_cycle) as usize);
+    let send = |body: &mut Body, bytes: &[u8]| {
+        if !chunk_per_event {
+            return body.send(bytes);
+        }
+        let mut pieces =
+            Vec::with_capacity(bytes.len() / event.len().max(1) * per_cycle as usize + 1);
+        let mut offset = 0;
+        while offset < bytes.len() {
+            let end = memchr_event_end(&bytes[offset..]) + offset;
+            pieces.push(&bytes[offset..end]);
+            offset = end;
+        }
+        body.send_chunks(&pieces)
+    };
     let mut body = ctx.stream(conn, EVENT_STREAM, false)?;
     let mut sent = 0u64;
     loop {
@@ -615,7 +638,7 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
             return Ok(End::Abrupt);
         }
         if count == 0 || count - sent >= per_batch {
-            body.send(&batch)?;
+            send(&mut body, &batch)?;
             sent += per_batch;
         } else {
             // Whole cycles, then single events of the next one.
@@ -633,7 +656,7 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
                     taken += 1;
                 }
             }
-            body.send(&tail)?;
+            send(&mut body, &tail)?;
             sent = count;
         }
         if count != 0 && sent >= count {

@@ -443,6 +443,29 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// Writes `pieces` in one write, each its own chunk in chunked framing
+    /// (how servers that flush every event frame them, without a write
+    /// per event); with gzip or a byte cut, one `send` per piece.
+    pub(crate) fn send_chunks(&mut self, pieces: &[&[u8]]) -> Result<(), Stop> {
+        if self.gz.is_some() || self.cut_at.is_some() || self.framing != Framing::Chunked {
+            for piece in pieces {
+                self.send(piece)?;
+            }
+            return Ok(());
+        }
+        let total: usize = pieces.iter().map(|p| p.len() + 12).sum();
+        let mut frame = Vec::with_capacity(total);
+        for piece in pieces.iter().filter(|p| !p.is_empty()) {
+            frame.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            frame.extend_from_slice(piece);
+            frame.extend_from_slice(b"\r\n");
+            self.sent += piece.len() as u64;
+        }
+        self.conn.write_all(&frame)?;
+        self.conn.flush()?;
+        Ok(())
+    }
+
     fn raw(&mut self, data: &[u8]) -> Result<(), Stop> {
         let (data, cut) = match self.cut_at {
             Some(limit) if self.sent.saturating_add(data.len() as u64) >= limit => {

@@ -352,6 +352,36 @@ fn endless_line_fast_stamp() {
         }
     }
 
+    // chunk=event: one chunk per event (typed cycles too), same events.
+    for (target, count) in [
+        ("/fast?count=5000&size=40&chunk=event", 5000),
+        ("/fast?count=250&size=40&rare_every=100&chunk=event", 250),
+    ] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr());
+        let mut s = connect(server.addr());
+        s.write_all(req.as_bytes()).unwrap();
+        let raw = read_all(&mut s);
+        let body_at = find(&raw, b"\r\n\r\n").unwrap() + 4;
+        let (mut rest, mut chunks) = (&raw[body_at..], 0);
+        while let Some(nl) = find(rest, b"\r\n") {
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            assert!(rest[nl + 2..nl + 2 + size].ends_with(b"\n\n"), "{target}");
+            chunks += 1;
+            rest = &rest[nl + 2 + size + 2..];
+        }
+        assert_eq!(chunks, count, "{target}");
+        assert_eq!(
+            parse_sse(&parse_response(&raw).body).len(),
+            count,
+            "{target}"
+        );
+    }
+    assert_eq!(get(&server, "/fast?count=1&chunk=line", &[]).status, 400);
+
     let before = Server::monotonic_ns();
     let r = get(&server, "/stamp?rate=1000&count=5", &[]);
     let after = Server::monotonic_ns();
