@@ -617,19 +617,17 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     };
     let per_batch = (64 * 1024 / event.len()).max(1) as u64 * per_cycle;
     let batch: Vec<u8> = event.repeat((per_batch / per_cycle) as usize);
-    let send = |body: &mut Body, bytes: &[u8]| {
-        if !chunk_per_event {
-            return body.send(bytes);
+    // The batch framed once (one chunk per event), written as it is.
+    let framed_batch = chunk_per_event.then(|| http::chunk_frames(event_pieces(&batch)));
+    let send = |body: &mut Body, bytes: &[u8]| match &framed_batch {
+        Some(frames) if body.takes_chunk_frames() => {
+            if bytes.len() == batch.len() {
+                body.send_chunk_frames(frames, bytes.len())
+            } else {
+                body.send_chunk_frames(&http::chunk_frames(event_pieces(bytes)), bytes.len())
+            }
         }
-        let mut pieces =
-            Vec::with_capacity(bytes.len() / event.len().max(1) * per_cycle as usize + 1);
-        let mut offset = 0;
-        while offset < bytes.len() {
-            let end = memchr_event_end(&bytes[offset..]) + offset;
-            pieces.push(&bytes[offset..end]);
-            offset = end;
-        }
-        body.send_chunks(&pieces)
+        _ => body.send(bytes),
     };
     let mut body = ctx.stream(conn, EVENT_STREAM, false)?;
     let mut sent = 0u64;
@@ -665,6 +663,19 @@ fn fast(ctx: &Ctx, conn: &mut Conn) -> HResult {
     }
     body.finish()?;
     Ok(End::Clean)
+}
+
+/// The events of `bytes`, one slice each.
+fn event_pieces(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        (offset < bytes.len()).then(|| {
+            let end = memchr_event_end(&bytes[offset..]) + offset;
+            let piece = &bytes[offset..end];
+            offset = end;
+            piece
+        })
+    })
 }
 
 /// The end (just past the blank line) of the first event in `bytes`.

@@ -443,26 +443,19 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Writes `pieces` in one write, each its own chunk in chunked framing
-    /// (how servers that flush every event frame them, without a write
-    /// per event); with gzip or a byte cut, one `send` per piece.
-    pub(crate) fn send_chunks(&mut self, pieces: &[&[u8]]) -> Result<(), Stop> {
-        if self.gz.is_some() || self.cut_at.is_some() || self.framing != Framing::Chunked {
-            for piece in pieces {
-                self.send(piece)?;
-            }
-            return Ok(());
-        }
-        let total: usize = pieces.iter().map(|p| p.len() + 12).sum();
-        let mut frame = Vec::with_capacity(total);
-        for piece in pieces.iter().filter(|p| !p.is_empty()) {
-            frame.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
-            frame.extend_from_slice(piece);
-            frame.extend_from_slice(b"\r\n");
-            self.sent += piece.len() as u64;
-        }
-        self.conn.write_all(&frame)?;
+    /// Whether [`Body::send_chunk_frames`] can be used: chunked framing,
+    /// no gzip, no byte cut.
+    pub(crate) fn takes_chunk_frames(&self) -> bool {
+        self.framing == Framing::Chunked && self.gz.is_none() && self.cut_at.is_none()
+    }
+
+    /// Writes chunks framed by [`chunk_frames`] (`payload` bytes of data in
+    /// them) in one write. Only when [`Body::takes_chunk_frames`].
+    pub(crate) fn send_chunk_frames(&mut self, frames: &[u8], payload: usize) -> Result<(), Stop> {
+        debug_assert!(self.takes_chunk_frames());
+        self.conn.write_all(frames)?;
         self.conn.flush()?;
+        self.sent += payload as u64;
         Ok(())
     }
 
@@ -506,6 +499,17 @@ impl<'a> Body<'a> {
         }
         Ok(())
     }
+}
+
+/// `pieces`, each framed as its own chunk, one after the other.
+pub(crate) fn chunk_frames<'p>(pieces: impl Iterator<Item = &'p [u8]>) -> Vec<u8> {
+    let mut frames = Vec::new();
+    for piece in pieces.filter(|p| !p.is_empty()) {
+        frames.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        frames.extend_from_slice(piece);
+        frames.extend_from_slice(b"\r\n");
+    }
+    frames
 }
 
 /// The reason phrase of a status code.

@@ -80,6 +80,7 @@
 //! - `tls`: verification on by default, custom CA, insecure mode.
 
 pub(crate) mod connection;
+mod dechunk;
 mod dns;
 mod gzip;
 pub(crate) mod reactor;
