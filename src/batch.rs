@@ -16,11 +16,12 @@ pub(crate) const RECYCLE_MIN_BYTES: usize = 32 * 1024;
 /// How many large buffers wait for reuse per client.
 const RECYCLE_SLOTS: usize = 2;
 
-/// A client's spare large text buffers (the worker's end).
-#[derive(Debug)]
+/// A client's spare large text buffers (the engine's end). The channel
+/// that brings them back is made at the first large batch: thousands of
+/// streams of small events never pay for it.
+#[derive(Debug, Default)]
 pub struct TextPool {
-    spare: Receiver<String>,
-    recycler: Recycler,
+    channel: std::cell::OnceCell<(Receiver<String>, Recycler)>,
 }
 
 /// Gives a large text buffer back to its pool (the batches' end).
@@ -38,16 +39,6 @@ impl Recycler {
     }
 }
 
-impl Default for TextPool {
-    fn default() -> Self {
-        let (spare_tx, spare) = bounded(RECYCLE_SLOTS);
-        TextPool {
-            spare,
-            recycler: Recycler { spare: spare_tx },
-        }
-    }
-}
-
 impl TextPool {
     /// An empty batch with room for `text_bytes` of text: small ones
     /// allocate as usual, large ones reuse a spare buffer if one fits.
@@ -55,7 +46,11 @@ impl TextPool {
         if text_bytes < RECYCLE_MIN_BYTES {
             return Batch::with_text_capacity(text_bytes);
         }
-        let text = match self.spare.try_recv() {
+        let (spare, recycler) = self.channel.get_or_init(|| {
+            let (spare_tx, spare) = bounded(RECYCLE_SLOTS);
+            (spare, Recycler { spare: spare_tx })
+        });
+        let text = match spare.try_recv() {
             Ok(mut spare) => {
                 spare.reserve(text_bytes);
                 spare
@@ -65,7 +60,7 @@ impl TextPool {
         Batch {
             text,
             entries: VecDeque::new(),
-            recycler: Some(self.recycler.clone()),
+            recycler: Some(recycler.clone()),
         }
     }
 }

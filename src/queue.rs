@@ -2,12 +2,13 @@
 //!
 //! Items travel in batches (one per network read) through a crossbeam
 //! channel, so a busy stream costs one channel operation per read, not per
-//! event. The bound is on items and on bytes of event text: the worker
-//! waits before sending while the user holds `capacity` items or
-//! `byte_capacity` bytes or more, and resumes once the user has taken the
-//! queue down to half of both (hysteresis: one wake-up per half queue, not
-//! one per item). A batch always goes through when the queue is empty, so
-//! a single large read or event never deadlocks.
+//! event. The bound is on items and on bytes of event text: the engine
+//! stops reading a stream whose batch found the user holding `capacity`
+//! items or `byte_capacity` bytes or more, and is told to resume (a hook)
+//! once the user has taken the queue down to half of both (hysteresis: one
+//! wake-up per half queue, not one per item). A batch always goes through
+//! when the queue is empty, so a single large read or event never
+//! deadlocks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,10 +36,9 @@ struct State {
     on_room: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
-/// The worker's end.
+/// The engine's end.
 pub struct QueueSender {
     batches: Sender<Batch>,
-    space: Receiver<()>,
     state: Arc<State>,
 }
 
@@ -50,7 +50,6 @@ pub struct QueueReceiver {
     shut: Receiver<()>,
     /// Received batches with items not yet handed out.
     local: Mutex<VecDeque<Batch>>,
-    space: Sender<()>,
     state: Arc<State>,
 }
 
@@ -58,7 +57,6 @@ pub struct QueueReceiver {
 /// bytes of event text.
 pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiver) {
     let (batch_tx, batch_rx) = unbounded();
-    let (space_tx, space_rx) = bounded(1);
     let (shut_tx, shut_rx) = bounded(0);
     let state = Arc::new(State {
         queued: AtomicUsize::new(0),
@@ -72,7 +70,6 @@ pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiv
     (
         QueueSender {
             batches: batch_tx,
-            space: space_rx,
             state: state.clone(),
         },
         QueueReceiver {
@@ -80,7 +77,6 @@ pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiv
             shut_tx: Mutex::new(Some(shut_tx)),
             shut: shut_rx,
             local: Mutex::new(VecDeque::new()),
-            space: space_tx,
             state,
         },
     )
@@ -95,59 +91,7 @@ pub enum TrySendError {
     Disconnected,
 }
 
-/// Why a send did not happen.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// `stop` fired while waiting for room.
-    Stopped,
-    /// The user's end is gone.
-    Disconnected,
-}
-
 impl QueueSender {
-    /// Sends `batch`, first waiting for room. The wait ends without sending
-    /// when `give_up()` holds (checked before each wait) or when `stop`
-    /// returns true for a message arriving on `wakers`.
-    pub fn send<T>(
-        &self,
-        batch: Batch,
-        wakers: &Receiver<T>,
-        mut stop: impl FnMut(T) -> bool,
-        give_up: impl Fn() -> bool,
-    ) -> Result<(), SendError> {
-        let count = batch.len();
-        if count == 0 {
-            return Ok(());
-        }
-        let bytes = batch.text_capacity();
-        while !self.has_room(count, bytes) {
-            if give_up() {
-                return Err(SendError::Stopped);
-            }
-            self.state.sender_waiting.store(true, Ordering::SeqCst);
-            if self.has_room(count, bytes) {
-                break; // the user took items meanwhile
-            }
-            let mut select = Select::new();
-            let space = select.recv(&self.space);
-            select.recv(wakers);
-            let operation = select.select();
-            if operation.index() == space {
-                let _ = operation.recv(&self.space);
-            } else {
-                let abandon = operation.recv(wakers).map_or(true, &mut stop);
-                if abandon {
-                    return Err(SendError::Stopped);
-                }
-            }
-        }
-        self.state.sender_waiting.store(false, Ordering::SeqCst);
-        self.count_in(count, bytes);
-        self.batches
-            .send(batch)
-            .map_err(|_| SendError::Disconnected)
-    }
-
     /// Sends `batch` if there is room now; otherwise hands it back and
     /// arranges for the hook of [`QueueSender::on_room`] to run once the
     /// user has taken the queue down to half its capacities.
@@ -352,7 +296,6 @@ impl QueueReceiver {
             && left_bytes <= self.state.byte_capacity / 2
             && self.state.sender_waiting.swap(false, Ordering::SeqCst)
         {
-            let _ = self.space.try_send(());
             if let Some(hook) = self.state.on_room.get() {
                 hook();
             }
@@ -389,11 +332,8 @@ mod tests {
     #[test]
     fn items_arrive_in_order_across_batches() {
         let (tx, rx) = queue(100, usize::MAX);
-        let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
-            .unwrap();
-        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true, || false)
-            .unwrap();
+        tx.try_send((0..3).map(comment).collect()).unwrap();
+        tx.try_send((3..5).map(comment).collect()).unwrap();
         assert_eq!(rx.len(), 5);
         let mut out = Vec::new();
         assert_eq!(rx.try_take(&mut out, 2), 2);
@@ -406,11 +346,8 @@ mod tests {
     #[test]
     fn a_batch_pull_takes_what_is_left_of_a_started_batch_first() {
         let (tx, rx) = queue(100, usize::MAX);
-        let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send((0..3).map(comment).collect(), &wake_rx, |_| true, || false)
-            .unwrap();
-        tx.send((3..5).map(comment).collect(), &wake_rx, |_| true, || false)
-            .unwrap();
+        tx.try_send((0..3).map(comment).collect()).unwrap();
+        tx.try_send((3..5).map(comment).collect()).unwrap();
         assert_eq!(rx.recv(None).unwrap(), comment(0));
         let rest: Vec<_> = rx
             .recv_batch(None)
@@ -429,13 +366,25 @@ mod tests {
     }
 
     #[test]
-    fn a_full_queue_blocks_the_sender_until_half_is_taken() {
+    fn a_sender_on_another_thread_is_held_back_until_half_is_taken() {
         let (tx, rx) = queue(10, usize::MAX);
-        let (_wake_tx, wake_rx) = unbounded::<()>();
+        let (room_tx, room_rx) = std::sync::mpsc::channel();
+        tx.on_room(Box::new(move || {
+            let _ = room_tx.send(());
+        }));
         let sender = thread::spawn(move || {
             for round in 0..50 {
-                let batch = (0..4).map(|i| comment(round * 4 + i)).collect();
-                tx.send(batch, &wake_rx, |_| true, || false).unwrap();
+                let mut batch: Batch = (0..4).map(|i| comment(round * 4 + i)).collect();
+                loop {
+                    match tx.try_send(batch) {
+                        Ok(()) => break,
+                        Err(TrySendError::Full(refused)) => {
+                            batch = refused;
+                            room_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+                        }
+                        Err(TrySendError::Disconnected) => panic!("receiver gone"),
+                    }
+                }
             }
         });
         let mut seen = Vec::new();
@@ -481,41 +430,22 @@ mod tests {
     #[test]
     fn the_bytes_of_event_text_bound_the_queue_too() {
         let (tx, rx) = queue(100, 1000);
-        let (_wake_tx, wake_rx) = unbounded::<()>();
         let large = |n: usize| {
             let mut batch = Batch::with_text_capacity(600);
             batch.push(comment(n));
             batch
         };
-        tx.send(large(0), &wake_rx, |_| true, || false).unwrap();
-        // Room for items, not for bytes: this send waits (gives up here).
-        assert_eq!(
-            tx.send(large(1), &wake_rx, |_| true, || true),
-            Err(SendError::Stopped)
-        );
-        let sender = thread::spawn(move || tx.send(large(2), &wake_rx, |_| true, || false));
-        thread::sleep(Duration::from_millis(50));
-        assert!(!sender.is_finished(), "a send over the byte bound waits");
+        tx.try_send(large(0)).unwrap();
+        // Room for items, not for bytes: refused until the first is taken.
+        let refused = match tx.try_send(large(1)) {
+            Err(TrySendError::Full(batch)) => batch,
+            other => panic!("{other:?}"),
+        };
         assert_eq!(rx.recv(None).unwrap(), comment(0));
-        assert_eq!(sender.join().unwrap(), Ok(()));
-        assert_eq!(rx.recv(None).unwrap(), comment(2));
+        tx.try_send(refused).unwrap();
+        assert_eq!(rx.recv(None).unwrap(), comment(1));
         assert!(rx.is_empty());
         assert_eq!(rx.state.queued_bytes.load(Ordering::SeqCst), 0);
-    }
-
-    #[test]
-    fn a_waker_message_can_abandon_a_blocked_send() {
-        let (tx, _rx) = queue(1, usize::MAX);
-        let (wake_tx, wake_rx) = unbounded::<bool>();
-        let (_unused, never) = unbounded::<bool>();
-        tx.send(Batch::single(comment(0)), &never, |_| true, || false)
-            .unwrap();
-        let sender = thread::spawn(move || {
-            tx.send(Batch::single(comment(1)), &wake_rx, |stop| stop, || false)
-        });
-        wake_tx.send(false).unwrap(); // ignored: keeps waiting
-        wake_tx.send(true).unwrap();
-        assert_eq!(sender.join().unwrap(), Err(SendError::Stopped));
     }
 
     #[test]
@@ -532,16 +462,5 @@ mod tests {
             rx.recv_batch(Some(Duration::from_secs(5))),
             Err(RecvTimeoutError::Disconnected)
         );
-    }
-
-    #[test]
-    fn a_full_queue_never_blocks_a_sender_that_gives_up() {
-        let (tx, _rx) = queue(1, usize::MAX);
-        let (_wake_tx, wake_rx) = unbounded::<()>();
-        tx.send(Batch::single(comment(0)), &wake_rx, |_| true, || false)
-            .unwrap();
-        // Nobody pulls and no waker message comes: only give_up ends it.
-        let result = tx.send(Batch::single(comment(1)), &wake_rx, |_| true, || true);
-        assert_eq!(result, Err(SendError::Stopped));
     }
 }
