@@ -146,6 +146,9 @@ pub enum ProxySetting {
     Url(String),
 }
 
+/// Bytes shared by the configurations cloned from one (PEM material).
+pub(crate) type SharedBytes = std::sync::Arc<[u8]>;
+
 /// A validated client configuration. Build it with [`Config::builder`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -160,7 +163,9 @@ pub struct Config {
     pub(crate) error_policy: ErrorPolicy,
     pub(crate) max_event_size: usize,
     pub(crate) queue_capacity: usize,
-    pub(crate) ca_pem: Option<Vec<u8>>,
+    /// Shared: every client started from a configuration holds it, and a
+    /// CA bundle can be large.
+    pub(crate) ca_pem: Option<SharedBytes>,
     pub(crate) insecure: bool,
     pub(crate) proxy: ProxySetting,
     pub(crate) max_redirects: u32,
@@ -173,7 +178,7 @@ pub struct Config {
     pub(crate) on_end: OnEnd,
     pub(crate) request_hook: Option<RequestHook>,
     /// PEM certificate chain and private key for mutual TLS.
-    pub(crate) client_cert: Option<(Vec<u8>, Vec<u8>)>,
+    pub(crate) client_cert: Option<(SharedBytes, SharedBytes)>,
 }
 
 impl Config {
@@ -330,7 +335,7 @@ impl ConfigBuilder {
 
     /// Trust these PEM certificates (instead of the Mozilla roots).
     pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.config.ca_pem = Some(pem.into());
+        self.config.ca_pem = Some(pem.into().into());
         self
     }
 
@@ -351,7 +356,7 @@ impl ConfigBuilder {
         chain_pem: impl Into<Vec<u8>>,
         key_pem: impl Into<Vec<u8>>,
     ) -> Self {
-        self.config.client_cert = Some((chain_pem.into(), key_pem.into()));
+        self.config.client_cert = Some((chain_pem.into().into(), key_pem.into().into()));
         self
     }
 

@@ -25,8 +25,13 @@ const BUFFER_LIMIT: usize = 64 * 1024;
 /// with the same CA and verification choice (a root store is about 150
 /// certificates: one copy, not one per stream), dropped with the last.
 pub(crate) fn client_config(config: &Config) -> Result<Arc<ClientConfig>> {
+    use crate::config::SharedBytes;
     /// What tells two TLS settings apart: verification, CA, client certificate.
-    type Key = (bool, Option<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>);
+    type Key = (
+        bool,
+        Option<SharedBytes>,
+        Option<(SharedBytes, SharedBytes)>,
+    );
     static SHARED: Mutex<Vec<(Key, Weak<ClientConfig>)>> = Mutex::new(Vec::new());
     let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     shared.retain(|(_, config)| config.strong_count() > 0);
