@@ -53,8 +53,13 @@ KIND_RECONNECTING = 4
 KIND_CLOSED = 5
 
 MAX_ITEMS = 1024  # parser items taken per call
-PACK_BYTES = 1 << 17  # packing buffer for data; a larger message takes the slow path
-META_BYTES = 1 << 16  # packing buffer for types and ids
+PACK_BYTES = 1 << 17  # packing buffer for data, at most; a larger message takes the slow path
+META_BYTES = 1 << 16  # packing buffer for types and ids, at most
+# The packing buffers start this small and double while pulls fill more
+# than half of them (or a message did not fit): a client of a slow stream
+# keeps 1.25 KiB, a busy one grows to the sizes above.
+PACK_START = 1 << 10
+META_START = 1 << 8
 
 # Events are built with tuple.__new__(Event, (type, data, id, retry)): no
 # Python-level __init__/__new__ runs (map(tuple.__new__, repeat(Event), ...)
@@ -145,23 +150,48 @@ Pulled = Tuple[int, Optional[Iterator[Event]], Optional[Item], int]
 class CBatch:
     """Batch over the compiled packer (see the module doc)."""
 
-    __slots__ = ("_b", "_evs", "_out", "_meta", "_sffi", "taken")
+    __slots__ = ("_b", "_evs", "_out", "_meta", "_sffi", "taken", "_max_items", "_pack_max", "_alloc", "_need")
 
     def __init__(self, max_items: int = MAX_ITEMS, pack_bytes: int = PACK_BYTES) -> None:
         sffi = speedups.ffi  # type: ignore[union-attr]
         self._sffi = sffi
-        self._evs = sffi.new("struct sse_event *[]", max_items)
-        self._out = sffi.new("char[]", pack_bytes)
-        self._meta = sffi.new("char[]", META_BYTES)
+        # Not zeroed: pages a slow stream never writes stay out of memory.
+        self._alloc = sffi.new_allocator(should_clear_after_alloc=False)
+        self._evs: Any = None  # the parser's item slots, made at its first pull
+        self._max_items = max_items
+        self._pack_max = pack_bytes
+        self._out = self._alloc("char[]", min(PACK_START, pack_bytes))
+        self._meta = self._alloc("char[]", META_START)
         b = sffi.new("libsse_py_batch *")
-        b.evs = self._evs
-        b.max = max_items
         b.out = self._out
-        b.cap = pack_bytes
+        b.cap = len(self._out)
         b.meta = self._meta
-        b.meta_cap = META_BYTES
+        b.meta_cap = len(self._meta)
         self._b = b
+        self._need = (0, 0)  # data and meta bytes of a message that did not fit
         self.taken = 0  # the seq of the last result handed over
+
+    def _grow(self) -> None:
+        """Doubles a packing buffer the last result filled past half (or
+        sizes it for the message that did not fit), up to its maximum.
+        Only between results: the last one was handed over."""
+        b = self._b
+        need_out, need_meta = self._need
+        self._need = (0, 0)
+        cap = b.cap
+        if (b.used * 2 > cap or need_out > cap) and cap < self._pack_max:
+            while cap < self._pack_max and (cap < need_out or cap <= b.cap):
+                cap *= 2
+            self._out = self._alloc("char[]", min(cap, self._pack_max))
+            b.out = self._out
+            b.cap = len(self._out)
+        cap = b.meta_cap
+        if (b.meta_used * 2 > cap or need_meta > cap) and cap < META_BYTES:
+            while cap < META_BYTES and (cap < need_meta or cap <= b.meta_cap):
+                cap *= 2
+            self._meta = self._alloc("char[]", min(cap, META_BYTES))
+            b.meta = self._meta
+            b.meta_cap = len(self._meta)
 
     def limit(self, messages: int) -> None:
         """Hands out at most ``messages`` messages per pull (0: no limit)."""
@@ -191,6 +221,8 @@ class CBatch:
             # the next pull hands it out.
             ev = speedups.lib.libsse_py_current(api, b)  # type: ignore[union-attr]
             other = convert(to_abi(ev, "struct sse_event *"))
+            if type(other) is Event:  # a message the buffers could not take
+                self._need = (len(other.data.encode()) + 1, len(other.event.encode()) + len(other.id.encode()) + 2)
         return events, other
 
     @staticmethod
@@ -203,6 +235,7 @@ class CBatch:
         the result is handed over (see the module doc)."""
         b = self._b
         if b.seq == self.taken:
+            self._grow()
             status = speedups.lib.libsse_py_client_pull(api, client, timeout_ms, b, skip_comments)  # type: ignore[union-attr]
             if status:
                 return status, None, None, b.seq
@@ -211,6 +244,11 @@ class CBatch:
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
         b = self._b
+        if self._evs is None:
+            self._evs = self._sffi.new("struct sse_event *[]", self._max_items)
+            b.evs = self._evs
+            b.max = self._max_items
+        self._grow()
         status = speedups.lib.libsse_py_parser_pull(api, parser, b, skip_comments)  # type: ignore[union-attr]
         if status:
             return status, None, None, b.seq

@@ -592,3 +592,31 @@ def test_types_deliver_only_the_chosen_event_types(url: str, mode: str) -> None:
         libsse.connect(url, types="update")
     with pytest.raises(libsse.InvalidArgument):
         libsse.connect(url, types=[""])
+
+
+def test_packing_buffers_grow_with_the_traffic(url: str) -> None:
+    """The compiled packer's buffers start small (a slow stream keeps them
+    so: 1,000 idle clients do not hold 192 KiB each) and grow for a busy
+    stream or a message that does not fit, every event intact."""
+    from libsse import _batch
+
+    if not libsse.ACCELERATED:
+        pytest.skip("no compiled packer")
+
+    def caps(client: libsse.Client) -> tuple:
+        b = client._h.batch._b
+        return b.cap, b.meta_cap
+
+    with libsse.connect(url + "/ticker?count=5&interval_ms=0", max_retries=0) as client:
+        assert [e.data for e in client] == [f"tick {i}" for i in range(1, 6)]
+        assert caps(client) == (_batch.PACK_START, _batch.META_START)
+
+    with libsse.connect(url + "/fast?count=20000&size=40", max_retries=0) as client:
+        datas = [e.data for e in client]
+        assert len(datas) == 20000 and all(len(d) == 40 for d in datas)
+        assert caps(client)[0] > _batch.PACK_START
+
+    with libsse.connect(url + "/fast?count=50&size=65536", max_retries=0) as client:
+        datas = [e.data for e in client]
+        assert len(datas) == 50 and all(len(d) == 65536 for d in datas)
+        assert caps(client)[0] == _batch.PACK_BYTES
