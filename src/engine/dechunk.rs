@@ -100,10 +100,7 @@ impl Dechunker {
                     value: 0,
                     digits: 0,
                 } if plain_size_line(&input[at..]).is_some() => {
-                    if let Some((value, used)) = plain_size_line(&input[at..]) {
-                        at += used;
-                        self.state = self.chunk_starts(value);
-                    }
+                    at += self.whole_chunks(&input[at..], out);
                 }
                 _ => {
                     let byte = input[at];
@@ -113,6 +110,32 @@ impl Dechunker {
             }
         }
         Ok(())
+    }
+
+    /// At a chunk boundary with a plain size line ahead: takes every whole
+    /// chunk (`hex CRLF data CRLF`) of `input` in one go, then the size line
+    /// of a chunk cut by the input's end, or the last chunk. Returns the
+    /// bytes used.
+    fn whole_chunks(&mut self, input: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut at = 0;
+        while let Some((size, line)) = plain_size_line(&input[at..]) {
+            let end = usize::try_from(size)
+                .ok()
+                .and_then(|size| (at + line).checked_add(size));
+            match end {
+                Some(end)
+                    if size > 0 && input.get(end..).is_some_and(|r| r.starts_with(b"\r\n")) =>
+                {
+                    out.extend_from_slice(&input[at + line..end]);
+                    at = end + 2;
+                }
+                _ => {
+                    self.state = self.chunk_starts(size);
+                    return at + line;
+                }
+            }
+        }
+        at
     }
 
     /// One byte outside chunk data.
