@@ -40,18 +40,21 @@ SERVER=$LIBDIR/sse-demo-server
 PYTHON=${PYTHON:-python3}
 # Pinned peers (bench only). ssec >= 3 needs Python >= 3.12; 2.0.0 is the
 # newest that installs on 3.11.
-PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0"
-PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4"
+# aiohttp: launchdarkly's asyncio client needs it (table 6b).
+PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0 aiohttp==3.14.5"
+PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4 aiohttp==3.14.5"
 PY_BUILD_DEPS="cffi setuptools"
 
 # Sizes (see each program for what they mean).
 if [ "$QUICK" = 1 ]; then
     PARSER_ARGS=(--quick)
-    PY_TP_COUNT=100000 PY_TP_ROUNDS=1 PY_LAT_COUNT=300 PY_LAT_ROUNDS=1
+    PY_TP_COUNT=100000 PY_TP_ROUNDS=1 PY_LAT_COUNT=300 PY_LAT_ROUNDS=1 PY_SHAPE_COUNT=200000 PY_SHAPE_ROUNDS=3
+    PY_SCALE_ARGS=(--quick)
     GO_ROUNDS=1 GO_SMALL=200000 GO_LARGE=512
 else
     PARSER_ARGS=()
-    PY_TP_COUNT=500000 PY_TP_ROUNDS=3 PY_LAT_COUNT=1500 PY_LAT_ROUNDS=3
+    PY_TP_COUNT=500000 PY_TP_ROUNDS=3 PY_LAT_COUNT=1500 PY_LAT_ROUNDS=3 PY_SHAPE_COUNT=2000000 PY_SHAPE_ROUNDS=7
+    PY_SCALE_ARGS=()
     GO_ROUNDS=5 GO_SMALL=2000000 GO_LARGE=4096
 fi
 
@@ -200,7 +203,7 @@ setup_python() {
     venv_for "$PYTHON" "$WORK/py311" "$PY_PEERS_311"
     if [ -n "$PY312" ]; then venv_for "$PY312" "$WORK/py312" "$PY_PEERS_312"; fi
 }
-if wants 3 || wants 5; then
+if wants 3 || wants 5 || wants 6; then
     step "setup: Python venvs with the pinned peers (build/bench/py*)" setup_python
     PY_ENVS=("$WORK/py311")
     [ -n "$PY312" ] && [ -x "$WORK/py312/venv/bin/python" ] && PY_ENVS+=("$WORK/py312")
@@ -268,6 +271,13 @@ if wants 3; then
             py_run "$dir" bindings/python/benchmarks/throughput.py --url "$PY_URL" --count "$PY_TP_COUNT" --size 40 \
                 --rounds "$PY_TP_ROUNDS" --markdown "$PARTS/3-$tag.md" >/dev/null
         done
+        # One chunk per event vs close-delimited (issue 12), first interpreter.
+        dir=${PY_ENVS[0]}
+        tag=$(basename "$dir")
+        echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/throughput.py --url URL --shape-ratio --count $PY_SHAPE_COUNT --rounds $PY_SHAPE_ROUNDS" \
+            >>"$PARTS/3.cmd"
+        py_run "$dir" bindings/python/benchmarks/throughput.py --url "$PY_URL" --shape-ratio --count "$PY_SHAPE_COUNT" \
+            --rounds "$PY_SHAPE_ROUNDS" --markdown "$PARTS/3s-$tag.md" >/dev/null
     }
     step "3. Python throughput" py_tp
 fi
@@ -303,6 +313,19 @@ if wants 5; then
         done
     }
     step "5c. Python latency" py_lat
+fi
+
+# ------------------------------------------------- 6b. Python, many streams
+if wants 6; then
+    py_scale() {
+        local dir=${PY_ENVS[0]} tag
+        tag=$(basename "$dir")
+        echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/scale.py --server build/bench/lib/sse-demo-server ${PY_SCALE_ARGS[*]}" \
+            >"$PARTS/6b.cmd"
+        py_run "$dir" bindings/python/benchmarks/scale.py --server "$SERVER" "${PY_SCALE_ARGS[@]}" \
+            --markdown "$PARTS/6b-$tag.md" >/dev/null
+    }
+    step "6b. Python, many streams" py_scale
 fi
 
 # ---------------------------------------------------------------- report

@@ -5,7 +5,10 @@
  * Opens N streams on /ticker?interval_ms=1000 (one event per second per
  * stream), spread round-robin over the given servers. MODE:
  *   libsse       N libsse clients, each with a C callback (no consumer
- *                thread per client; libsse has one thread per client)
+ *                thread per client), all on the engine's loop
+ *   libsse-tls   the same over TLS: the URLs are https:// servers, and the
+ *                CA file named by the environment variable E2E_CA
+ *                (sse-demo-server --tls --ca-out FILE) is trusted
  *   raw-threads  reference: N plain sockets, one thread each (256 KiB
  *                stacks, like libsse's workers) blocking in read(), counting
  *                "data:" lines: the floor of a thread-per-stream design
@@ -13,7 +16,9 @@
  *                of an event-loop design
  * Waits until every stream got
  * its first event, lets it settle 1 s, then measures over SECONDS:
- * events received, CPU (utime+stime from /proc/self/stat, and getrusage
+ * events received, lost and duplicated events (libsse: per stream, each
+ * event's id must be the last one + 1, over the whole run), CPU
+ * (utime+stime from /proc/self/stat, and getrusage
  * for a finer figure), and at the end VmRSS, VmHWM and Threads from
  * /proc/self/status. Also the baseline before any client, the time to
  * connect them all and the time to close+free them all.
@@ -32,11 +37,17 @@ static atomic_uint_fast64_t g_connected;
 
 struct per_client {
     atomic_int got_first;
+    /* libsse: written by the engine thread only, read after free */
+    unsigned long long last_id, lost, duplicated;
 };
 
 static void on_event(void *userdata, const sse_event *ev) {
     struct per_client *pc = userdata;
     if (sse_event_kind(ev) != SSE_KIND_MESSAGE) return;
+    unsigned long long id = strtoull(sse_event_id(ev), NULL, 10);
+    if (id <= pc->last_id) pc->duplicated++;
+    else pc->lost += id - pc->last_id - 1;
+    if (id > pc->last_id) pc->last_id = id;
     atomic_fetch_add_explicit(&g_events, 1, memory_order_relaxed);
     if (!atomic_exchange_explicit(&pc->got_first, 1, memory_order_relaxed))
         atomic_fetch_add_explicit(&g_connected, 1, memory_order_relaxed);
@@ -152,9 +163,10 @@ static void sleep_ms(long ms) {
 
 int main(int argc, char **argv) {
     if (argc < 5)
-        DIE("usage: %s libsse|raw-threads|raw-epoll N SECONDS BASE_URL [BASE_URL...]", argv[0]);
+        DIE("usage: %s libsse|libsse-tls|raw-threads|raw-epoll N SECONDS BASE_URL [BASE_URL...]", argv[0]);
     const char *mode = argv[1];
-    int is_libsse = strcmp(mode, "libsse") == 0, is_threads = strcmp(mode, "raw-threads") == 0;
+    int is_tls = strcmp(mode, "libsse-tls") == 0;
+    int is_libsse = is_tls || strcmp(mode, "libsse") == 0, is_threads = strcmp(mode, "raw-threads") == 0;
     int is_epoll = strcmp(mode, "raw-epoll") == 0;
     if (!is_libsse && !is_threads && !is_epoll) DIE("unknown mode %s", mode);
     argv++;
@@ -171,6 +183,10 @@ int main(int argc, char **argv) {
         /* Thousands of connections at once overflow the server's accept
          * backlog; SYN retries take 1 s, 3 s, ...: allow for them. */
         sse_config_set_connect_timeout_ms(cfgs[s], 30000);
+        if (is_tls) {
+            const char *ca = getenv("E2E_CA");
+            if (!ca || sse_config_set_ca_file(cfgs[s], ca) != SSE_OK) DIE("libsse-tls: E2E_CA must name the servers' CA file");
+        }
     }
     sse_client **clients = xmalloc((size_t)n * sizeof *clients);
     struct per_client *pcs = calloc((size_t)n, sizeof *pcs);
@@ -251,11 +267,18 @@ int main(int argc, char **argv) {
     }
     uint64_t c1 = now_ns();
     for (int s = 0; s < nservers; s++) sse_config_free(cfgs[s]);
+    unsigned long long lost = 0, duplicated = 0;
+    for (long i = 0; i < n; i++) {
+        lost += pcs[i].lost;
+        duplicated += pcs[i].duplicated;
+    }
+    char check[64] = "not checked";
+    if (is_libsse) snprintf(check, sizeof check, "%llu / %llu", lost, duplicated);
 
-    /* | clients | servers | connected | connect s | events (expected) | CPU % stat | CPU % rusage |
-     *   VmRSS MiB | VmHWM MiB | RSS/client KiB | threads | teardown s | */
-    printf("| %s | %ld | %d | %ld | %.1f | %llu (%.0f) | %.2f%% | %.2f%% | %.1f | %.1f | %.1f | %ld | %.2f |\n", mode, n,
-           nservers, connected, (double)(t_connected - t0) / 1e9, (unsigned long long)(e1 - e0), (double)n * wall,
+    /* | mode | streams | servers | connected | connect s | events (expected) | lost / duplicated |
+     *   CPU % stat | CPU % rusage | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s | */
+    printf("| %s | %ld | %d | %ld | %.1f | %llu (%.0f) | %s | %.2f%% | %.2f%% | %.1f | %.1f | %.1f | %ld | %.2f |\n", mode,
+           n, nservers, connected, (double)(t_connected - t0) / 1e9, (unsigned long long)(e1 - e0), (double)n * wall, check,
            cpu_stat / wall * 100.0, cpu_ru / wall * 100.0, (double)rss / 1024.0, (double)hwm / 1024.0,
            (double)(rss - rss0) / (double)n, threads, (double)(c1 - c0) / 1e9);
     fprintf(stderr,

@@ -71,11 +71,29 @@ SONAME=$(readelf -d "$LIBDIR/libsse.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ -z "$SONAME" ] || [ -e "$LIBDIR/$SONAME" ] || ln -s libsse.so "$LIBDIR/$SONAME"
 
 mkdir -p "$BIN"
-for prog in e2e_throughput e2e_filter e2e_latency e2e_scale e2e_close; do
+for prog in e2e_throughput e2e_filter e2e_framing e2e_latency e2e_scale e2e_close; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -o "$BIN/$prog" "benches/e2e/$prog.c" $LDFLAGS
 done
-log "built $BIN/{e2e_throughput,e2e_filter,e2e_latency,e2e_scale,e2e_close}"
+log "built $BIN/{e2e_throughput,e2e_filter,e2e_framing,e2e_latency,e2e_scale,e2e_close}"
+
+# The go-sse peer of table 6 (bindings/go/benchcompare/cmd/scale), linked
+# to this libsse.a for its libsse-go mode; skipped without Go.
+GO_SCALE= GO_SCALE_WHY="Go not found"
+GO_BIN=$(command -v go || ls /usr/local/go/bin/go 2>/dev/null || true)
+GO_SRC=bindings/go/benchcompare
+[ -d "$LIBDIR/go/benchcompare" ] && GO_SRC=$LIBDIR/go/benchcompare
+INC_ABS=$(cd "$INCDIR" && pwd)
+if [ -n "$GO_BIN" ]; then
+    if (cd "$GO_SRC" && CGO_CFLAGS="-I$INC_ABS" CGO_LDFLAGS="$LIBDIR/libsse.a -lm -ldl -lpthread" \
+        "$GO_BIN" build -tags libsse_external -o "$ROOT/$BIN/gosse-scale" ./cmd/scale) >"$BIN/gosse-scale.log" 2>&1; then
+        GO_SCALE=$ROOT/$BIN/gosse-scale
+        log "built $BIN/gosse-scale"
+    else
+        GO_SCALE_WHY="the Go build failed (see $BIN/gosse-scale.log)"
+        log "gosse-scale: $GO_SCALE_WHY"
+    fi
+fi
 
 TMP=$(mktemp -d)
 SERVER_PIDS=()
@@ -92,11 +110,12 @@ trap 'exit 130' INT TERM
 mkfifo "$TMP/stdin"
 
 # start_server NAME [PREFIX...]: starts one server (under PREFIX, e.g.
-# chrt), sets $URL.
+# chrt; with the options in SERVER_OPTS, e.g. --tls), sets $URL.
+SERVER_OPTS=()
 start_server() {
     local name=$1 out=$TMP/$1.url
     shift
-    "$@" "$SERVER" --port 0 --exit-on-stdin-eof <"$TMP/stdin" >"$out" 2>"$TMP/$name.err" &
+    "$@" "$SERVER" --port 0 --exit-on-stdin-eof "${SERVER_OPTS[@]}" <"$TMP/stdin" >"$out" 2>"$TMP/$name.err" &
     SERVER_PIDS+=($!)
     [ -e /proc/self/fd/7 ] || exec 7>"$TMP/stdin"
     for _ in $(seq 200); do
@@ -193,6 +212,24 @@ R=$PARTS/2.md
     echo
     echo "Goal (issue 13): the filtered consumer pays far less than taking all and filtering."
     echo
+    echo "### 2c. One chunk per event vs close-delimited (40 B events, C packed batch)"
+    echo
+    echo "The same $TP_SMALL_COUNT events of 40 B from \`/fast\` in three body shapes: chunked with one chunk per ~64 KiB write"
+    echo "(the server's default), chunked with one chunk per event (\`chunk=event\`: how servers that flush every event, LLM APIs"
+    echo "among them, frame a stream; the writes stay ~64 KiB), and close-delimited (\`framing=close\`). Read with \`sse_next_batch\` as"
+    echo "in table 2; shapes in a rotating order, medians over $TP_ROUNDS rounds. \"vs close\": median per-round ratio of the rate to"
+    echo "the close-delimited body's; \"CPU ns/event\": this process's CPU time (library thread and consumer) per event, which moves"
+    echo "less than rates do on a shared machine; \"events/batch\": events per \`sse_next_batch\` (one network read's worth)."
+    echo
+    echo "Command: \`$BIN/e2e_framing URL 40 $TP_SMALL_COUNT $TP_ROUNDS\` (run by \`benches/e2e/run.sh\`)."
+    echo
+    echo "| body | events | events/s | vs close | events/s range | CPU ns/event | CPU vs close | events/batch |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    $WATCHDOG "$BIN/e2e_framing" "$MAIN_URL" 40 "$TP_SMALL_COUNT" "$TP_ROUNDS" 2>>"$TMP/notes" ||
+        echo "| failed (exit $?), see the notes | | | | | | | |"
+    echo
+    echo "Goal (issue 12): one chunk per event at least 85% of the close-delimited rate."
+    echo
 } >"$R"
 
 # ------------------------------------------------------------- 5. latency
@@ -253,9 +290,11 @@ R=$PARTS/7.md
 {
     echo "## 7. Close and interrupt latency on a silent stream (/silent)"
     echo
-    echo "Per sample a new client connects to \`/silent\` (200, then nothing: the client's thread is blocked in \`read()\`) and its"
+    echo "Per sample a new client connects to \`/silent\` (200, then nothing: the stream waits for input on the engine loop) and its"
     echo "open item is taken; then the call is timed. $CLOSE_ROUNDS rounds of $CLOSE_SAMPLES samples, µs; last column: median (range) of"
-    echo "the per-round p99. Interrupt: one client, \`sse_client_interrupt\` repeatedly; the reference opens a new raw"
+    echo "the per-round p99. Unanswered connect: the client connects to a listener whose accept queue is full (the SYN gets"
+    echo "no answer, connect timeout 60 s) and is closed 2 ms later; after \`sse_client_free\` the process's threads and fds"
+    echo "must be back at their count before the client (checked, 100 ms allowed). Interrupt: one client, \`sse_client_interrupt\` repeatedly; the reference opens a new raw"
     echo "connection the same way (close the old socket, connect, GET, read the head). Load before: $(load_now)."
     echo
     echo "Command: \`$BIN/e2e_close URL $CLOSE_SAMPLES $CLOSE_ROUNDS\` (run by \`benches/e2e/run.sh\`)."
@@ -265,48 +304,67 @@ R=$PARTS/7.md
     $WATCHDOG "$BIN/e2e_close" "$MAIN_URL" "$CLOSE_SAMPLES" "$CLOSE_ROUNDS" 2>>"$TMP/notes" ||
         echo "| failed (exit $?), see the notes | | | | | | |"
     echo
-    echo "Goal: p99 ≤ 1 ms (close → \`SSE_CLOSED\`)."
+    echo "Goal: p99 ≤ 1 ms (close → \`SSE_CLOSED\`, also during a connect that gets no answer: issue 12)."
     echo
 } >"$R"
 
 # --------------------------------------------------------------- 6. scale
 log "6. scale: $SCALE_SIZES clients, $SCALE_SERVERS servers"
 SCALE_URLS=()
+TLS_URLS=()
 for i in $(seq "$SCALE_SERVERS"); do
     start_server "scale$i"
     SCALE_URLS+=("$URL")
+    # TLS servers, each with its own fresh CA: one bundle trusts them all.
+    SERVER_OPTS=(--tls --ca-out "$TMP/ca$i.pem")
+    start_server "scale-tls$i"
+    SERVER_OPTS=()
+    TLS_URLS+=("$URL")
+    cat "$TMP/ca$i.pem" >>"$TMP/scale-ca.pem"
 done
 R=$PARTS/6.md
 {
     echo "## 6. Many clients in one process (/ticker?interval_ms=1000)"
     echo
     echo "N streams, one event per second each, spread over $SCALE_SERVERS server processes. libsse: one client per stream with a C"
-    echo "callback (no consumer thread), all on the engine loop (\`libsse\`). References in the same run: \`raw-threads\` = a plain socket and a thread (256 KiB"
+    echo "callback (no consumer thread), all on the engine loop (\`libsse\`; \`libsse-tls\`: the same over TLS 1.3, to"
+    echo "$SCALE_SERVERS more servers started with \`--tls\`). Peer: \`go-sse\` = github.com/tmaxmax/go-sse, one goroutine per"
+    echo "stream (\`bindings/go/benchcompare/cmd/scale\`, same method; \`libsse-go\` = the libsse Go binding from the same program,"
+    echo "\`Events()\` per client, for issue 15). References in the same run: \`raw-threads\` = a plain socket and a thread (256 KiB"
     echo "stack) per stream blocking in \`read()\` (the floor of a thread-per-stream design), \`raw-epoll\` = all sockets in one"
-    echo "epoll thread. Measured over ${SCALE_SECONDS} s after every stream got its first event (+1 s settling): CPU = utime+stime"
+    echo "epoll thread, parsing nothing. \"lost / duplicated\": per stream over the whole run, every event's id must be the"
+    echo "previous one + 1 (the raw readers count lines and check nothing). Measured over ${SCALE_SECONDS} s after every stream got its first event (+1 s settling): CPU = utime+stime"
     echo "(\`/proc/self/stat\`, and \`getrusage\` for finer resolution) / wall time, in % of one core; VmRSS/VmHWM/Threads from"
     echo "\`/proc/self/status\` at the end; \"RSS/stream\" = (VmRSS − VmRSS before any client) / N; teardown = close + free all."
     echo "Load before: $(load_now)."
     echo
     echo "Command: \`$BIN/e2e_scale MODE N $SCALE_SECONDS URL1 URL2 URL3 URL4\` for each row (run by \`benches/e2e/run.sh\`)."
     echo
-    echo "| mode | streams | servers | connected | connect s | events (expected) | CPU % (stat) | CPU % (rusage) | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| mode | streams | servers | connected | connect s | events (expected) | lost / duplicated | CPU % (stat) | CPU % (rusage) | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >"$R"
 for n in $SCALE_SIZES; do
     modes="libsse"
-    [ "$n" = 1000 ] && modes="raw-epoll raw-threads libsse"
-    [ "$n" = 10000 ] && modes="raw-epoll libsse"
+    [ "$n" = 1000 ] && modes="raw-epoll raw-threads go-sse libsse libsse-tls libsse-go"
+    [ "$n" = 10000 ] && modes="raw-epoll go-sse libsse"
     for mode in $modes; do
         log "   $mode $n"
-        if ! $WATCHDOG "$BIN/e2e_scale" "$mode" "$n" "$SCALE_SECONDS" "${SCALE_URLS[@]}" >>"$R" 2>>"$TMP/notes"; then
-            echo "| $mode | $n | $SCALE_SERVERS | failed: see the notes | | | | | | | | | |" >>"$R"
+        case $mode in
+        go-sse | libsse-go) cmd=("$GO_SCALE" "$mode" "$n" "$SCALE_SECONDS" "${SCALE_URLS[@]}") ;;
+        libsse-tls) cmd=(env E2E_CA="$TMP/scale-ca.pem" "$BIN/e2e_scale" "$mode" "$n" "$SCALE_SECONDS" "${TLS_URLS[@]}") ;;
+        *) cmd=("$BIN/e2e_scale" "$mode" "$n" "$SCALE_SECONDS" "${SCALE_URLS[@]}") ;;
+        esac
+        if [ -z "${cmd[0]}" ]; then
+            echo "| $mode | $n | $SCALE_SERVERS | not run: $GO_SCALE_WHY | | | | | | | | | | |" >>"$R"
+        elif ! $WATCHDOG "${cmd[@]}" >>"$R" 2>>"$TMP/notes"; then
+            echo "| $mode | $n | $SCALE_SERVERS | failed: see the notes | | | | | | | | | | |" >>"$R"
         fi
     done
 done
 {
     echo
-    echo "Goal at 1,000 streams: RSS ≤ 40 MiB and CPU ≤ 1%."
+    echo "Goals (issue 12): RSS above the baseline at most 8 KiB per stream at 1,000 and 10,000 streams; CPU at most 1.5× the"
+    echo "raw epoll reader's; every event delivered exactly once. TLS: the per-stream cost, reported."
     echo
 } >>"$R"
 

@@ -20,7 +20,12 @@
 //	LIBSSE_BENCH_REPORT=out.md go test -run '^TestReport$' -count=1 -v
 //
 // with LIBSSE_BENCH_ROUNDS (default 5), LIBSSE_BENCH_SMALL_COUNT (default
-// 2,000,000) and LIBSSE_BENCH_LARGE_COUNT (default 8,192).
+// 2,000,000) and LIBSSE_BENCH_LARGE_COUNT (default 8,192). A second table
+// follows: libsse `Client.Next` and the fastest go-sse way on the 40-byte
+// events in a body with one chunk per event (/fast?...&chunk=event) and
+// in a close-delimited one (&framing=close), in rounds of their own; its
+// summary line (the chunked / close-delimited ratio against the goal,
+// 85%) goes to the markdown and to FILE.framing.
 package benchcompare
 
 import (
@@ -389,6 +394,9 @@ func TestReport(t *testing.T) {
 	var md strings.Builder
 	var summary []string
 	var notes []string
+	// smallPeer: the fastest go-sse way on small events (-1: none worked),
+	// the reference of the framing comparison.
+	smallPeer := -1
 	fmt.Fprintf(&md, "| data size | contender | events | events/s | MB/s | CPU ns/event | vs raw TCP | libsse `Next` is | range (events/s) |\n")
 	fmt.Fprintf(&md, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, size := range sizes {
@@ -499,6 +507,9 @@ func TestReport(t *testing.T) {
 				sizeLabel(size), name, count, fmtRate(rate), rate*float64(size)/1e6,
 				med(i, func(s sample) float64 { return s.cpuNs }), 100*rate/rawRate, vs, fmtRate(lo), fmtRate(hi))
 		}
+		if size == SmallSize {
+			smallPeer = bestPeer
+		}
 		if bestPeer >= 0 && bestOurs >= 0 {
 			// The per-round ratio of the two (they ran in the same round).
 			var rs []float64
@@ -525,11 +536,16 @@ func TestReport(t *testing.T) {
 				contenders[bestPeer].name, fmtRate(bestPeerRate), rs[0], rs[len(rs)-1], 100*bestOursRate/rawRate, goal, verdict))
 		}
 	}
+	framingStart := time.Now()
+	framingMD, framingLine, framingNotes := framingReport(t, rounds, counts[SmallSize], smallPeer)
+	t.Logf("framing comparison: %.1f s", time.Since(framingStart).Seconds())
+	notes = append(notes, framingNotes...)
 	var doc strings.Builder
 	fmt.Fprintf(&doc, "%s\n", md.String())
 	for _, s := range summary {
 		fmt.Fprintf(&doc, "- %s\n", s)
 	}
+	fmt.Fprintf(&doc, "\n%s\n- %s\n", framingMD, framingLine)
 	fmt.Fprintf(&doc, "\n<!-- rounds=%d small=%d large=%d go=%s -->\n", rounds, counts[SmallSize], counts[LargeSize], runtime.Version())
 	if err := os.WriteFile(out, []byte(doc.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -542,9 +558,157 @@ func TestReport(t *testing.T) {
 	if err := os.WriteFile(out+".summary", []byte(strings.Join(summary, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Apart from .summary, whose lines judge the goal of the table's first
+	// part (2x and 5x go-sse).
+	if err := os.WriteFile(out+".framing", []byte(framingLine+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	w := bufio.NewWriter(os.Stdout)
 	w.WriteString(doc.String())
 	w.Flush()
+}
+
+// framings are the two bodies of the framing comparison: the same small
+// events in one-chunk-per-event chunked framing (what a server flushing
+// every event sends; the demo server still writes ~64 KiB at a time) and
+// in a close-delimited body (no framing at all), both from /fast.
+var framings = []struct{ name, query string }{
+	{"one chunk per event (`chunk=event`)", "&chunk=event"},
+	{"close-delimited (`framing=close`)", "&framing=close"},
+}
+
+// The issue's goal: small events in one-chunk-per-event bodies at least at
+// 85% of the close-delimited rate of the same build (libsse `Client.Next`).
+const framingGoal = 0.85
+
+// framingReport measures libsse `Client.Next`, and peer (go-sse's fastest
+// way on small events, for reference; -1: none) on count events of 40 B
+// in each of the framings, in interleaved rounds like TestReport's (a
+// checked warm-up, then every run once per round in a rotated order). It
+// returns the markdown table, the summary line (the per-round median of
+// libsse's ratio one-chunk-per-event / close-delimited against the goal)
+// and the notes (failed warm-ups).
+func framingReport(t *testing.T, rounds, count, peer int) (string, string, []string) {
+	const ours = 2 // libsse `Client.Next`
+	who := []int{ours}
+	if peer >= 0 {
+		who = append(who, peer)
+	}
+	// A run: contender who[k/len(framings)] on framing k%len(framings).
+	type run struct{ c, f int }
+	var runs []run
+	for c := range who {
+		for f := range framings {
+			runs = append(runs, run{c, f})
+		}
+	}
+	urlOf := func(f int) string { return fastURL(SmallSize, count) + framings[f].query }
+	var notes []string
+	failed := make([]string, len(runs))
+	for k, x := range runs {
+		c := contenders[who[x.c]]
+		n, err := c.run(urlOf(x.f), SmallSize, count)
+		if err == nil && n != count {
+			err = fmt.Errorf("%d of %d events", n, count)
+		}
+		if err != nil {
+			failed[k] = fmt.Sprintf("failed after %d events: %v", n, err)
+			notes = append(notes, fmt.Sprintf("40 B, %s, %s: %s", framings[x.f].name, c.name, failed[k]))
+		}
+	}
+	samples := make([][]sample, len(runs))
+	// ratios[c][r]: contender who[c]'s rate on the first framing over its
+	// rate on the second, in round r.
+	ratios := make([][]float64, len(who))
+	for r := 0; r < rounds; r++ {
+		rates := make([]float64, len(runs))
+		for j := range runs {
+			k := (j + r) % len(runs)
+			if failed[k] != "" {
+				continue
+			}
+			c := contenders[who[runs[k].c]]
+			runtime.GC()
+			start, cpu := time.Now(), cpuTime()
+			n, err := c.run(urlOf(runs[k].f), SmallSize, count)
+			wall := time.Since(start)
+			cpuUsed := cpuTime() - cpu
+			if err != nil || n != count {
+				t.Fatalf("%s, %s, round %d: %d/%d events, %v", c.name, framings[runs[k].f].name, r+1, n, count, err)
+			}
+			s := sample{rate: float64(count) / wall.Seconds(), cpuNs: float64(cpuUsed) / float64(count)}
+			samples[k] = append(samples[k], s)
+			rates[k] = s.rate
+		}
+		for c := range who {
+			chunked, closed := rates[c*len(framings)], rates[c*len(framings)+1]
+			if chunked > 0 && closed > 0 {
+				ratios[c] = append(ratios[c], chunked/closed)
+			}
+		}
+	}
+	med := func(k int, f func(sample) float64) float64 {
+		v := make([]float64, len(samples[k]))
+		for j, s := range samples[k] {
+			v[j] = f(s)
+		}
+		return median(v)
+	}
+	rateOf := func(k int) float64 { return med(k, func(s sample) float64 { return s.rate }) }
+
+	var md strings.Builder
+	fmt.Fprintf(&md, "| body (40 B events) | contender | events | events/s | MB/s | CPU ns/event | chunk per event ÷ close-delimited | range (events/s) |\n")
+	fmt.Fprintf(&md, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for k, x := range runs {
+		c := contenders[who[x.c]]
+		name := c.name
+		if who[x.c] == ours {
+			name = "**" + name + "**"
+		}
+		if failed[k] != "" {
+			fmt.Fprintf(&md, "| %s | %s | %d | %s | | | | |\n", framings[x.f].name, name, count, failed[k])
+			continue
+		}
+		rate := rateOf(k)
+		lo, hi := rate, rate
+		for _, s := range samples[k] {
+			lo, hi = min(lo, s.rate), max(hi, s.rate)
+		}
+		// The ratio (median of the per-round ratios) on the first row of
+		// each contender.
+		ratio := ""
+		if x.f == 0 && len(ratios[x.c]) > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*median(ratios[x.c]))
+		}
+		fmt.Fprintf(&md, "| %s | %s | %d | %s | %.0f | %.0f | %s | %s–%s |\n",
+			framings[x.f].name, name, count, fmtRate(rate), rate*SmallSize/1e6,
+			med(k, func(s sample) float64 { return s.cpuNs }), ratio, fmtRate(lo), fmtRate(hi))
+	}
+
+	line := fmt.Sprintf("40 B events in one-chunk-per-event bodies vs close-delimited ones: %s ", contenders[ours].name)
+	rs := append([]float64(nil), ratios[0]...)
+	sort.Float64s(rs)
+	if len(rs) == 0 {
+		line += fmt.Sprintf("not measured (%s; %s); goal ≥ %.0f%% of the close-delimited rate: **failed**",
+			failed[0], failed[1], 100*framingGoal)
+		return md.String(), line, notes
+	}
+	r := median(rs)
+	verdict := "met"
+	if r < framingGoal {
+		verdict = "**missed**"
+	}
+	if rs[0] < framingGoal && rs[len(rs)-1] >= framingGoal {
+		verdict += fmt.Sprintf(" (rounds on both sides of %.0f%%: a tie within the noise)", 100*framingGoal)
+	}
+	line += fmt.Sprintf("%s vs %s events/s = **%.0f%%** of the close-delimited rate (median of the per-round ratios, range %.0f–%.0f%%)",
+		fmtRate(rateOf(0)), fmtRate(rateOf(1)), 100*r, 100*rs[0], 100*rs[len(rs)-1])
+	if len(who) > 1 && len(ratios[1]) > 0 {
+		line += fmt.Sprintf("; go-sse's fastest way, %s (reference): %s vs %s events/s = %.0f%%",
+			contenders[peer].name, fmtRate(rateOf(2)), fmtRate(rateOf(3)), 100*median(ratios[1]))
+	}
+	line += fmt.Sprintf("; goal ≥ %.0f%% of the close-delimited rate: %s", 100*framingGoal, verdict)
+	return md.String(), line, notes
 }
 
 // cpuTime returns the CPU time (user + system) the process used so far

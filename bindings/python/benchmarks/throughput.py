@@ -2,7 +2,9 @@
 
     python3 bindings/python/benchmarks/throughput.py [--count 500000] [--size 40]
             [--rounds 3] [--clients libsse,libsse-async,launchdarkly,ssec] [--url URL]
-            [--markdown FILE]
+            [--shape write|event-chunks|close] [--markdown FILE]
+    python3 bindings/python/benchmarks/throughput.py --shape-ratio [--count 2000000]
+            [--size 40] [--rounds 7] [--url URL] [--markdown FILE]
 
 Starts target/release/sse-demo-server on a free port (unless --url) and
 reads /fast?count=N&size=S (N identical events of S bytes of data, sent in
@@ -15,6 +17,18 @@ client saw every event with the right data. Reported per client:
 events/s (wall clock), the CPU time of the consuming thread per event
 (``time.thread_time``) and of the whole process per event (``getrusage``:
 includes libsse's own parsing thread and any other thread a client uses).
+
+``--shape`` picks the body's shape: ``write`` (default: chunked framing,
+one chunk per ~64 KiB write), ``event-chunks`` (``&chunk=event``: chunked
+framing, every event its own chunk, still in ~64 KiB writes: the shape of
+a server that flushes after each event) or ``close`` (``&framing=close``:
+no chunking, the body ends when the connection closes).
+
+``--shape-ratio`` measures libsse's sync iterator alone on the three shapes
+in interleaved rounds (the order alternates from round to round) and
+reports the median of the per-round ratios event-chunks ÷ close (the goal:
+small events in one-chunk-per-event bodies at ≥ 85% of the close-delimited
+rate of the same build); ``write`` is a reference row.
 
 Peers, each driven the fastest way its documentation offers:
 
@@ -50,6 +64,13 @@ from _peers import dist_version, importable  # beside this script
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 CHUNK = 65536
+# --shape: what it adds to /fast's query, and how the table names it.
+SHAPES: Dict[str, Tuple[str, str]] = {
+    "write": ("", "chunked, a chunk per ~64 KiB write"),
+    "event-chunks": ("&chunk=event", "chunked, a chunk per event (~64 KiB writes)"),
+    "close": ("&framing=close", "close-delimited (no chunking)"),
+}
+RATIO_GOAL = 0.85  # --shape-ratio: event-chunks ÷ close, at least
 
 
 def run_libsse(url: str, n: int) -> Tuple[int, int]:
@@ -158,15 +179,89 @@ def fmt_rate(r: float) -> str:
     return f"{r / 1e6:.2f} M" if r >= 1e6 else f"{r / 1e3:.0f} k"
 
 
+def shape_ratio(base: str, args: argparse.Namespace, pyver: str, accel: str) -> None:
+    """--shape-ratio: libsse's sync iterator on every body shape, in
+    interleaved rounds; the verdict is the median of the per-round ratios
+    event-chunks ÷ close."""
+    shapes = list(SHAPES)
+    # per shape: lists of (events/s, thread CPU ns/event, process CPU ns/event)
+    runs: Dict[str, List[Tuple[float, float, float]]] = {s: [] for s in shapes}
+    ratios: List[float] = []
+    for r in range(args.rounds):
+        order = shapes if r % 2 == 0 else shapes[::-1]
+        rates: Dict[str, float] = {}
+        for shape in order:
+            url = f"{base}/fast?count={args.count}&size={args.size}{SHAPES[shape][0]}"
+            wall0, cpu0, proc0 = time.perf_counter(), time.thread_time(), process_cpu()
+            events, total = run_libsse(url, args.count)
+            wall = time.perf_counter() - wall0
+            cpu, proc = time.thread_time() - cpu0, process_cpu() - proc0
+            if events != args.count or total != args.count * args.size:
+                sys.exit(f"libsse, {shape}: {events} events, {total} data bytes; "
+                         f"expected {args.count}, {args.count * args.size}")
+            rates[shape] = args.count / wall
+            runs[shape].append((rates[shape], cpu / args.count * 1e9, proc / args.count * 1e9))
+            print(f"round {r + 1}: {shape:13s} {rates[shape]:>12,.0f} events/s   "
+                  f"{cpu / args.count * 1e9:>6.0f} ns CPU/event (consumer thread)   {wall:.2f} s", file=sys.stderr)
+        ratios.append(rates["event-chunks"] / rates["close"])
+        print(f"round {r + 1}: event-chunks ÷ close = {ratios[-1]:.3f}", file=sys.stderr)
+
+    med = {s: statistics.median(x[0] for x in runs[s]) for s in shapes}
+    lines = [
+        f"Python {pyver}, libsse batch packer {accel}; libsse's sync iterator (`libsse.connect`), "
+        f"{args.count:,} events of {args.size} B (`/fast?count={args.count}&size={args.size}` + the shape's "
+        f"parameter), {args.rounds} rounds, the shapes in alternating order.",
+        "",
+        "| body shape | `/fast` parameter | events/s | range | consumer thread CPU ns/event "
+        "| process CPU ns/event | ÷ close-delimited |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in shapes:
+        rates = [x[0] for x in runs[s]]
+        per_round = sorted(a[0] / b[0] for a, b in zip(runs[s], runs["close"]))
+        ratio = "—" if s == "close" else f"{statistics.median(per_round):.2f}×"
+        bold = "**" if s == "event-chunks" else ""
+        lines.append(
+            f"| {bold}{SHAPES[s][1]}{bold} | `{SHAPES[s][0].lstrip('&') or '(none)'}` | {bold}{fmt_rate(med[s])}{bold} "
+            f"| {fmt_rate(min(rates))}–{fmt_rate(max(rates))} | {statistics.median(x[1] for x in runs[s]):.0f} "
+            f"| {statistics.median(x[2] for x in runs[s]):.0f} | {bold}{ratio}{bold} |"
+        )
+    ratios.sort()
+    r = statistics.median(ratios)
+    verdict = "met" if r >= RATIO_GOAL else "**missed**"
+    summary = (
+        f"Python {pyver}: libsse (sync iterator), {args.size} B events in one-chunk-per-event bodies "
+        f"{fmt_rate(med['event-chunks'])} events/s = **{r:.0%}** of the close-delimited rate "
+        f"({fmt_rate(med['close'])} events/s; median of the per-round ratios, range {ratios[0]:.0%}–{ratios[-1]:.0%}); "
+        f"goal ≥ {RATIO_GOAL:.0%}: {verdict}"
+    )
+    lines += ["", f"- {summary}"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+        with open(args.markdown + ".summary", "w") as f:
+            f.write(summary + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--count", type=int, default=500_000)
+    ap.add_argument("--count", type=int, help="default 500000; 2000000 with --shape-ratio")
     ap.add_argument("--size", type=int, default=40)
-    ap.add_argument("--rounds", "--repeat", type=int, default=3)
+    ap.add_argument("--rounds", "--repeat", type=int, help="default 3; 7 with --shape-ratio")
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--url", help="base URL of a running sse-demo-server")
+    ap.add_argument("--shape", choices=list(SHAPES), default="write", help="the body's shape (see above)")
+    ap.add_argument("--shape-ratio", action="store_true",
+                    help="libsse's sync iterator on every shape: event-chunks ÷ close")
     ap.add_argument("--markdown", help="write the table and the verdict there")
     args = ap.parse_args()
+    # --shape-ratio: longer runs and more rounds (a ratio of two noisy rates)
+    if args.count is None:
+        args.count = 2_000_000 if args.shape_ratio else 500_000
+    if args.rounds is None:
+        args.rounds = 7 if args.shape_ratio else 3
 
     if importable("libsse") is not None:  # run from the source tree
         sys.path.insert(0, os.path.dirname(HERE))
@@ -178,7 +273,8 @@ def main() -> None:
             [binary, "--port", "0", "--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         base = server.stdout.readline().decode().strip()  # type: ignore[union-attr]
-    url = f"{base}/fast?count={args.count}&size={args.size}"
+    query = f"/fast?count={args.count}&size={args.size}{SHAPES[args.shape][0]}"
+    url = base + query
     pyver = sys.version.split()[0]
     print(f"python {pyver}, {os.cpu_count()} CPUs, {url}", file=sys.stderr)
     accel = "?"
@@ -190,6 +286,12 @@ def main() -> None:
               file=sys.stderr)
     except ImportError:
         pass
+    if args.shape_ratio:
+        shape_ratio(base, args, pyver, accel)
+        if server is not None:
+            server.stdin.close()  # type: ignore[union-attr]
+            server.wait()
+        return
 
     names: List[str] = []
     skipped: Dict[str, str] = {}
@@ -243,7 +345,7 @@ def main() -> None:
     fastest_peer = max(peers, key=lambda n: med[n]) if peers else None
     lines = [
         f"Python {pyver}, libsse batch packer {accel}; {args.count:,} events of {args.size} B "
-        f"(`/fast?count={args.count}&size={args.size}`), {args.rounds} rounds.",
+        f"(`{query}`{'' if args.shape == 'write' else ': ' + SHAPES[args.shape][1]}), {args.rounds} rounds.",
         "",
         "| client | events/s | range | consumer thread CPU ns/event | process CPU ns/event "
         "| libsse (sync) is |",
@@ -270,7 +372,8 @@ def main() -> None:
         r = statistics.median(ratios)
         verdict = "met" if r >= 5 else "**missed**"
         summary = (
-            f"Python {pyver}: libsse (sync) {fmt_rate(med['libsse'])} events/s = **{r:.2f}×** the faster peer, "
+            f"Python {pyver}{'' if args.shape == 'write' else ', ' + SHAPES[args.shape][1] + ' bodies'}: "
+            f"libsse (sync) {fmt_rate(med['libsse'])} events/s = **{r:.2f}×** the faster peer, "
             f"{describe(fastest_peer)} ({fmt_rate(med[fastest_peer])} events/s; median of the per-round ratios, "
             f"range {ratios[0]:.2f}–{ratios[-1]:.2f}×); goal ≥ 5× the faster peer: {verdict}"
         )
