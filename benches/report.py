@@ -151,6 +151,10 @@ def judge_latency(md: str, py_summaries: List[str]) -> Judgement:
             name = r[1].split(" `")[0]
             got.append(f"{name}/{r[0]} {ratio:.2f}×")
             oks.append(ratio <= 1.5)
+        floors = [f"{r[0]} {num(r[8]):.2f}×" for r in rows(md, sub)
+                  if len(r) >= 10 and "second thread" in r[1] and num(r[8]) is not None]
+        if floors:
+            got.append("(hand-over floor, no libsse: " + ", ".join(floors) + ")")
         if got:
             parts.append(f"C, {label}: " + ", ".join(got))
     py_oks = []

@@ -12,6 +12,10 @@
  *   pull      sse_next_event(-1) on the main thread
  *   callback  stamp taken inside the callback (libsse's thread)
  *   fd        poll() on sse_client_fd, then sse_next_event(0) until SSE_TIMEOUT
+ *   handoff   reference, no libsse: a raw reader thread hands each stamp to
+ *             the main thread through a mutex + condition variable (stamp
+ *             taken there): the floor of any design where one thread reads
+ *             and another consumes, as pull and fd do
  * The first WARMUP events of every stream are not counted. libsse:
  * messages_only, max_retries 0. Prints one markdown row per framing and
  * consumer (pooled samples of all rounds), in microseconds: p50, p90, p99,
@@ -26,9 +30,9 @@
 #include "common.h"
 
 #define WARMUP 10
-enum { RAW, PULL, CALLBACK, FD, NMODES };
-static const char *MODE_NAMES[NMODES] = {"raw socket (reference)", "pull `sse_next_event`",
-                                         "callback", "fd + poll"};
+enum { RAW, PULL, CALLBACK, FD, HANDOFF, NMODES };
+static const char *MODE_NAMES[NMODES] = {"raw socket (reference)", "pull `sse_next_event`", "callback", "fd + poll",
+                                         "reference: raw reader → second thread (condvar)"};
 static const char *FRAMINGS[2] = {"chunked", "close"};
 
 static const char *g_base;
@@ -62,15 +66,19 @@ static void path_for(char *buf, size_t n, int framing) {
     snprintf(buf, n, "/stamp?rate=%g&count=%llu&framing=%s", g_rate, (unsigned long long)g_count, FRAMINGS[framing]);
 }
 
+/* Where run_raw's events go: recorded, or handed to another thread. */
+static void (*g_raw_sink)(struct samples *s, uint64_t now, uint64_t stamp) = NULL;
+
 static void run_raw(int framing, struct samples *s) {
     char path[256];
     path_for(path, sizeof path, framing);
     int fd = raw_get(g_port, path);
-    static char buf[64 * 1024];
+    enum { BUF = 64 * 1024 };
+    char *buf = xmalloc(BUF); /* two readers may run at once (handoff) */
     size_t have = 0;
     uint64_t events = 0;
     for (;;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - have - 1);
+        ssize_t n = read(fd, buf + have, BUF - have - 1);
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -86,7 +94,8 @@ static void run_raw(int framing, struct samples *s) {
             if (!d) break;
             char *nl = strchr(d + 7, '\n');
             if (!nl) break;
-            add(s, t, strtoull(d + 7, NULL, 10));
+            if (g_raw_sink && s == NULL) g_raw_sink(s, t, strtoull(d + 7, NULL, 10));
+            else add(s, t, strtoull(d + 7, NULL, 10));
             events++;
             p = keep = nl;
         }
@@ -96,6 +105,7 @@ static void run_raw(int framing, struct samples *s) {
         memmove(buf, keep, have);
     }
     close(fd);
+    free(buf);
     if (events != g_count) DIE("raw: %llu events, expected %llu", (unsigned long long)events, (unsigned long long)g_count);
 }
 
@@ -178,6 +188,54 @@ static void run_fd(int framing, struct samples *s) {
     finish(c, st, s, before);
 }
 
+/* handoff: stamps from the reader thread to the main thread. */
+static struct {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    uint64_t ring[4096];
+    size_t head, tail;
+    int done;
+} g_q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+
+static void handoff_push(struct samples *s, uint64_t now, uint64_t stamp) {
+    (void)s;
+    (void)now;
+    pthread_mutex_lock(&g_q.m);
+    if (g_q.tail - g_q.head < 4096) g_q.ring[g_q.tail++ % 4096] = stamp;
+    pthread_cond_signal(&g_q.c);
+    pthread_mutex_unlock(&g_q.m);
+}
+
+static void *handoff_reader(void *arg) {
+    run_raw(*(int *)arg, NULL);
+    pthread_mutex_lock(&g_q.m);
+    g_q.done = 1;
+    pthread_cond_signal(&g_q.c);
+    pthread_mutex_unlock(&g_q.m);
+    return NULL;
+}
+
+static void run_handoff(int framing, struct samples *s) {
+    g_q.head = g_q.tail = 0;
+    g_q.done = 0;
+    g_raw_sink = handoff_push;
+    pthread_t th;
+    if (pthread_create(&th, NULL, handoff_reader, &framing) != 0) DIE("pthread_create");
+    for (;;) {
+        pthread_mutex_lock(&g_q.m);
+        while (g_q.head == g_q.tail && !g_q.done) pthread_cond_wait(&g_q.c, &g_q.m);
+        if (g_q.head == g_q.tail) {
+            pthread_mutex_unlock(&g_q.m);
+            break;
+        }
+        uint64_t stamp = g_q.ring[g_q.head++ % 4096];
+        pthread_mutex_unlock(&g_q.m);
+        add(s, now_ns(), stamp);
+    }
+    pthread_join(th, NULL);
+    g_raw_sink = NULL;
+}
+
 struct raw_job {
     int framing;
     struct samples s;
@@ -217,6 +275,7 @@ int main(int argc, char **argv) {
                 switch (m) {
                 case PULL: run_pull(f, &one); break;
                 case CALLBACK: run_callback(f, &one); break;
+                case HANDOFF: run_handoff(f, &one); break;
                 default: run_fd(f, &one); break;
                 }
                 pthread_join(th, NULL);

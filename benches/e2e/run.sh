@@ -253,7 +253,9 @@ R=$PARTS/5.md
     echo "raw runs of that framing (the steadiest reference); \"paired\" = median over the $LAT_ROUNDS rounds of p99 / p99 of the raw reader that"
     echo "ran beside it (in parentheses: pooled over those paired runs). pull: \`sse_next_event(-1)\` on the main thread;"
     echo "callback: stamped inside the callback (libsse's thread); fd: \`poll()\` on \`sse_client_fd\`, then \`sse_next_event(0)\` until"
-    echo "\`SSE_TIMEOUT\`; libsse with \`messages_only\`, \`max_retries 0\`."
+    echo "\`SSE_TIMEOUT\`; libsse with \`messages_only\`, \`max_retries 0\`. The last row of each framing is a second reference without"
+    echo "libsse: a raw reader thread hands each stamp to the main thread through a mutex and condition variable, the floor of any"
+    echo "design where one thread reads and another consumes (pull and fd do; the callback runs on the reading thread)."
     echo
     echo "Command: \`$BIN/e2e_latency URL 1000 $LAT_COUNT $LAT_ROUNDS\` (5b: server and program under \`chrt -f 10\`; run by \`benches/e2e/run.sh\`)."
     echo
