@@ -69,11 +69,21 @@ impl Dechunker {
     }
 
     /// Appends the chunk data in `input` to `out`. On an error, `out` holds
-    /// the data of every chunk before the fault; input after the last chunk
-    /// is ignored.
+    /// the data of every chunk before the faulty one: a chunk not followed
+    /// by CRLF (more data than its size) is dropped, except the part of it
+    /// that earlier inputs carried (already handed on). Input after the
+    /// last chunk is ignored.
     pub(crate) fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DechunkError> {
         let mut at = 0;
+        // Where the current chunk's data (of this input) starts in `out`.
+        let mut chunk_start = out.len();
         while at < input.len() {
+            if !matches!(
+                self.state,
+                State::Data { .. } | State::DataCr | State::DataLf
+            ) {
+                chunk_start = out.len();
+            }
             match self.state {
                 State::Data { left } => {
                     let take = (input.len() - at).min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -99,13 +109,22 @@ impl Dechunker {
                 State::Size {
                     value: 0,
                     digits: 0,
-                } if plain_size_line(&input[at..]).is_some() => {
+                } if self.max_line_bytes >= PLAIN_LINE_MAX
+                    && plain_size_line(&input[at..]).is_some() =>
+                {
                     at += self.whole_chunks(&input[at..], out);
+                    chunk_start = out.len();
                 }
                 _ => {
                     let byte = input[at];
                     at += 1;
-                    self.framing_byte(byte)?;
+                    let after_data = matches!(self.state, State::DataCr | State::DataLf);
+                    if let Err(e) = self.framing_byte(byte) {
+                        if after_data {
+                            out.truncate(chunk_start);
+                        }
+                        return Err(e);
+                    }
                 }
             }
         }
@@ -214,6 +233,9 @@ impl Dechunker {
     }
 }
 
+/// The longest size line [`plain_size_line`] takes (15 digits and CRLF).
+const PLAIN_LINE_MAX: usize = 17;
+
 /// A size line of 1 to 15 hex digits and CRLF at the start of `bytes`: its
 /// value and length. Anything else (extensions, a cut, errors) is left to
 /// the byte-by-byte path.
@@ -293,7 +315,7 @@ mod tests {
                 "a chunk size over 2^64 bytes",
             ),
             (
-                b"2\r\nokXY\r\n",
+                b"2\r\nok\r\n2\r\nnoXY\r\n",
                 "'X' where a chunk's data should end with CRLF (more data than its size)",
             ),
             (b"2\r\nok\r\n1\rx", "'x' after a CR in a chunk size line"),
@@ -305,7 +327,16 @@ mod tests {
         for (body, message) in cases {
             for piece in [1, 3, body.len()] {
                 let (out, result, _) = decode_in_pieces(body, piece);
-                assert_eq!(out, b"ok", "{message}, piece {piece}");
+                if piece == body.len() {
+                    // The faulty chunk is dropped whole.
+                    assert_eq!(out, b"ok", "{message}");
+                } else {
+                    // Except what earlier inputs carried of it.
+                    assert!(
+                        out.starts_with(b"ok") && out.len() <= 4,
+                        "{message}, piece {piece}"
+                    );
+                }
                 assert_eq!(result, Err(DechunkError(message.into())), "piece {piece}");
             }
         }
