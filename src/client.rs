@@ -64,8 +64,11 @@ struct Shared {
     worker: OnceLock<ThreadId>,
     /// The stream's id on the engine loop, when the loop drives it.
     on_loop: OnceLock<u64>,
-    /// That loop (kept running while a client is on it).
-    engine: OnceLock<Arc<Engine>>,
+    /// That loop, for the room hook. Weak: the engine thread holds this
+    /// state (through the sink), and a strong reference there would make
+    /// the loop thread drop its own engine (no join); the `Client` holds
+    /// the strong one.
+    engine: OnceLock<std::sync::Weak<Engine>>,
     /// What the stream has done (`Client::stats`).
     counters: Counters,
     /// The wait set told of news, if any (`Client::join_wait_set`).
@@ -191,6 +194,9 @@ impl Shared {
 /// Dropping it closes the stream and waits for its end.
 pub struct Client {
     shared: Arc<Shared>,
+    /// The loop driving the stream: kept running while a client is on it;
+    /// a client's own loop ends (joined) when the client is dropped.
+    engine: Arc<Engine>,
 }
 
 impl Client {
@@ -210,13 +216,14 @@ impl Client {
         if let Some(id) = engine.thread_id() {
             let _ = shared.worker.set(id);
         }
-        let _ = shared.engine.set(engine.clone());
+        let _ = shared.engine.set(Arc::downgrade(&engine));
         // The room hook needs the stream's id, known once it is added: it
         // reads it from the shared state.
         let weak = Arc::downgrade(&shared);
         items.on_room(Box::new(move || {
             if let Some(shared) = weak.upgrade() {
-                if let (Some(&id), Some(engine)) = (shared.on_loop.get(), shared.engine.get()) {
+                let engine = shared.engine.get().and_then(std::sync::Weak::upgrade);
+                if let (Some(&id), Some(engine)) = (shared.on_loop.get(), engine) {
                     engine.resume(id);
                 }
             }
@@ -232,7 +239,7 @@ impl Client {
         if shared.closing() {
             engine.close(id);
         }
-        Ok(Client { shared })
+        Ok(Client { shared, engine })
     }
 
     /// Waits up to `timeout` (None: forever) for the next item.
@@ -415,8 +422,8 @@ impl Client {
         if self.shared.closing() {
             return;
         }
-        if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
-            engine.interrupt(id);
+        if let Some(&id) = self.shared.on_loop.get() {
+            self.engine.interrupt(id);
         }
     }
 
@@ -426,8 +433,8 @@ impl Client {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let (Some(&id), Some(engine)) = (self.shared.on_loop.get(), self.shared.engine.get()) {
-            engine.close(id);
+        if let Some(&id) = self.shared.on_loop.get() {
+            self.engine.close(id);
         }
     }
 

@@ -387,40 +387,6 @@ fn a_connection_that_delivered_an_event_starts_the_attempt_count_over() {
     assert_eq!(got.len(), 4, "the client kept reconnecting");
 }
 
-/// A listener whose accept queue is full: the kernel drops further SYNs,
-/// so a connect to it hangs until the client's own timeout.
-fn unanswered_listener() -> (i32, String, Vec<std::net::TcpStream>) {
-    use std::net::{SocketAddr, TcpStream};
-    // SAFETY: plain socket calls on a fresh descriptor owned by the test.
-    let (fd, port) = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0);
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len),
-            0
-        );
-        assert_eq!(libc::listen(fd, 0), 0);
-        let mut bound: libc::sockaddr_in = std::mem::zeroed();
-        let mut bound_len = len;
-        libc::getsockname(
-            fd,
-            &mut bound as *mut _ as *mut libc::sockaddr,
-            &mut bound_len,
-        );
-        (fd, u16::from_be(bound.sin_port))
-    };
-    let target: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // Fill the accept queue (never accepted); later connects get no answer.
-    let fillers: Vec<TcpStream> = (0..4)
-        .filter_map(|_| TcpStream::connect_timeout(&target, ms(200)).ok())
-        .collect();
-    (fd, format!("http://{target}/"), fillers)
-}
-
 #[test]
 fn connect_timeout_bounds_a_connect_that_gets_no_answer() {
     let (fd, url, _fillers) = unanswered_listener();
