@@ -44,6 +44,11 @@ impl TextPool {
     /// allocate as usual, large ones reuse a spare buffer if one fits.
     pub fn batch(&self, text_bytes: usize) -> Batch {
         if text_bytes < RECYCLE_MIN_BYTES {
+            // A small read: the burst that needed large buffers is over;
+            // a stream that goes quiet does not keep them.
+            if let Some((spare, _)) = self.channel.get() {
+                while spare.try_recv().is_ok() {}
+            }
             return Batch::with_text_capacity(text_bytes);
         }
         let (spare, recycler) = self.channel.get_or_init(|| {
@@ -513,5 +518,21 @@ mod tests {
         assert_eq!(others, [Item::Comment("c".into())]);
         assert_eq!(pointers, [(text.as_str().as_ptr(), 1)]);
         assert_eq!(text.as_str(), "m\0");
+    }
+
+    #[test]
+    fn large_buffers_come_back_and_a_small_read_lets_them_go() {
+        let pool = TextPool::default();
+        let big = pool.batch(RECYCLE_MIN_BYTES);
+        let ptr = big.text.as_ptr();
+        drop(big);
+        // The spare is reused for the next large batch.
+        let again = pool.batch(RECYCLE_MIN_BYTES);
+        assert_eq!(again.text.as_ptr(), ptr);
+        drop(again);
+        assert_eq!(pool.channel.get().unwrap().0.len(), 1);
+        // A small read drops the spares.
+        drop(pool.batch(10));
+        assert_eq!(pool.channel.get().unwrap().0.len(), 0);
     }
 }
