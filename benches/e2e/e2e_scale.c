@@ -17,7 +17,8 @@
  * Waits until every stream got
  * its first event, lets it settle 1 s, then measures over SECONDS:
  * events received, lost and duplicated events (libsse: per stream, each
- * event's id must be the last one + 1, over the whole run), CPU
+ * event's id must be the last one + 1, over the whole run), streams
+ * behind (fewer than SECONDS - 1 events in the window), CPU
  * (utime+stime from /proc/self/stat, and getrusage
  * for a finer figure), and at the end VmRSS, VmHWM and Threads from
  * /proc/self/status. Also the baseline before any client, the time to
@@ -37,6 +38,7 @@ static atomic_uint_fast64_t g_connected;
 
 struct per_client {
     atomic_int got_first;
+    atomic_ullong events; /* this stream's events so far */
     /* libsse: written by the engine thread only, read after free */
     unsigned long long last_id, lost, duplicated;
 };
@@ -48,6 +50,7 @@ static void on_event(void *userdata, const sse_event *ev) {
     if (id <= pc->last_id) pc->duplicated++;
     else pc->lost += id - pc->last_id - 1;
     if (id > pc->last_id) pc->last_id = id;
+    atomic_fetch_add_explicit(&pc->events, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&g_events, 1, memory_order_relaxed);
     if (!atomic_exchange_explicit(&pc->got_first, 1, memory_order_relaxed))
         atomic_fetch_add_explicit(&g_connected, 1, memory_order_relaxed);
@@ -63,6 +66,7 @@ static void count_data(const char *buf, ssize_t n, struct per_client *pc) {
     for (ssize_t i = 0; i + 5 <= n; i++)
         if (buf[i] == 'd' && memcmp(buf + i, "data:", 5) == 0 && (i == 0 || buf[i - 1] == '\n')) events++;
     if (events == 0) return;
+    atomic_fetch_add_explicit(&pc->events, events, memory_order_relaxed);
     atomic_fetch_add_explicit(&g_events, events, memory_order_relaxed);
     if (!atomic_exchange_explicit(&pc->got_first, 1, memory_order_relaxed))
         atomic_fetch_add_explicit(&g_connected, 1, memory_order_relaxed);
@@ -236,6 +240,8 @@ int main(int argc, char **argv) {
     sleep_ms(1000); /* settle: let the first-event burst pass */
 
     uint64_t e0 = atomic_load(&g_events);
+    unsigned long long *window0 = xmalloc((size_t)n * sizeof *window0);
+    for (long i = 0; i < n; i++) window0[i] = atomic_load_explicit(&pcs[i].events, memory_order_relaxed);
     long long ticks0 = stat_ticks();
     double ru0 = rusage_secs();
     uint64_t m0 = now_ns();
@@ -244,6 +250,13 @@ int main(int argc, char **argv) {
     double ru1 = rusage_secs();
     long long ticks1 = stat_ticks();
     uint64_t e1 = atomic_load(&g_events);
+    /* A stream that got fewer than SECONDS - 1 of its SECONDS-or-so events
+     * in the window is behind (stalled, or starved by the others). */
+    long behind = 0;
+    for (long i = 0; i < n; i++)
+        if (atomic_load_explicit(&pcs[i].events, memory_order_relaxed) - window0[i] + 1 < (unsigned long long)seconds)
+            behind++;
+    free(window0);
 
     long rss = status_field("VmRSS"), hwm = status_field("VmHWM"), threads = status_field("Threads");
     double wall = (double)(m1 - m0) / 1e9;
@@ -272,8 +285,12 @@ int main(int argc, char **argv) {
         lost += pcs[i].lost;
         duplicated += pcs[i].duplicated;
     }
-    char check[64] = "not checked";
+    char check[96] = "not checked";
     if (is_libsse) snprintf(check, sizeof check, "%llu / %llu", lost, duplicated);
+    if (behind) {
+        size_t used = strlen(check);
+        snprintf(check + used, sizeof check - used, "; %ld streams behind", behind);
+    }
 
     /* | mode | streams | servers | connected | connect s | events (expected) | lost / duplicated |
      *   CPU % stat | CPU % rusage | VmRSS MiB | VmHWM MiB | RSS/stream KiB | threads | teardown s | */
