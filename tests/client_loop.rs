@@ -1,8 +1,7 @@
-//! Clients on the engine loop (engine v2, the default): one
-//! background thread for every plain-http stream of the process, no thread
-//! per client, backpressure through the queue's room hook. The other client
-//! tests run on the loop too in `make test-rust` (a second pass with the
-//! variable set); these check what only the loop does.
+//! Clients on the engine loop (the only engine): one background thread
+//! for every stream of the process (unless a client asks for its own), no
+//! thread per client, backpressure through the queue's room hook. Every
+//! client test runs on the loop; these check what is particular to it.
 
 mod common;
 
@@ -78,6 +77,61 @@ fn a_consumer_that_falls_behind_pauses_its_stream_and_loses_nothing() {
     assert_eq!(end.kind, sse::ErrorKind::Closed, "{end}");
     let expected: Vec<u64> = (1..=count).collect();
     assert_eq!(message_ids(&items), expected);
+}
+
+#[test]
+fn a_paused_stream_does_not_hold_up_the_others_on_its_loop() {
+    let server = Server::start().unwrap();
+    // Never read: its queue fills and the loop stops reading it.
+    let stalled =
+        start(config(&format!("{}/ticker?interval_ms=0", server.url())).queue_capacity(16));
+    wait_until("the stalled stream to queue items", || {
+        stalled.queued() >= 1
+    });
+    std::thread::sleep(ms(300)); // its next batch finds no room: paused
+    let live = start(config(&format!("{}/ticker?interval_ms=2", server.url())));
+    let items = items_until(
+        &live,
+        |i| matches!(i, Item::Message(e) if e.last_event_id == "200"),
+    );
+    assert_eq!(message_ids(&items), (1..=200).collect::<Vec<u64>>());
+    assert_eq!(threads_named("libsse-engine"), 1, "both on the shared loop");
+    // Still paused, still bounded, and it resumes losing nothing.
+    let queued = stalled.queued();
+    assert!(queued < 16 + 2000, "{queued} queued with a capacity of 16");
+    let ids = message_ids(&(0..3000).map(|_| next(&stalled)).collect::<Vec<_>>());
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<u64>>());
+}
+
+#[test]
+fn small_events_one_chunk_each_arrive_in_multi_event_batches() {
+    let server = Server::start().unwrap();
+    let count = 20_000;
+    let client = start(
+        config(&format!(
+            "{}/fast?count={count}&size=40&chunk=event",
+            server.url()
+        ))
+        .messages_only(true)
+        .retry(|r| r.reconnect = false),
+    );
+    let (mut events, mut batches, mut largest) = (0, 0, 0);
+    loop {
+        match client.next_batch(Some(PATIENCE)) {
+            Ok(Some(batch)) => {
+                events += batch.len();
+                batches += 1;
+                largest = largest.max(batch.len());
+            }
+            Ok(None) => panic!("no batch within {PATIENCE:?}"),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(events, count);
+    // One read of up to 64 KiB carries ~1,200 one-chunk events: they come
+    // as one batch, not one batch per chunk.
+    assert!(largest > 100, "largest batch {largest} events");
+    assert!(batches < count / 10, "{batches} batches for {count} events");
 }
 
 #[test]
