@@ -366,8 +366,10 @@ enum sse_status sse_client_interrupt(struct sse_client *client);
 enum sse_status sse_client_close(struct sse_client *client);
 
 // Closes the client, wakes the calls other threads are making on it
-// (blocked pulls return at once) and waits for them to return, joins its
-// thread, runs the callback's `userdata_free`, and frees it. NULL is a
+// (blocked pulls return at once) and waits for them to return, waits for
+// its stream to end on the engine loop (its socket closed; a client with
+// a thread of its own, `sse_config_set_own_thread`, has that thread
+// joined), runs the callback's `userdata_free`, and frees it. NULL is a
 // no-op. No call on the client may start once this is called (one that
 // starts during the free is refused; after it, the handle is gone). From inside
 // the callback the thread finishes on its own right after the callback

@@ -123,7 +123,9 @@ pub(crate) enum Event {
         headers: Vec<(String, String)>,
     },
     /// The items of one input (more than one batch only when gzip expands
-    /// an input past [`MAX_BATCH_INPUT_BYTES`]).
+    /// an input past [`MAX_BATCH_INPUT_BYTES`]). A gzip body's input comes
+    /// in [`GZIP_INPUT_STEP`] steps (see [`Connection::input_step`]), so it
+    /// gives a batch per step.
     Items(Batch),
     /// A valid `retry:` field: the server's reconnection time in ms.
     ServerRetry(u64),
@@ -161,9 +163,7 @@ pub(crate) const MAX_BATCH_INPUT_BYTES: usize = 256 * 1024;
 /// [`Connection::input_step`]): at most a few MiB of events at the highest
 /// ratios.
 const GZIP_INPUT_STEP: usize = 2048;
-/// Undecodable body bytes kept between inputs at most: only a chunk-size
-/// line or a chunk's CRLF can wait for more input, and ureq-proto refuses
-/// a size line over 20 bytes anyway.
+/// The longest chunk-size line (digits and extensions) `dechunk` takes.
 const MAX_CHUNK_FRAMING_BYTES: usize = 1024;
 /// First size of the request buffer; it doubles while a header overflows.
 const FIRST_REQUEST_BUFFER_BYTES: usize = 1024;

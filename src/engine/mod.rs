@@ -8,9 +8,10 @@
 //!   quinn-proto's `Connection`: `handle_input(bytes, now)`,
 //!   `handle_eof`, `handle_transmitted`, `handle_timeout(now)`; the mutator
 //!   `close`; `poll_transmit` (bytes to write), `poll_timeout` (next
-//!   deadline), `poll_event` (open, batches, end). No I/O, no clock. HTTP
-//!   framing is `ureq-proto`'s `client::Call` (request head and body,
-//!   response head, chunked / length / close-delimited bodies); gzip is
+//!   deadline), `poll_event` (open, batches, end). No I/O, no clock. The
+//!   request and the response head are `ureq-proto`'s `client::Call`; the
+//!   body's framing is read there too (length, close-delimited) or by
+//!   `dechunk` (chunked: a streaming decoder of whole inputs); gzip is
 //!   [`gzip`] (flate2's streaming decoder); then `parser` into `batch`.
 //! - `request` (step 2): the next request of a stream, pure: URL, method,
 //!   headers, body, Last-Event-ID, and the redirect rules that decide on a

@@ -12,9 +12,10 @@
 //! deadline does not run meanwhile. The items that end a connection or the
 //! stream are never refused (a bounded few).
 //!
-//! Scope of this step: plain `http://` URLs. Names are resolved on the
-//! loop thread (`ToSocketAddrs`; IP literals need no lookup): the resolver
-//! pool is step 5, TLS step 6, proxies step 7.
+//! Names are looked up off the loop by `dns`'s resolver pool (IP literals
+//! need none); TLS (`tls`) sits between the socket and the exchange;
+//! proxies: `CONNECT` or SOCKS tunnels (`Tunnel`) before the exchange, or
+//! absolute-form requests to an `http://` proxy.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind as Io, Read, Write};
