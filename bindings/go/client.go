@@ -9,12 +9,18 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
 const (
-	defaultBuffer = 256
+	defaultBuffer = 16
 	defaultBatch  = 256
+	// clientItems is the room for items a client's C batch starts with;
+	// it grows to the largest batch taken.
+	clientItems = 8
+	// drainLimit bounds the wait for the end of a client stopped early.
+	drainLimit = 2 * time.Second
 )
 
 type mode int
@@ -24,21 +30,23 @@ const (
 	modeEvents
 	modeItems
 	modeNext
+	modeNextBytes
 )
 
 // String names the read mode, for panic messages.
 func (m mode) String() string {
-	return [...]string{"none", "Events", "Items", "Next"}[m]
+	return [...]string{"none", "Events", "Items", "Next", "NextBytes"}[m]
 }
 
 // Client is one running stream. Its methods may be called from any
-// goroutine (Next from one at a time). Read it in one of three ways, not
-// mixed: the Events channel, the Items channel, or Next. Call Close (or
-// cancel the context given to Connect) when done: that ends the stream's
-// C thread (and goroutine). A Client that becomes unreachable without
-// Close is closed by the garbage collector, some time later, unless the
-// Events or Items channel is still being fed (a running pump keeps it
-// alive): do not rely on that, Close is the right way.
+// goroutine (Next and NextBytes from one at a time). Read it in one of four
+// ways, not mixed: the Events channel, the Items channel, Next, or
+// NextBytes. Call Close (or cancel the context given to Connect) when
+// done: that ends the stream in libsse and frees it. A Client that becomes
+// unreachable without Close is closed by the garbage collector, some time
+// later, unless its Events or Items channel is being fed (a client read
+// through a channel stays alive until its stream ends): do not rely on
+// that, Close is the right way.
 type Client struct {
 	c *client
 }
@@ -55,21 +63,47 @@ type client struct {
 	final Stats // the counters at the end, once h is freed; guarded by mu
 
 	// pullMu serializes the calls taking items out of C (Next) with finish.
-	pullMu  sync.Mutex
-	batch   *C.gosse_batch // guarded by pullMu (or owned by the pump)
-	cv      converter
-	texts   []string
-	pending []Event // Next: converted events not yet returned (owned by Next's caller)
-	next    int     // Next: index of the next pending event (owned by Next's caller)
-	lastErr error   // the last non-fatal failure seen
-	fatal   error   // the fatal failure reported by an error item
-	ended   bool    // C reported the end of the stream
+	pullMu sync.Mutex
+	// deliverMu does for the channel modes: held by whoever feeds the
+	// channel (the wait set's goroutine, a goroutine of the client's own
+	// while the channel is full, or the one finishing the client).
+	deliverMu sync.Mutex
+	again     atomic.Int32 // news came while deliverMu was held (see kick)
 
-	events chan Event
-	items  chan Item
+	// Guarded by pullMu or deliverMu (one of the two, by mode).
+	batch     *C.gosse_batch
+	cv        converter
+	texts     []string
+	cur       []C.gosse_item // the items of the batch in c.batch
+	pos       int            // the next item of cur to deliver (channel modes)
+	held      bool           // heldItem did not fit in the full channel
+	heldItem  Item
+	feedEnded bool       // the feeding is over
+	lent      *lentBatch // NextBytes: the batch lent when the client finished
+	lastBatch time.Time  // when the last batch was taken
+	endErr    error      // with feedEnded: the final error
+	pending   []Event    // Next: converted events not yet returned (owned by Next's caller)
+	next      int        // Next: index of the next pending event (owned by Next's caller)
+	lastErr   error      // the last non-fatal failure seen
+	fatal     error      // the fatal failure reported by an error item
+	ended     bool       // C reported the end of the stream
+
+	// The channels of Events and Items, made when first asked for (only
+	// the one used costs memory); guarded by modeMu until then.
+	events  chan Event
+	items   chan Item
+	buffer  int  // their capacity
+	chClose bool // finish closed them (guarded by modeMu)
+
+	// wake receives a signal (from the wait set's goroutine) when libsse
+	// has news for this client; nil if it could not join the wait set
+	// (then its reader waits in C). token is its name in the set.
+	wake  chan struct{}
+	token uint64
 
 	modeMu  sync.Mutex
-	mode    mode         // guarded by modeMu; read freely by the pump once set
+	mode    mode         // guarded by modeMu
+	owner   *Client      // the Client of a fed channel; guarded by modeMu, dropped by finish
 	modeNow atomic.Int32 // mode, for the lock-free check of Next
 	inNext  atomic.Int32 // 1 while a goroutine is inside Next
 	stopped bool         // guarded by modeMu
@@ -119,7 +153,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		}
 	}
 
-	batch := C.gosse_batch_new(C.size_t(s.batch))
+	batch := C.gosse_client_batch_new(clientItems)
 	if batch == nil {
 		return nil, &Error{Code: CodeInternal, Message: "out of memory"}
 	}
@@ -132,10 +166,12 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	c := &client{
 		h:      h,
 		batch:  batch,
-		events: make(chan Event, s.buffer),
-		items:  make(chan Item, s.buffer),
+		buffer: s.buffer,
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
+	}
+	if w := sharedWaitSet(); w != nil {
+		w.join(c)
 	}
 	if ctx.Done() != nil {
 		go func() {
@@ -159,7 +195,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 // Items or Next on the same client panics.
 func (cl *Client) Events() <-chan Event {
 	cl.c.choose(modeEvents, cl)
-	return cl.c.events
+	return cl.c.events // set by choose, never changed after
 }
 
 // Items returns the channel of every item in stream order: opens,
@@ -168,11 +204,12 @@ func (cl *Client) Events() <-chan Event {
 // client panics.
 func (cl *Client) Items() <-chan Item {
 	cl.c.choose(modeItems, cl)
-	return cl.c.items
+	return cl.c.items // set by choose, never changed after
 }
 
-// Next returns the next message event, waiting as long as needed: the
-// fastest way to read a client (no channel, no goroutine hand-off). When
+// Next returns the next message event, waiting as long as needed: a fast
+// way to read a client (no channel, no goroutine hand-off; NextBytes
+// also saves the copy of the data). When
 // the stream has ended it returns io.EOF after a clean end or Close,
 // ctx.Err() after the context was cancelled, or the fatal failure (as
 // Err). Close, Interrupt and context cancellation work while Next waits;
@@ -181,6 +218,22 @@ func (cl *Client) Items() <-chan Item {
 // or duplicated); so does calling Events or Items on the same client.
 func (cl *Client) Next() (Event, error) {
 	ev, err := cl.c.Next(cl)
+	runtime.KeepAlive(cl)
+	return ev, err
+}
+
+// NextBytes is Next without copying: the returned event's Data is
+// borrowed from libsse's memory, valid until the next call of NextBytes
+// on this client (and no longer once the Client is garbage collected:
+// keep it reachable while using Data); Close and context cancellation
+// leave it valid until that next call. Copy what must outlive it. Type and
+// ID are ordinary strings. The fastest way to read a client, above all
+// with large events: no allocation per event. It ends like Next (io.EOF,
+// ctx.Err() or the fatal failure). Calling NextBytes from two goroutines
+// at once panics, and so does calling Next, Events or Items on the same
+// client.
+func (cl *Client) NextBytes() (BytesEvent, error) {
+	ev, err := cl.c.NextBytes(cl)
 	runtime.KeepAlive(cl)
 	return ev, err
 }
@@ -204,8 +257,8 @@ func (cl *Client) Interrupt() {
 	runtime.KeepAlive(cl)
 }
 
-// Close stops the stream within milliseconds, waits until its C thread
-// (and goroutine) are gone, and closes the channel (items not yet read are
+// Close stops the stream within milliseconds, waits until libsse has let
+// it go and freed it, and closes the channel (items not yet read are
 // dropped). Safe to call more than once and from any goroutine; it always
 // returns nil.
 func (cl *Client) Close() error {
@@ -222,9 +275,9 @@ func (cl *Client) LastEventID() string {
 	return id
 }
 
-// choose fixes how the client is read; the first call starts the pump
-// goroutine for the channel modes, which keeps owner reachable while it
-// feeds the channel (the user may hold only the channel).
+// choose fixes how the client is read; for the channel modes it makes the
+// channel, keeps owner reachable while the channel is fed (the user may
+// hold only the channel) and starts a first feed.
 func (c *client) choose(m mode, owner *Client) {
 	c.modeMu.Lock()
 	defer c.modeMu.Unlock()
@@ -233,13 +286,31 @@ func (c *client) choose(m mode, owner *Client) {
 		return
 	case modeNone:
 		c.mode = m
-		c.modeNow.Store(int32(m))
-		if (m == modeEvents || m == modeItems) && !c.stopped {
-			go func() {
-				c.pump()
-				runtime.KeepAlive(owner)
-			}()
+		switch m {
+		case modeEvents:
+			c.events = make(chan Event, c.buffer)
+			if c.chClose {
+				close(c.events)
+			}
+		case modeItems:
+			c.items = make(chan Item, c.buffer)
+			if c.chClose {
+				close(c.items)
+			}
 		}
+		if (m == modeEvents || m == modeItems) && !c.stopped {
+			// Fed from now on: the client (in the wait set's table)
+			// keeps owner alive until it is finished.
+			c.owner = owner
+			c.modeNow.Store(int32(m))
+			// A first feed for what was queued before.
+			go func() {
+				c.deliverMu.Lock()
+				c.pumpLoop()
+			}()
+			return
+		}
+		c.modeNow.Store(int32(m))
 		return
 	}
 	panic("sse: " + m.String() + " called on a Client read with " + c.mode.String() + ": use one way to read a client")
@@ -273,13 +344,102 @@ func (c *client) Next(owner *Client) (Event, error) {
 		}
 		c.pending = c.pending[:0]
 		c.next = 0
-		if final, ended := c.pull(nil, nil); ended {
+		if c.wake != nil && c.isDone() {
+			// Stopped: no more waiting (stop frees the client once this
+			// returns, or it is done here).
+			c.finish(nil)
+			continue
+		}
+		if final, ended := c.pull(); ended {
 			c.finish(final)
 		}
 	}
 	ev := c.pending[c.next]
 	c.next++
 	return ev, nil
+}
+
+// NextBytes is Client.NextBytes: it panics when another goroutine is
+// inside.
+func (c *client) NextBytes(owner *Client) (BytesEvent, error) {
+	if !c.inNext.CompareAndSwap(0, 1) {
+		panic("sse: Client.NextBytes called from several goroutines at once: events would be lost or duplicated, and borrowed data freed while in use; read a client from one goroutine")
+	}
+	// Fast path: the rest of the batch taken; cur and pos belong to the
+	// goroutine calling NextBytes (finish keeps the batch, see lentBatch),
+	// so no lock is needed here.
+	for c.pos < len(c.cur) {
+		i := c.pos
+		c.pos++
+		if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
+			ev := c.cv.bytesEvent(it)
+			c.inNext.Store(0)
+			return ev, nil
+		} else if it.kind != C.SSE_KIND_COMMENT {
+			c.convert(i, false) // keeps track of the errors
+		}
+	}
+	defer c.inNext.Store(0)
+	if c.modeNow.Load() != int32(modeNextBytes) {
+		c.choose(modeNextBytes, owner)
+	}
+	c.pullMu.Lock()
+	defer c.pullMu.Unlock()
+	for {
+		for c.pos < len(c.cur) {
+			i := c.pos
+			c.pos++
+			switch it := &c.cur[i]; it.kind {
+			case C.SSE_KIND_MESSAGE:
+				return c.cv.bytesEvent(it), nil
+			case C.SSE_KIND_COMMENT:
+			default:
+				c.convert(i, false) // keeps track of the errors
+			}
+		}
+		if c.batch == nil { // finished
+			c.cur = nil
+			c.freeLent()
+			err := c.Err()
+			if err == nil {
+				err = io.EOF
+			}
+			return BytesEvent{}, err
+		}
+		if c.wake != nil && c.isDone() {
+			c.finish(nil)
+			continue
+		}
+		timeout := C.int32_t(-1)
+		if c.wake != nil {
+			timeout = 0
+		}
+		switch rc := c.fetch(timeout, true); rc {
+		case C.SSE_OK:
+		case C.SSE_TIMEOUT:
+			select {
+			case <-c.wake:
+			case <-c.done:
+			}
+		default:
+			c.finish(c.endOf(rc))
+		}
+	}
+}
+
+// lentBatch is the C batch whose data a NextBytes caller may still be
+// reading when the client is finished: freed by the next NextBytes call,
+// or when the client is garbage collected.
+type lentBatch struct{ b *C.gosse_batch }
+
+// freeLent frees the batch lent by NextBytes before the client finished.
+// The caller holds pullMu.
+func (c *client) freeLent() {
+	if c.lent != nil {
+		runtime.SetFinalizer(c.lent, nil)
+		C.gosse_batch_free(c.lent.b)
+		c.lent = nil
+	}
 }
 
 // Err returns why the stream ended, once the channel is closed: nil after
@@ -303,8 +463,8 @@ func (c *client) Interrupt() {
 	}
 }
 
-// Close stops the stream within milliseconds, waits until its C thread
-// (and goroutine) are gone, and closes the channel (items not yet read are
+// Close stops the stream within milliseconds, waits until libsse has let
+// it go and freed it, and closes the channel (items not yet read are
 // dropped). Safe to call more than once and from any goroutine; it always
 // returns nil.
 func (c *client) Close() error {
@@ -329,9 +489,9 @@ func (c *client) LastEventID() string {
 	return c.lastID
 }
 
-// stop asks the stream to end; ctxErr is the context's error or nil.
-// Without a pump goroutine, it frees the client itself (once a Next in
-// progress has returned).
+// stop asks the stream to end; ctxErr is the context's error or nil. It
+// frees the client itself once the reader in progress (a feed of the
+// channel, or a Next) has returned.
 func (c *client) stop(ctxErr error) {
 	c.stopOnce.Do(func() {
 		c.errMu.Lock()
@@ -348,7 +508,12 @@ func (c *client) stop(ctxErr error) {
 		c.stopped = true
 		pumped := c.mode == modeEvents || c.mode == modeItems
 		c.modeMu.Unlock()
-		if !pumped {
+		// Whoever is taking items out of C sees the stop and returns.
+		if pumped {
+			c.deliverMu.Lock()
+			c.finish(nil)
+			c.deliverMu.Unlock()
+		} else {
 			c.pullMu.Lock()
 			c.finish(nil)
 			c.pullMu.Unlock()
@@ -356,14 +521,54 @@ func (c *client) stop(ctxErr error) {
 	})
 }
 
+// isDone reports whether the client was stopped (Close or the context).
+func (c *client) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain, after sse_client_close, takes and frees the items still queued
+// until the stream reports its end (or drainLimit passed): a worker
+// blocked on a full queue waits for room to queue its final item (see
+// gosse_client_drain). With the wait set it never blocks in C.
+func (c *client) drain() {
+	if c.wake == nil {
+		C.gosse_client_drain(c.h, c.batch, C.int32_t(drainLimit/time.Millisecond))
+		return
+	}
+	var limit *time.Timer
+	for C.gosse_client_discard(c.h, c.batch) == C.SSE_TIMEOUT {
+		if limit == nil {
+			limit = time.NewTimer(drainLimit)
+			defer limit.Stop()
+		}
+		select {
+		case <-c.wake:
+		case <-limit.C:
+			return
+		}
+	}
+}
+
 // finish frees the C client and its batch, records the final error and
 // closes the channels; once. The caller owns the batch (pump or pullMu).
 func (c *client) finish(final error) {
 	c.finishOnce.Do(func() {
+		if c.modeNow.Load() == int32(modeNextBytes) && c.batch.packed != nil {
+			// NextBytes lent its data: keep it until the next call.
+			if fresh := C.gosse_client_batch_new(1); fresh != nil {
+				c.lent = &lentBatch{b: c.batch}
+				runtime.SetFinalizer(c.lent, func(l *lentBatch) { C.gosse_batch_free(l.b) })
+				c.batch = fresh
+			}
+		}
 		if !c.ended {
-			// Stopped early: let libsse's thread finish before the free
-			// (see gosse_client_drain).
-			C.gosse_client_drain(c.h, c.batch, 2000)
+			// Stopped early: let libsse's thread finish before the free.
+			c.drain()
 		}
 		c.LastEventID() // keep the last id past the free
 		c.mu.Lock()
@@ -373,6 +578,9 @@ func (c *client) finish(final error) {
 		C.sse_client_free(c.h) // joins libsse's thread
 		c.h = nil
 		c.mu.Unlock()
+		if c.wake != nil {
+			shared.leave(c.token)
+		}
 
 		c.errMu.Lock()
 		if c.ctxErr != nil {
@@ -381,128 +589,298 @@ func (c *client) finish(final error) {
 		c.err = final
 		c.errMu.Unlock()
 		close(c.exited)
-		close(c.events)
-		close(c.items)
+		c.modeMu.Lock()
+		c.owner = nil
+		c.chClose = true
+		if c.events != nil {
+			close(c.events)
+		}
+		if c.items != nil {
+			close(c.items)
+		}
+		c.modeMu.Unlock()
 	})
 }
 
-// pump is the goroutine of the channel modes: it blocks in C for batches
-// of items, converts them, and delivers them until the stream ends or is
-// stopped.
-func (c *client) pump() {
-	var final error
-	if c.mode == modeEvents {
-		final, _ = c.pullAll(c.sendEvent, nil)
-	} else {
-		final, _ = c.pullAll(nil, c.sendItem)
+// The outcomes of feed.
+type feedState int
+
+const (
+	fedIdle feedState = iota // libsse has nothing queued: wait for news
+	fedFull                  // the channel is full (only without block)
+	fedEnd                   // the stream ended or was stopped: finish it (c.endErr)
+)
+
+// kick is how the wait set's goroutine serves a client read through a
+// channel: if no one else is feeding it, it feeds the channel right there
+// (no goroutine of the client's own, no hand-over), until libsse has
+// nothing queued; when the channel is full (or the stream ends) a
+// goroutine takes over the delivery and the lock. Otherwise it leaves a
+// note (again) for the current feeder, and a wake for a finish that is
+// draining.
+func (c *client) kick() {
+	c.again.Store(1)
+	for c.deliverMu.TryLock() {
+		c.again.Store(0)
+		if c.feed(false) != fedIdle {
+			go c.pumpLoop() // holds deliverMu from here
+			return
+		}
+		c.deliverMu.Unlock()
+		if c.again.Load() == 0 {
+			return
+		}
 	}
-	c.finish(final)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
-// pullAll pulls until the end; it returns the final error and whether the
-// stream ended (false: delivery was stopped).
-func (c *client) pullAll(onEvent func(Event) bool, onItem func(Item) bool) (error, bool) {
+// pumpLoop feeds the channel, waiting for room in it, until libsse has
+// nothing queued, then ends (the wait set's goroutine takes over at the
+// next news). At the end of the stream or on a stop it finishes the
+// client. The caller holds deliverMu; pumpLoop releases it.
+func (c *client) pumpLoop() {
 	for {
-		select {
-		case <-c.done:
-			return nil, false
-		default:
+		if c.feed(true) == fedEnd {
+			c.finish(c.endErr)
+			c.deliverMu.Unlock()
+			return
 		}
-		if final, ended := c.pull(onEvent, onItem); ended {
-			return final, true
+		c.deliverMu.Unlock()
+		// News that came while the lock was held: serve it (unless the
+		// wait set's goroutine is doing so already).
+		if c.again.Load() == 0 || !c.deliverMu.TryLock() {
+			return
 		}
+		c.again.Store(0)
 	}
 }
 
-// pull takes one batch out of C (waiting for it) and hands its messages
-// to onEvent, or every item to onItem, or (both nil) appends its messages
-// to pending. It returns ended = true and the final error when the stream
-// is over. A false from a handler stops the delivery of the batch.
-func (c *client) pull(onEvent func(Event) bool, onItem func(Item) bool) (final error, ended bool) {
-	rc := C.gosse_client_pull(c.h, c.batch, -1)
-	if rc != C.SSE_OK {
-		c.ended = true
-		if rc == C.SSE_CLOSED {
-			return nil, true
-		}
-		if c.fatal != nil {
-			return c.fatal, true
-		}
-		return &Error{Code: Code(rc), Message: clientError(c.h), Err: c.lastErr}, true
+// feed delivers items to the channel of the client's mode until libsse
+// has nothing queued (fedIdle), the stream ended or was stopped (fedEnd),
+// or, without block, the channel is full (fedFull: the item that did not
+// fit is kept for the next feed). With block it waits for room in the
+// channel, or for the stop. Without the wait set, it waits in C for items
+// (it then never returns fedIdle). The caller holds deliverMu.
+func (c *client) feed(block bool) feedState {
+	if c.batch == nil { // finished
+		return fedIdle
 	}
-	items := batchItems(c.batch)
-	c.texts = c.cv.texts(items, c.texts[:0])
-	for i := range items {
-		it := &items[i]
-		var item Item
-		switch it.kind {
-		case C.SSE_KIND_MESSAGE:
-			ev := c.cv.message(it, c.texts[i])
-			if onItem == nil {
-				if onEvent == nil {
-					c.pending = append(c.pending, ev)
-					continue
+	if c.feedEnded {
+		return fedEnd
+	}
+	items := c.modeNow.Load() == int32(modeItems)
+	for {
+		if c.held {
+			if !c.send(c.heldItem, items, block) {
+				if c.isDone() {
+					return c.feedEnd(nil)
 				}
-				if !onEvent(ev) {
-					return nil, false
-				}
-				continue
+				return fedFull
 			}
-			item = Item{Kind: KindMessage, Event: ev}
-		case C.SSE_KIND_COMMENT:
-			if onItem == nil {
-				continue
-			}
-			item = Item{Kind: KindComment, Comment: c.texts[i]}
-		default:
-			item = lifecycle(it)
-			if item.Kind == KindError {
-				if item.Fatal {
-					c.fatal = item.Err
-					if e, ok := c.fatal.(*Error); ok && e.Code == CodeRetriesExhausted {
-						e.Err = c.lastErr
+			c.held = false
+		}
+		for c.pos < len(c.cur) {
+			i := c.pos
+			c.pos++
+			if it := &c.cur[i]; !items && it.kind == C.SSE_KIND_MESSAGE {
+				// The common case, without an Item.
+				ev := c.cv.message(it, c.texts[i])
+				if !c.sendEvent(ev, block) {
+					if c.isDone() {
+						return c.feedEnd(nil)
 					}
-				} else {
-					c.lastErr = item.Err
+					c.held, c.heldItem = true, Item{Kind: KindMessage, Event: ev}
+					return fedFull
 				}
-			}
-			if onItem == nil {
 				continue
 			}
+			item, ok := c.convert(i, items)
+			if !ok {
+				continue
+			}
+			if !c.send(item, items, block) {
+				if c.isDone() {
+					return c.feedEnd(nil)
+				}
+				c.held, c.heldItem = true, item
+				return fedFull
+			}
 		}
-		if !onItem(item) {
-			return nil, false
+		if c.isDone() {
+			return c.feedEnd(nil)
+		}
+		timeout := C.int32_t(-1)
+		if c.wake != nil {
+			timeout = 0
+		}
+		switch rc := c.fetch(timeout, block); rc {
+		case C.SSE_OK:
+		case C.SSE_TIMEOUT:
+			return fedIdle
+		default:
+			return c.feedEnd(c.endOf(rc))
 		}
 	}
+}
+
+// feedEnd records that the feeding is over, with the final error.
+func (c *client) feedEnd(final error) feedState {
+	c.feedEnded = true
+	c.endErr = final
+	return fedEnd
+}
+
+// send delivers one item (its Event in the Events mode): with block it
+// waits for room or the stop (false), else it fails when the channel is
+// full.
+func (c *client) send(item Item, items, block bool) bool {
+	if items {
+		select {
+		case c.items <- item:
+			return true
+		default:
+		}
+		if !block {
+			return false
+		}
+		select {
+		case c.items <- item:
+			return true
+		case <-c.done:
+			return false
+		}
+	}
+	return c.sendEvent(item.Event, block)
+}
+
+// sendEvent is send for the Events mode.
+func (c *client) sendEvent(ev Event, block bool) bool {
+	select {
+	case c.events <- ev:
+		return true
+	default:
+	}
+	if !block {
+		return false
+	}
+	select {
+	case c.events <- ev:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// busyWait is how long a reader of a busy stream (its previous batch came
+// less than busyWait ago) waits in C for the next batch before it waits
+// on the wait set: a fast stream is then read without a hand-over through
+// the wait set's goroutine at every batch, while a slow one (most streams
+// of a process with thousands) never holds an OS thread.
+const busyWait = time.Millisecond
+
+// maxBusyWaiters bounds the readers waiting in C at once (busyWait), so
+// the OS threads they hold stay few whatever the number of clients (a
+// burst of thousands of streams turning busy at once waits on the wait set
+// beyond these).
+const maxBusyWaiters = 8
+
+// busyWaiters counts the readers waiting in C for busyWait.
+var busyWaiters atomic.Int32
+
+// fetch takes one batch out of C into c.batch and copies its texts; c.cur
+// is then its items, c.pos 0. It waits up to timeout, or, with timeout 0
+// and may set, up to busyWait for a busy stream (if fewer than
+// maxBusyWaiters do).
+func (c *client) fetch(timeout C.int32_t, may bool) C.enum_sse_status {
+	if may && timeout == 0 && time.Since(c.lastBatch) < busyWait {
+		if busyWaiters.Add(1) <= maxBusyWaiters {
+			timeout = C.int32_t(busyWait / time.Millisecond)
+		}
+		defer busyWaiters.Add(-1)
+	}
+	rc := C.gosse_client_pull(c.h, c.batch, timeout)
+	c.cur, c.pos = nil, 0
+	if rc == C.SSE_OK {
+		c.lastBatch = time.Now()
+		c.cur = batchItems(c.batch)
+		if c.modeNow.Load() != int32(modeNextBytes) { // NextBytes lends the data instead
+			c.texts = c.cv.texts(c.cur, c.texts[:0])
+		}
+	}
+	return rc
+}
+
+// endOf marks the stream as ended and returns its final error, for a
+// status of libsse other than SSE_OK and SSE_TIMEOUT.
+func (c *client) endOf(rc C.enum_sse_status) error {
+	c.ended = true
+	if rc == C.SSE_CLOSED {
+		return nil
+	}
+	if c.fatal != nil {
+		return c.fatal
+	}
+	return &Error{Code: Code(rc), Message: clientError(c.h), Err: c.lastErr}
+}
+
+// convert converts item i of the current batch (messages only, unless
+// items), keeping track of the errors; ok is false for an item not
+// delivered in this mode.
+func (c *client) convert(i int, items bool) (item Item, ok bool) {
+	it := &c.cur[i]
+	switch it.kind {
+	case C.SSE_KIND_MESSAGE:
+		return Item{Kind: KindMessage, Event: c.cv.message(it, c.texts[i])}, true
+	case C.SSE_KIND_COMMENT:
+		return Item{Kind: KindComment, Comment: c.texts[i]}, items
+	}
+	item = lifecycle(it)
+	if item.Kind == KindError {
+		if item.Fatal {
+			c.fatal = item.Err
+			if e, ok := c.fatal.(*Error); ok && e.Code == CodeRetriesExhausted {
+				e.Err = c.lastErr
+			}
+		} else {
+			c.lastErr = item.Err
+		}
+	}
+	return item, items
+}
+
+// pull (Next) takes one batch out of C and appends its messages to
+// pending. It returns ended = true and the final error when the stream is
+// over. When nothing is queued it waits for the wake channel or the stop,
+// then returns having appended nothing; without the wait set it waits in
+// C.
+func (c *client) pull() (final error, ended bool) {
+	timeout := C.int32_t(-1)
+	if c.wake != nil {
+		timeout = 0
+	}
+	rc := c.fetch(timeout, true)
+	if rc == C.SSE_TIMEOUT && c.wake != nil {
+		select {
+		case <-c.wake:
+		case <-c.done:
+		}
+		return nil, false
+	}
+	if rc != C.SSE_OK {
+		return c.endOf(rc), true
+	}
+	for i := range c.cur {
+		if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
+			c.pending = append(c.pending, c.cv.message(it, c.texts[i]))
+		} else if it.kind != C.SSE_KIND_COMMENT {
+			c.convert(i, false) // keeps track of the errors
+		}
+	}
+	c.cur = nil
 	return nil, false
-}
-
-func (c *client) sendEvent(ev Event) bool {
-	select {
-	case c.events <- ev:
-		return true
-	default:
-	}
-	select {
-	case c.events <- ev:
-		return true
-	case <-c.done:
-		return false
-	}
-}
-
-func (c *client) sendItem(item Item) bool {
-	select {
-	case c.items <- item:
-		return true
-	default:
-	}
-	select {
-	case c.items <- item:
-		return true
-	case <-c.done:
-		return false
-	}
 }
 
 // copiedString returns a string libsse copies into a buffer of ours with

@@ -22,6 +22,18 @@ type Event struct {
 	Retry time.Duration
 }
 
+// BytesEvent is an event read with Client.NextBytes: an Event whose Data
+// is borrowed from libsse's memory instead of copied into a string.
+type BytesEvent struct {
+	Type string // the event type: "message" unless the server sent `event:`
+	// Data is the `data:` lines joined with "\n", borrowed: valid until the
+	// next NextBytes call on the client (see Client.NextBytes). Do not
+	// write to it, and copy what must outlive the call.
+	Data  []byte
+	ID    string        // the last event id in force when the event was dispatched
+	Retry time.Duration // as Event.Retry
+}
+
 // Kind tells what an Item is.
 type Kind int
 
@@ -131,31 +143,42 @@ func batchItems(b *C.gosse_batch) []C.gosse_item {
 	return unsafe.Slice(b.items, int(b.items_cap))[:int(b.n)]
 }
 
+// arenaMax bounds one shared allocation of texts: at most a small object
+// of Go's allocator (from the per-P cache, no heap lock), so a batch of
+// many small events takes a few of them, never one large allocation.
+const arenaMax = 32 << 10
+
 // texts copies the data of every message and comment of the batch; small
-// ones into one shared allocation. It returns one string per item ("" for
-// other kinds).
+// ones into shared allocations of at most arenaMax bytes. It returns one
+// string per item ("" for other kinds).
 func (cv *converter) texts(items []C.gosse_item, out []string) []string {
-	total := 0
-	for i := range items {
-		it := &items[i]
-		if (it.kind == C.SSE_KIND_MESSAGE || it.kind == C.SSE_KIND_COMMENT) && it.data_len <= smallData {
-			total += int(it.data_len)
-		}
-	}
 	var arena []byte
-	if total > 0 {
-		arena = make([]byte, total)
-	}
-	shared := bytesToString(arena)
-	off := 0
+	var shared string
 	for i := range items {
 		it := &items[i]
 		s := ""
 		if it.data_len > 0 && (it.kind == C.SSE_KIND_MESSAGE || it.kind == C.SSE_KIND_COMMENT) {
-			if it.data_len <= smallData {
-				n := copy(arena[off:], cbytes(it.data, it.data_len))
-				s = shared[off : off+n]
-				off += n
+			n := int(it.data_len)
+			if n <= smallData {
+				if len(arena) < n {
+					// A new arena, sized for the rest of the batch's
+					// small texts (up to arenaMax).
+					total := 0
+					for j := i; j < len(items) && total < arenaMax; j++ {
+						jt := &items[j]
+						if (jt.kind == C.SSE_KIND_MESSAGE || jt.kind == C.SSE_KIND_COMMENT) && jt.data_len <= smallData {
+							total += int(jt.data_len)
+						}
+					}
+					if total < n {
+						total = n
+					}
+					arena = make([]byte, total)
+					shared = bytesToString(arena)
+				}
+				copy(arena, cbytes(it.data, it.data_len))
+				s = shared[:n]
+				arena, shared = arena[n:], shared[n:]
 			} else {
 				s = C.GoStringN(it.data, C.int(it.data_len))
 			}
@@ -167,22 +190,44 @@ func (cv *converter) texts(items []C.gosse_item, out []string) []string {
 
 // message builds the Event of a message item whose data is already copied.
 func (cv *converter) message(it *C.gosse_item, data string) Event {
+	ev := Event{Type: cv.typeOf(it), Data: data, ID: cv.idOf(it)}
+	if it.retry_ms > 0 {
+		ev.Retry = time.Duration(it.retry_ms) * time.Millisecond
+	}
+	return ev
+}
+
+// typeOf returns the type of a message item, reusing the string of the
+// previous one when equal.
+func (cv *converter) typeOf(it *C.gosse_item) string {
 	typ := cbytes(it._type, it.type_len)
-	var t string
 	switch {
 	case string(typ) == "message":
-		t = "message"
+		return "message"
 	case string(typ) == cv.lastType:
-		t = cv.lastType
-	default:
-		t = string(typ)
-		cv.lastType = t
+		return cv.lastType
 	}
-	id := cbytes(it.id, it.id_len)
-	if string(id) != cv.lastID {
+	cv.lastType = string(typ)
+	return cv.lastType
+}
+
+// idOf returns the id of a message item, reusing the string of the
+// previous one when equal.
+func (cv *converter) idOf(it *C.gosse_item) string {
+	if id := cbytes(it.id, it.id_len); string(id) != cv.lastID {
 		cv.lastID = string(id)
 	}
-	ev := Event{Type: t, Data: data, ID: cv.lastID}
+	return cv.lastID
+}
+
+// bytesEvent builds the BytesEvent of a message item, its data borrowed
+// from the C batch.
+func (cv *converter) bytesEvent(it *C.gosse_item) BytesEvent {
+	ev := BytesEvent{Type: cv.typeOf(it), ID: cv.idOf(it)}
+	if n := int(it.data_len); n > 0 {
+		// Capacity = length: an append copies, never writes into the batch.
+		ev.Data = unsafe.Slice((*byte)(unsafe.Pointer(it.data)), n)[:n:n]
+	}
 	if it.retry_ms > 0 {
 		ev.Retry = time.Duration(it.retry_ms) * time.Millisecond
 	}

@@ -81,6 +81,29 @@ func ExampleClient_Next() {
 	// tick 2
 }
 
+func ExampleClient_NextBytes() {
+	client, err := sse.Connect(context.Background(), baseURL+"/ticker?count=3", sse.WithMaxRetries(0))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	var kept []string
+	for {
+		ev, err := client.NextBytes()
+		if err != nil {
+			fmt.Println("end:", err) // io.EOF after a clean end
+			break
+		}
+		// ev.Data is borrowed until the next call: copy what is kept.
+		kept = append(kept, string(ev.Data))
+	}
+	fmt.Println(kept)
+	// Output:
+	// end: EOF
+	// [tick 1 tick 2 tick 3]
+}
+
 func ExampleHTTPStatusError() {
 	client, err := sse.Connect(context.Background(), baseURL+"/status/503?retry_after=30", sse.WithMaxRetries(0))
 	if err != nil {

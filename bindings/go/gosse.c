@@ -1,3 +1,6 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <time.h>
 #include "gosse.h"
 #include "_cgo_export.h"
@@ -15,6 +18,19 @@ gosse_batch *gosse_batch_new(size_t cap) {
 	}
 	b->cap = cap;
 	b->items_cap = cap;
+	return b;
+}
+
+gosse_batch *gosse_client_batch_new(size_t items_cap) {
+	gosse_batch *b = calloc(1, sizeof *b);
+	if (b == NULL) return NULL;
+	if (items_cap < 1) items_cap = 1;
+	b->items = calloc(items_cap, sizeof *b->items);
+	if (b->items == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->items_cap = items_cap;
 	return b;
 }
 
@@ -119,6 +135,26 @@ enum sse_status gosse_client_drain(struct sse_client *c, gosse_batch *b, int32_t
 	}
 	gosse_batch_release(b);
 	return st;
+}
+
+enum sse_status gosse_client_discard(struct sse_client *c, gosse_batch *b) {
+	enum sse_status st;
+	do {
+		st = take_packed(c, b, 0);
+	} while (st == SSE_OK);
+	gosse_batch_release(b);
+	return st;
+}
+
+int gosse_dup_cloexec(int fd) {
+	if (fd < 0) return -1;
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+void gosse_waitset_wait(struct sse_waitset *set) {
+	struct pollfd p = {.fd = sse_waitset_fd(set), .events = POLLIN};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+	}
 }
 
 void gosse_parser_feed_take(struct sse_parser *p, const uint8_t *bytes, size_t len,

@@ -42,6 +42,9 @@ typedef struct gosse_batch {
 } gosse_batch;
 
 gosse_batch *gosse_batch_new(size_t cap);
+/* A batch for client pulls only (packed batches: no `evs`), with room for
+ * `items_cap` items to start with (it grows with the batches taken). */
+gosse_batch *gosse_client_batch_new(size_t items_cap);
 /* Frees the items of the last pull (n becomes 0). */
 void gosse_batch_release(gosse_batch *b);
 /* Frees the events and the batch. NULL is a no-op. */
@@ -56,6 +59,16 @@ enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t 
  * queue its final "closed" item, so sse_client_free would wait 2 s and
  * then leave the thread parked for ever. Returns the last status. */
 enum sse_status gosse_client_drain(struct sse_client *c, gosse_batch *b, int32_t max_ms);
+
+/* Takes and frees every item queued now, without waiting; returns the
+ * last status (SSE_TIMEOUT: nothing left for now; else the end). */
+enum sse_status gosse_client_discard(struct sse_client *c, gosse_batch *b);
+
+/* A close-on-exec duplicate of `fd` (-1 on failure). */
+int gosse_dup_cloexec(int fd);
+
+/* Waits (poll, no timeout) until the wait set's descriptor is readable. */
+void gosse_waitset_wait(struct sse_waitset *set);
 
 /* Releases the previous batch, feeds `len` bytes (when `len` > 0), then
  * takes up to b->cap parsed items into `b`. `*feed_status` receives the

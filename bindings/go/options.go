@@ -432,13 +432,17 @@ func WithMaxRetryAfter(d time.Duration) Option {
 }
 
 // WithBuffer sets the capacity of the channel returned by Events or Items
-// (default 256).
+// (default 16; only the channel used is made, when first asked for). A
+// larger one takes more memory per client and rarely more speed; a full
+// channel leaves the items in libsse's bounded queue, which slows the
+// server's sending (backpressure).
 func WithBuffer(n int) Option {
 	return func(s *settings) { s.buffer = n }
 }
 
-// WithBatchSize sets how many queued items one cgo call takes at most
-// (default 256).
+// WithBatchSize is kept for compatibility (n must be at least 1): a client
+// takes libsse's packed batches (what one network read brought) whole,
+// in one cgo call, whatever n.
 func WithBatchSize(n int) Option {
 	return func(s *settings) { s.batch = n }
 }

@@ -20,7 +20,11 @@
 //	LIBSSE_BENCH_REPORT=out.md go test -run '^TestReport$' -count=1 -v
 //
 // with LIBSSE_BENCH_ROUNDS (default 5), LIBSSE_BENCH_SMALL_COUNT (default
-// 2,000,000) and LIBSSE_BENCH_LARGE_COUNT (default 8,192). A second table
+// 2,000,000) and LIBSSE_BENCH_LARGE_COUNT (default 8,192). The libsse
+// rows are Client.Next (the reference of the "libsse `Next` is" column),
+// Client.NextBytes (data borrowed until the next call: no copy), the
+// Events channel and the Decoder; the summary lines take the fastest
+// libsse way against the fastest go-sse way. A second table
 // follows: libsse `Client.Next` and the fastest go-sse way on the 40-byte
 // events in a body with one chunk per event (/fast?...&chunk=event) and
 // in a close-delimited one (&framing=close), in rounds of their own; its
@@ -179,6 +183,31 @@ func libsseNext(u string, size, _ int) (int, error) {
 	return n, c.Err()
 }
 
+// libsseNextBytes reads with Client.NextBytes: the data borrowed from
+// libsse until the next call, no copy.
+func libsseNextBytes(u string, size, _ int) (int, error) {
+	c, err := sse.Connect(context.Background(), u, sse.WithMaxRetries(0))
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	n := 0
+	for {
+		ev, err := c.NextBytes()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(ev.Data) != size {
+			return n, fmt.Errorf("data of %d bytes", len(ev.Data))
+		}
+		n++
+	}
+	return n, c.Err()
+}
+
 func libsseEvents(u string, size, _ int) (int, error) {
 	c, err := sse.Connect(context.Background(), u, sse.WithMaxRetries(0))
 	if err != nil {
@@ -284,6 +313,7 @@ var contenders = []contender{
 	{name: "raw TCP reader (limit)", how: "net.Dial, the same GET, Read into 64 KiB until EOF, no parsing", run: rawTCP, raw: true},
 	{name: "raw net/http body", how: "http.Get, Body.Read into 64 KiB until EOF, no parsing", run: rawHTTP, raw: true},
 	{name: "libsse `Client.Next`", how: "sse.Connect(WithMaxRetries(0)), Next until io.EOF", run: libsseNext},
+	{name: "libsse `Client.NextBytes` (borrowed data)", how: "the same with NextBytes: Data borrowed until the next call, no copy", run: libsseNextBytes},
 	{name: "libsse `Client.Events`", how: "range over Events()", run: libsseEvents},
 	{name: "libsse `Decoder` (net/http body)", how: "sse.NewDecoder(resp.Body).Next", run: libsseDecoder},
 	{name: "go-sse `Client`", how: "Client.NewConnection + SubscribeMessages + Connect, default buffer", run: goSSEClient(0), peer: true},
@@ -327,15 +357,16 @@ func benchContender(b *testing.B, c contender) {
 	}
 }
 
-func BenchmarkRawTCP(b *testing.B)         { benchContender(b, contenders[0]) }
-func BenchmarkRawHTTP(b *testing.B)        { benchContender(b, contenders[1]) }
-func BenchmarkLibsseNext(b *testing.B)     { benchContender(b, contenders[2]) }
-func BenchmarkLibsseEvents(b *testing.B)   { benchContender(b, contenders[3]) }
-func BenchmarkLibsseDecoder(b *testing.B)  { benchContender(b, contenders[4]) }
-func BenchmarkGoSSEClient(b *testing.B)    { benchContender(b, contenders[5]) }
-func BenchmarkGoSSERead(b *testing.B)      { benchContender(b, contenders[6]) }
-func BenchmarkGoSSEClientBig(b *testing.B) { benchContender(b, contenders[7]) }
-func BenchmarkGoSSEReadBig(b *testing.B)   { benchContender(b, contenders[8]) }
+func BenchmarkRawTCP(b *testing.B)          { benchContender(b, contenders[0]) }
+func BenchmarkRawHTTP(b *testing.B)         { benchContender(b, contenders[1]) }
+func BenchmarkLibsseNext(b *testing.B)      { benchContender(b, contenders[2]) }
+func BenchmarkLibsseNextBytes(b *testing.B) { benchContender(b, contenders[3]) }
+func BenchmarkLibsseEvents(b *testing.B)    { benchContender(b, contenders[4]) }
+func BenchmarkLibsseDecoder(b *testing.B)   { benchContender(b, contenders[5]) }
+func BenchmarkGoSSEClient(b *testing.B)     { benchContender(b, contenders[6]) }
+func BenchmarkGoSSERead(b *testing.B)       { benchContender(b, contenders[7]) }
+func BenchmarkGoSSEClientBig(b *testing.B)  { benchContender(b, contenders[8]) }
+func BenchmarkGoSSEReadBig(b *testing.B)    { benchContender(b, contenders[9]) }
 
 // ---------------------------------------------------------------- report
 

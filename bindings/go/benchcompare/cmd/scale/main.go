@@ -13,8 +13,9 @@
 //	           on the stream's goroutine
 //	libsse-go  the libsse Go binding: one sse.Connect client per stream,
 //	           read with `for ev := range client.Events()` on the
-//	           stream's goroutine (the binding's pump goroutine blocks in C,
-//	           so one OS thread per client)
+//	           stream's goroutine (the binding's pump goroutines wait on
+//	           the process-wide wait set, not in C: a bounded number of OS
+//	           threads whatever N)
 //
 // The method is e2e_scale.c's: the baseline VmRSS/Threads before any
 // client; start all; wait until every stream got its first event (at
@@ -51,7 +52,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,9 +73,6 @@ const (
 	// userHZ is the unit of utime and stime in /proc/self/stat: USER_HZ,
 	// what sysconf(_SC_CLK_TCK) returns; 100 on every Linux architecture.
 	userHZ = 100
-	// threadMargin: the threads of the Go runtime and of libsse besides the
-	// one per libsse-go client.
-	threadMargin = 32
 )
 
 // events counts the message events received by all streams; connected the
@@ -313,23 +310,6 @@ func main() {
 	}
 	if len(tuned) > 0 {
 		fmt.Fprintf(os.Stderr, "scale: warning: %s set: the figures are not the defaults'\n", strings.Join(tuned, " "))
-	}
-
-	if mode == "libsse-go" {
-		// Each client's pump goroutine blocks in C, holding an OS thread:
-		// past Go's thread limit (10,000 by default) the runtime dies with
-		// "fatal error: thread exhaustion" and a dump of every goroutine.
-		// The limit is left as it is; the row says why there are no figures.
-		limit := debug.SetMaxThreads(10000) // reads the limit...
-		debug.SetMaxThreads(limit)          // ...and puts it back
-		if n+threadMargin > limit {
-			fmt.Printf("| %s | %d | %d | not run: one OS thread per client, over Go's %d-thread limit | | | | | | | | | | |\n",
-				mode, n, len(servers), limit)
-			fmt.Fprintf(os.Stderr, "scale: %s n=%d: not run: the binding's Events pump holds an OS thread per client "+
-				"(blocked in C), and %d clients + the runtime's threads exceed Go's thread limit (%d, runtime/debug.SetMaxThreads)\n",
-				mode, n, n, limit)
-			return
-		}
 	}
 
 	rss0, threads0 := statusField("VmRSS"), statusField("Threads")
