@@ -40,9 +40,10 @@ SERVER=$LIBDIR/sse-demo-server
 PYTHON=${PYTHON:-python3}
 # Pinned peers (bench only). ssec >= 3 needs Python >= 3.12; 2.0.0 is the
 # newest that installs on 3.11.
-# aiohttp: launchdarkly's asyncio client needs it (table 6b).
-PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0 aiohttp==3.14.5"
-PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4 aiohttp==3.14.5"
+# aiohttp: launchdarkly's asyncio client needs it (table 6b); httpx: the
+# httpx + plain parser peer of table 3.
+PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0 aiohttp==3.14.5 httpx==0.29.0"
+PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4 aiohttp==3.14.5 httpx==0.29.0"
 PY_BUILD_DEPS="cffi setuptools"
 
 # Sizes (see each program for what they mean).
@@ -171,7 +172,7 @@ echo "lib=$(lib_id "$LIBDIR/libsse.so")" >>"$PARTS/meta.env"
 
 # ------------------------------------------------------------ Python set-up
 # venv_for PY DIR PEERS: a venv with the peers (cached: rebuilt when the pins
-# change), a copy of the binding with its batch packer compiled for PY.
+# change), a copy of the binding with its event builder compiled for PY.
 # Prints nothing; sets up DIR/venv and DIR/pkg.
 venv_for() {
     local py=$1 dir=$2 peers=$3 stamp
@@ -196,7 +197,7 @@ venv_for() {
     cp -r "$ROOT/bindings/python/libsse" "$dir/pkg/"
     rm -rf "$dir/pkg/libsse/__pycache__" "$dir/pkg/libsse/"*.so
     (cd "$dir/pkg" && LIBSSE_LIBRARY="$LIBDIR/libsse.so" "$dir/venv/bin/python" -m libsse._speedups_build \
-        >"$dir/speedups.log" 2>&1) || echo "batch packer not compiled for $py (see $dir/speedups.log)" >&2
+        >"$dir/speedups.log" 2>&1) || echo "event builder not compiled for $py (see $dir/speedups.log)" >&2
 }
 PY_ENVS=()
 setup_python() {

@@ -3,7 +3,7 @@
 #
 #  1. builds libsse and the demo server if missing (cargo build --release);
 #  2. installs pytest and cffi when missing (pip);
-#  3. compiles the optional batch packer in place (skipped without a C
+#  3. compiles the optional event builder in place (skipped without a C
 #     compiler or Python headers: the pure-ABI path is tested either way);
 #  4. runs the pytest suite against the source tree, then the misuse and
 #     parser tests once more under `-X dev` with PYTHONMALLOC=debug (a
@@ -12,7 +12,7 @@
 #     more coverage; the ResourceWarnings of -X dev are errors);
 #  5. pip-installs ./bindings/python into a temporary venv and runs a smoke
 #     test plus the client, asyncio and example tests against the installed package, to prove
-#     the packaging (bundled libsse.so, compiled packer) works.
+#     the packaging (bundled libsse.so, compiled event builder) works.
 #
 # Environment: PYTHON (default python3), LIBSSE_SKIP_INSTALL_TEST=1 skips
 # step 5, extra arguments go to pytest (e.g. -k reconnect).
@@ -44,12 +44,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   pip_install "${missing[@]}"
 fi
 
-# 3. The batch packer, in place (libsse/_speedups.*.so, git-ignored).
+# 3. The event builder, in place (libsse/_speedups.*.so, git-ignored).
 if (cd "$HERE" && "$PYTHON" -m libsse._speedups_build >/dev/null 2>"$HERE/.speedups-build.log"); then
-  say "batch packer compiled"
+  say "event builder compiled"
   rm -f "$HERE/.speedups-build.log"
 else
-  say "batch packer NOT compiled (see bindings/python/.speedups-build.log); testing the pure ABI path only"
+  say "event builder NOT compiled (see bindings/python/.speedups-build.log); testing the pure ABI path only"
   rm -f "$HERE"/libsse/_speedups.*.so
 fi
 
@@ -90,7 +90,7 @@ assert "site-packages" in here, here
 assert os.path.dirname(libsse.LIBRARY_PATH) == here, (libsse.LIBRARY_PATH, "libsse.so is not bundled")
 assert libsse.Parser().feed(b"id: 1\ndata: hello\n\n") == [libsse.Event("message", "hello", "1")]
 print(f"   libsse {libsse.__version__} from {here}, library {libsse.library_version()}, "
-      f"batch packer {'compiled' if libsse.ACCELERATED else 'absent (pure ABI mode)'}")
+      f"event builder {'compiled' if libsse.ACCELERATED else 'absent (pure ABI mode)'}")
 EOF
 )
 say "client, asyncio and example tests against the installed package"

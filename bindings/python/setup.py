@@ -18,12 +18,13 @@ Everything is in pyproject.toml except three build steps:
   that cannot import is never produced. ``LIBSSE_SYSTEM_LIBRARY=1``
   instead builds a package without the library, which then loads an
   installed ``libsse.so`` (``make install``) from the system search path.
-* the batch packer ``libsse._speedups`` (cffi API mode, see
-  libsse/_speedups_build.py) is compiled when a C compiler and the Python
-  headers are available; without them the package works, only slower.
+* the event builder ``libsse._speedups`` (a small CPython extension in C,
+  libsse/_speedups_module.c, see libsse/_speedups_build.py) is compiled when a C
+  compiler and the Python headers are available; without them the package
+  works, only slower (cffi's ABI mode).
   ``LIBSSE_REQUIRE_SPEEDUPS=1`` (what ``make wheel`` sets) makes a failure
   to compile it an error.
-* the batch packer is linked without the build Python's RUNPATH;
+* the event builder is linked without the build Python's RUNPATH;
 * the sdist carries the Rust sources of libsse (``rust/``: Cargo.toml,
   Cargo.lock, build.rs, cbindgen.toml, src/, include/), so that building
   it needs only Rust, not the repository.
@@ -172,7 +173,7 @@ def _standalone_manifest(path):
 
 
 class BuildExtWithoutRunpath(build_ext):
-    """The batch packer needs no RUNPATH (it links nothing but libc), yet
+    """The event builder needs no RUNPATH (it links nothing but libc), yet
     Python's own link command can carry one of the build machine (a pyenv
     prefix in LDSHARED): dropped, so that no wheel points at the machine
     that built it."""
@@ -201,11 +202,11 @@ def speedups_extension():
         )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        ext = module.ffibuilder.distutils_extension(tmpdir=os.path.join(HERE, "build", "cffi"))
-    except Exception as error:  # cffi missing or broken: pure ABI mode
+        ext = module.extension(os.path.join("libsse", "_speedups_module.c"))
+    except Exception as error:  # setuptools broken: pure ABI mode
         if required:
-            _fail(f"LIBSSE_REQUIRE_SPEEDUPS is set but the batch packer cannot be built: {error}")
-        _log(f"the batch packer will not be built: {error}")
+            _fail(f"LIBSSE_REQUIRE_SPEEDUPS is set but the event builder cannot be built: {error}")
+        _log(f"the event builder will not be built: {error}")
         return []
     ext.optional = not required  # no compiler / no Python.h: install without it
     return [ext]

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 # The module each client needs.
-MODULES = {"libsse": "libsse", "libsse-async": "libsse", "launchdarkly": "ld_eventsource", "ssec": "ssec"}
+MODULES = {
+    "libsse": "libsse",
+    "libsse-async": "libsse",
+    "launchdarkly": "ld_eventsource",
+    "ssec": "ssec",
+    "httpx": "httpx",
+    "raw": "socket",
+}
 
 
 def dist_version(dist: str) -> str:

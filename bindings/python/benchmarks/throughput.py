@@ -59,6 +59,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Tuple
 
+from collections import namedtuple
+
 from _peers import dist_version, importable  # beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,7 +72,8 @@ SHAPES: Dict[str, Tuple[str, str]] = {
     "event-chunks": ("&chunk=event", "chunked, a chunk per event (~64 KiB writes)"),
     "close": ("&framing=close", "close-delimited (no chunking)"),
 }
-RATIO_GOAL = 0.85  # --shape-ratio: event-chunks ÷ close, at least
+RATIO_GOAL = 0.85
+_PlainEvent = namedtuple("_PlainEvent", "event data id")  # the httpx peer's events  # --shape-ratio: event-chunks ÷ close, at least
 
 
 def run_libsse(url: str, n: int) -> Tuple[int, int]:
@@ -142,13 +145,79 @@ def run_ssec(url: str, n: int) -> Tuple[int, int]:
     return counts[0], counts[1]
 
 
+def run_httpx(url: str, n: int) -> Tuple[int, int]:
+    """httpx streaming the raw body into a plain 15-line parser (LF line
+    ends and data lines only: what a hand-written client does)."""
+    import httpx
+
+    events = total = 0
+    buf = bytearray()
+    with httpx.stream("GET", url, headers={"Accept": "text/event-stream"}, timeout=None) as response:
+        for chunk in response.iter_raw():
+            buf += chunk
+            end = buf.rfind(b"\n\n", max(0, len(buf) - len(chunk) - 1))  # only the new bytes: linear
+            if end < 0:
+                continue
+            blocks = bytes(buf[:end]).split(b"\n\n")
+            del buf[: end + 2]
+            for block in blocks:
+                lines = [ln[6:] if ln[5:6] == b" " else ln[5:] for ln in block.split(b"\n") if ln[:5] == b"data:"]
+                if lines:
+                    event = _PlainEvent("message", b"\n".join(lines).decode("utf-8", "replace"), "")
+                    total += len(event.data)
+                    events += 1
+    return events, total
+
+
+def run_raw(url: str, n: int) -> Tuple[int, int]:
+    """The floor of a Python program: a plain socket, one GET, recv_into a
+    1 MiB buffer until the server closes (the body asked for
+    close-delimited, ``&framing=close``, so no chunk header is counted),
+    counting the events by their line feeds. No parsing and
+    no decoding: each event of /fast is one data line, so it ends its two
+    line feeds, counted at memchr speed (events = LFs / 2); the data bytes
+    are counted as events x size."""
+    import socket
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    size = int(parse_qs(parts.query).get("size", ["32"])[0])
+    sock = socket.create_connection((parts.hostname, parts.port))
+    lfs = 0
+    try:
+        sock.sendall(f"GET {parts.path}?{parts.query}&framing=close HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                     "Accept: text/event-stream\r\n\r\n".encode())
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        head = True
+        while True:
+            got = sock.recv_into(buf)
+            if not got:
+                break
+            chunk = view[:got]
+            if head:  # the response head ends with the first CRLF CRLF
+                start = bytes(chunk).find(b"\r\n\r\n")
+                if start < 0:
+                    continue
+                chunk, head = chunk[start + 4:], False
+            lfs += buf.count(b"\n", got - len(chunk), got)
+    finally:
+        sock.close()
+    events = lfs // 2
+    return events, events * size
+
+
 CLIENTS: Dict[str, Callable[[str, int], Tuple[int, int]]] = {
     "libsse": run_libsse,
     "libsse-async": run_libsse_async,
     "launchdarkly": run_launchdarkly,
     "ssec": run_ssec,
+    "httpx": run_httpx,
+    "raw": run_raw,
 }
 OURS = ("libsse", "libsse-async")
+# Rows for reference, not peers: the raw socket reader is no SSE client.
+REFERENCES = ("raw",)
 
 
 def describe(name: str) -> str:
@@ -167,6 +236,10 @@ def describe(name: str) -> str:
         if hasattr(ssec, "sse"):
             return f"ssec {v} (httpx {dist_version('httpx')}), `ssec.sse` (default 1 KiB chunks)"
         return f"ssec {v} (requests {dist_version('requests')}), `EventSource(chunk_size=64 KiB)`"
+    if name == "httpx":
+        return f"httpx {dist_version('httpx')} `iter_raw()` + a plain 15-line parser"
+    if name == "raw":
+        return "raw socket reader (reference: `recv_into`, counts line feeds, no parsing, no decoding)"
     return name
 
 
@@ -176,7 +249,9 @@ def process_cpu() -> float:
 
 
 def fmt_rate(r: float) -> str:
-    return f"{r / 1e6:.2f} M" if r >= 1e6 else f"{r / 1e3:.0f} k"
+    if r >= 1e6:
+        return f"{r / 1e6:.2f} M"
+    return f"{r / 1e3:.0f} k" if r >= 1e4 else f"{r:,.1f}"
 
 
 def shape_ratio(base: str, args: argparse.Namespace, pyver: str, accel: str) -> None:
@@ -208,7 +283,7 @@ def shape_ratio(base: str, args: argparse.Namespace, pyver: str, accel: str) -> 
 
     med = {s: statistics.median(x[0] for x in runs[s]) for s in shapes}
     lines = [
-        f"Python {pyver}, libsse batch packer {accel}; libsse's sync iterator (`libsse.connect`), "
+        f"Python {pyver}, libsse event builder {accel}; libsse's sync iterator (`libsse.connect`), "
         f"{args.count:,} events of {args.size} B (`/fast?count={args.count}&size={args.size}` + the shape's "
         f"parameter), {args.rounds} rounds, the shapes in alternating order.",
         "",
@@ -282,7 +357,7 @@ def main() -> None:
         import libsse
 
         accel = "compiled" if libsse.ACCELERATED else "absent"
-        print(f"libsse {libsse.__version__} from {os.path.dirname(libsse.__file__)}, batch packer {accel}",
+        print(f"libsse {libsse.__version__} from {os.path.dirname(libsse.__file__)}, event builder {accel}",
               file=sys.stderr)
     except ImportError:
         pass
@@ -340,11 +415,11 @@ def main() -> None:
         for rd in per_round:
             rd.pop(name, None)
     per_round = [rd for rd in per_round if "libsse" not in names or "libsse" in rd]
-    peers = [n for n in names if n not in OURS]
+    peers = [n for n in names if n not in OURS and n not in REFERENCES]
     med = {n: statistics.median(x[0] for x in runs[n]) for n in names}
     fastest_peer = max(peers, key=lambda n: med[n]) if peers else None
     lines = [
-        f"Python {pyver}, libsse batch packer {accel}; {args.count:,} events of {args.size} B "
+        f"Python {pyver}, libsse event builder {accel}; {args.count:,} events of {args.size} B "
         f"(`{query}`{'' if args.shape == 'write' else ': ' + SHAPES[args.shape][1]}), {args.rounds} rounds.",
         "",
         "| client | events/s | range | consumer thread CPU ns/event | process CPU ns/event "

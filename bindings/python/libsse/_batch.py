@@ -8,8 +8,11 @@ one other item (open, comment, error, ...) converted by the slow path.
 
 Two implementations with the same interface:
 
-* ``CBatch`` uses the compiled packer (``_speedups``): one FFI crossing
-  per batch; events are built with one decode, one split and ``map``.
+* ``CBatch`` uses the compiled module ``_speedups`` (a CPython
+  extension, see ``_speedups_module.c``): one call per run builds the list
+  of :class:`Event` tuples straight from the library's memory (one decode
+  per data string; a type or id equal to the previous event's is the same
+  str object).
 * ``PyBatch`` uses only the ABI-mode calls: five calls per event.
 
 Invariant (both): ``release()`` frees exactly what was not handed out,
@@ -28,11 +31,10 @@ a new one, so an interrupt neither loses nor repeats items.
 from __future__ import annotations
 
 from functools import partial
-from itertools import repeat
 from typing import Any, Iterator, List, Optional, Tuple
 
 from . import _errors as E
-from ._native import api, cstr, ffi, lib, speedups, to_abi, to_speedups
+from ._native import address, cstr, ffi, lib, speedups
 from ._types import (
     Closed,
     CloseReason,
@@ -53,21 +55,10 @@ KIND_RECONNECTING = 4
 KIND_CLOSED = 5
 
 MAX_ITEMS = 1024  # parser items taken per call
-PACK_BYTES = 1 << 17  # packing buffer for data, at most; a larger message takes the slow path
-META_BYTES = 1 << 16  # packing buffer for types and ids, at most
-# The packing buffers start this small and double while pulls fill more
-# than half of them (or a message did not fit): a client of a slow stream
-# keeps 1.25 KiB, a busy one grows to the sizes above.
-PACK_START = 1 << 10
-META_START = 1 << 8
 
 # Events are built with tuple.__new__(Event, (type, data, id, retry)): no
-# Python-level __init__/__new__ runs (map(tuple.__new__, repeat(Event), ...)
-# is ~30 ns faster per event than functools.partial).
+# Python-level __init__/__new__ runs.
 _new_event = partial(tuple.__new__, Event)
-_tuple_new = tuple.__new__
-_EVENT_TYPE = repeat(Event)
-_NONES = repeat(None)  # endless: zip stops at the shortest input
 
 _len = ffi.new("uintptr_t *")  # scratch for sse_event_data (slow path, GIL held)
 
@@ -148,120 +139,48 @@ Pulled = Tuple[int, Optional[Iterator[Event]], Optional[Item], int]
 
 
 class CBatch:
-    """Batch over the compiled packer (see the module doc)."""
+    """Batch over the compiled module (see the module doc): the items and
+    the last result live in ``_c`` (a ``_speedups.Batch``); other kinds
+    come back as an address, converted here by the slow path."""
 
-    __slots__ = ("_b", "_evs", "_out", "_meta", "_sffi", "taken", "_max_items", "_pack_max", "_alloc", "_need")
+    __slots__ = ("_c", "taken")
 
-    def __init__(self, max_items: int = MAX_ITEMS, pack_bytes: int = PACK_BYTES) -> None:
-        sffi = speedups.ffi  # type: ignore[union-attr]
-        self._sffi = sffi
-        # Not zeroed: pages a slow stream never writes stay out of memory.
-        self._alloc = sffi.new_allocator(should_clear_after_alloc=False)
-        self._evs: Any = None  # the parser's item slots, made at its first pull
-        self._max_items = max_items
-        self._pack_max = pack_bytes
-        self._out = self._alloc("char[]", min(PACK_START, pack_bytes))
-        self._meta = self._alloc("char[]", META_START)
-        b = sffi.new("libsse_py_batch *")
-        b.out = self._out
-        b.cap = len(self._out)
-        b.meta = self._meta
-        b.meta_cap = len(self._meta)
-        self._b = b
-        self._need = (0, 0)  # data and meta bytes of a message that did not fit
+    def __init__(self, max_items: int = MAX_ITEMS) -> None:
+        self._c = speedups.Batch(max_items)  # type: ignore[union-attr]
         self.taken = 0  # the seq of the last result handed over
 
-    def _grow(self) -> None:
-        """Doubles a packing buffer the last result filled past half (or
-        sizes it for the message that did not fit), up to its maximum.
-        Only between results: the last one was handed over."""
-        b = self._b
-        need_out, need_meta = self._need
-        self._need = (0, 0)
-        cap = b.cap
-        if (b.used * 2 > cap or need_out > cap) and cap < self._pack_max:
-            while cap < self._pack_max and (cap < need_out or cap <= b.cap):
-                cap *= 2
-            self._out = self._alloc("char[]", min(cap, self._pack_max))
-            b.out = self._out
-            b.cap = len(self._out)
-        cap = b.meta_cap
-        if (b.meta_used * 2 > cap or need_meta > cap) and cap < META_BYTES:
-            while cap < META_BYTES and (cap < need_meta or cap <= b.meta_cap):
-                cap *= 2
-            self._meta = self._alloc("char[]", min(cap, META_BYTES))
-            b.meta = self._meta
-            b.meta_cap = len(self._meta)
-
-    def limit(self, messages: int) -> None:
-        """Hands out at most ``messages`` messages per pull (0: no limit)."""
-        self._b.max_pack = messages
-
-    def _result(self) -> Tuple[Optional[Iterator[Event]], Optional[Item]]:
-        b = self._b
-        n = b.packed
-        events = None
-        if n:
-            unpack = self._sffi.unpack
-            datas = unpack(self._out, b.used).decode("utf-8", "replace").split("\0")
-            datas.pop()  # after the last NUL
-            if b.uniform:  # the common case: read the first type and id only
-                string = self._sffi.string
-                first = string(self._meta)
-                types: Any = repeat(first.decode("utf-8", "replace"))
-                ids: Any = repeat(string(self._meta + len(first) + 1).decode("utf-8", "replace"))
-            else:
-                meta = unpack(self._meta, b.meta_used).decode("utf-8", "replace").split("\0")
-                types = meta[0 : 2 * n : 2]
-                ids = meta[1 : 2 * n : 2]
-            events = map(_tuple_new, _EVENT_TYPE, zip(types, datas, ids, _NONES))
-        other = None
-        if b.other:
-            # A kind the packer leaves to us (or a message it cannot pack);
-            # the next pull hands it out.
-            ev = speedups.lib.libsse_py_current(api, b)  # type: ignore[union-attr]
-            other = convert(to_abi(ev, "struct sse_event *"))
-            if type(other) is Event:  # a message the buffers could not take
-                self._need = (len(other.data.encode()) + 1, len(other.event.encode()) + len(other.id.encode()) + 2)
-        return events, other
+    def limit(self, messages: int, data_bytes: int = 0) -> None:
+        """Hands out at most ``messages`` messages per pull, and no message
+        after the one that reached ``data_bytes`` bytes of data (0: no limit)."""
+        self._c.max_pack = messages
+        self._c.max_bytes = data_bytes
 
     @staticmethod
     def pointer(ptr: Any, ctype: str) -> Any:
-        """``ptr`` (a pointer of the binding's ffi) as this batch's pulls take it."""
-        return to_speedups(ptr, ctype)
+        """``ptr`` (a cffi pointer) as this batch's pulls take it."""
+        return address(ptr)
 
     def pull_client(self, client: Any, timeout_ms: int, skip_comments: bool) -> Pulled:
         """``client`` comes from :meth:`pointer`. Store ``taken = seq`` when
-        the result is handed over (see the module doc)."""
-        b = self._b
-        if b.seq == self.taken:
-            self._grow()
-            status = speedups.lib.libsse_py_client_pull(api, client, timeout_ms, b, skip_comments)  # type: ignore[union-attr]
-            if status:
-                return status, None, None, b.seq
-        events, other = self._result()
-        return E.OK, events, other, b.seq
+        the result is handed over (see the module doc): until then, every
+        pull gives the same result again."""
+        status, events, other, seq = self._c.pull_client(client, timeout_ms, skip_comments, self.taken)
+        if other is not None:
+            other = convert(ffi.cast("struct sse_event *", other))
+        return status, events, other, seq
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
-        b = self._b
-        if self._evs is None:
-            self._evs = self._sffi.new("struct sse_event *[]", self._max_items)
-            b.evs = self._evs
-            b.max = self._max_items
-        self._grow()
-        status = speedups.lib.libsse_py_parser_pull(api, parser, b, skip_comments)  # type: ignore[union-attr]
-        if status:
-            return status, None, None, b.seq
-        events, other = self._result()
-        self.taken = b.seq
-        return E.OK, events, other, b.seq
+        status, events, other, seq = self._c.pull_parser(parser, skip_comments)
+        if other is not None:
+            other = convert(ffi.cast("struct sse_event *", other))
+        self.taken = seq
+        return status, events, other, seq
 
     def pending(self) -> bool:
-        return self._b.pos < self._b.count
+        return self._c.pending()
 
     def release(self) -> None:
-        speedups.lib.libsse_py_batch_release(api, self._b)  # type: ignore[union-attr]
-        self.taken = self._b.seq
+        self.taken = self._c.release()
 
 
 class PyBatch:
@@ -286,8 +205,9 @@ class PyBatch:
         self.taken = 0
         self._max_pack = 0
 
-    def limit(self, messages: int) -> None:
-        """Hands out at most ``messages`` messages per pull (0: no limit)."""
+    def limit(self, messages: int, data_bytes: int = 0) -> None:
+        """Hands out at most ``messages`` messages per pull (0: no limit);
+        ``data_bytes`` is not needed here (one pull converts one batch)."""
         self._max_pack = messages
 
     def _event(self, p: int) -> Any:

@@ -12,6 +12,7 @@ from itertools import chain
 from typing import (
     Any,
     AsyncIterator,
+    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -24,7 +25,7 @@ from typing import (
 from . import _errors as E
 from . import _hook, _waitset
 from ._batch import CBatch, new_batch
-from ._native import ffi, lib
+from ._native import ffi, lib, speedups
 from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry, Stats
 
 HeadersArg = Union[Mapping[str, str], Iterable[Tuple[str, str]], Callable[[], _hook.HeaderPairs], None]
@@ -49,8 +50,12 @@ _ASYNC_SLICE_MAX = 0.0002
 _ASYNC_CHECK = 16  # events handed out between two looks at the clock
 # Messages an async reader converts per pull: converting is work the loop
 # cannot interrupt, so a fast stream's whole batch (up to ~1,000 events)
-# would hold up every other task (see tests/measure_misuse.py).
-_ASYNC_MAX_PACK = 64
+# would hold up every other task (see tests/measure_misuse.py). The
+# compiled builder makes a small event in ~50 ns (~6 us for 128: about what
+# packing 64 took before it), and stops a pull at the message that reached
+# 128 KiB of data (a 64 KiB event decodes in ~10 us).
+_ASYNC_MAX_PACK = 128
+_ASYNC_MAX_BYTES = 1 << 17
 
 # Bumped in a fork()ed child: a client made before the fork has no thread
 # there (only the forking thread survives), so it must not be used.
@@ -501,7 +506,7 @@ class _Stream:
 
     @property
     def accelerated(self) -> bool:
-        """Whether batches go through the compiled packer (see ``libsse.ACCELERATED``)."""
+        """Whether events are built by the compiled event builder (see ``libsse.ACCELERATED``)."""
         return isinstance(self._h.batch, CBatch)
 
     @property
@@ -715,9 +720,11 @@ class Client(_Stream):
 
 
 _monotonic = time.monotonic
+# The compiled __anext__ of AsyncClient (see _speedups_module.c), if built.
+_ASYNC_BASES: Tuple[type, ...] = (speedups.AsyncBase, _Stream) if speedups is not None else (_Stream,)
 
 
-class AsyncClient(_Stream):
+class AsyncClient(*_ASYNC_BASES):  # type: ignore[misc]
     """A stream read from asyncio; see :func:`connect_async`.
 
     Waits through one descriptor per event loop (libsse's wait set, with
@@ -728,7 +735,10 @@ class AsyncClient(_Stream):
 
     def __init__(self, url: str, ptr: Any) -> None:
         super().__init__(url, ptr)
-        self._h.batch.limit(_ASYNC_MAX_PACK)
+        self._h.batch.limit(_ASYNC_MAX_PACK, _ASYNC_MAX_BYTES)
+        self._countdown = _ASYNC_CHECK  # events until the next look at the clock
+        self._check = _ASYNC_CHECK
+        self._slice_end = 0.0  # when this reader's run ends: it then gives the loop a turn
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -742,9 +752,6 @@ class AsyncClient(_Stream):
 
     def __aiter__(self) -> "AsyncClient":
         return self
-
-    _countdown = _ASYNC_CHECK  # events until the next look at the clock
-    _slice_start = 0.0  # when this reader last gave the loop a turn
 
     @staticmethod
     def _slice() -> float:
@@ -762,16 +769,30 @@ class AsyncClient(_Stream):
         its slice without waiting: a fast stream always has items ready, so
         without this its task would starve the others."""
         self._countdown = _ASYNC_CHECK
-        if _monotonic() - self._slice_start >= self._slice():
+        if _monotonic() >= self._slice_end:
             try:
                 await asyncio.sleep(0)
             except asyncio.CancelledError:  # as in _afill: cancelling closes
                 self._cancelled = True
                 self.close()
                 raise
-            self._slice_start = _monotonic()
+            self._start_slice()
 
-    async def __anext__(self) -> Event:
+    def _start_slice(self) -> None:
+        """This reader got a turn of the loop: its run lasts one slice."""
+        self._slice_end = _monotonic() + self._slice()
+
+    if len(_ASYNC_BASES) == 1:  # pure: else AsyncBase's compiled __anext__
+
+        def __anext__(self) -> Awaitable[Event]:
+            """The next message event (see :meth:`Client.__iter__`)."""
+            return self._anext()
+
+    # The compiled __anext__ hands out an event already received as an
+    # awaitable that gives it at once (no coroutine per event), and calls
+    # this otherwise: no event at hand, or every _ASYNC_CHECK events once
+    # the slice is over (to give the loop a turn).
+    async def _anext(self) -> Event:
         """The next message event (see :meth:`Client.__iter__`)."""
         while True:
             it = self._it
@@ -858,7 +879,7 @@ class AsyncClient(_Stream):
                 if remaining is not None and remaining <= 0:
                     return False
                 await self._readable(h, remaining)
-                self._slice_start = _monotonic()
+                self._start_slice()
         except asyncio.CancelledError:
             self._cancelled = True
             self.close()  # freed below, once this call is out

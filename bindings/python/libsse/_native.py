@@ -1,4 +1,4 @@
-"""Loads ``libsse.so`` with cffi (ABI mode) and the optional batch packer.
+"""Loads ``libsse.so`` with cffi (ABI mode) and the optional compiled event builder (``_speedups``).
 
 Where the library is looked for, first match wins:
 
@@ -73,59 +73,54 @@ def _address(name: str) -> int:
     return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
 
 
-# The compiled batch packer (see _speedups_build.py), if it was built.
+# The compiled event builder (see _speedups_build.py), if it was built.
 speedups: Optional[Any] = None
-api: Optional[Any] = None
 if not os.environ.get("LIBSSE_PURE"):
     try:
         from . import _speedups as speedups  # type: ignore[attr-defined,no-redef]
     except ImportError:
         speedups = None
 
+# The libsse functions the compiled module calls, in the order of its table.
+SPEEDUPS_FUNCTIONS = (
+    "sse_next_batch",
+    "sse_batch_len",
+    "sse_batch_event",
+    "sse_batch_free",
+    "sse_parser_next",
+    "sse_event_kind",
+    "sse_event_type",
+    "sse_event_type_len",
+    "sse_event_data",
+    "sse_event_id",
+    "sse_event_id_len",
+    "sse_event_retry_ms",
+    "sse_event_free",
+)
 
-def _bind_speedups() -> Optional[Any]:
-    """The packer's table of libsse functions; None if the compiled packer
-    is stale (built from another version of this package)."""
-    sffi = speedups.ffi  # type: ignore[union-attr]
-    table = sffi.new("libsse_py_api *")
+
+def _bind_speedups() -> bool:
+    """Hands the compiled module the libsse functions and the Event type;
+    False if it is stale (built from another version of this package, e.g.
+    the former cffi batch packer)."""
+    from ._types import Event
+
+    if getattr(speedups, "ABI", None) != 2 or not all(hasattr(speedups, n) for n in ("bind", "Batch", "AsyncBase")):
+        return False
     try:
-        for field, name in (
-            ("next_batch", "sse_next_batch"),
-            ("batch_len", "sse_batch_len"),
-            ("batch_event", "sse_batch_event"),
-            ("batch_free", "sse_batch_free"),
-            ("parser_next", "sse_parser_next"),
-            ("kind", "sse_event_kind"),
-            ("type", "sse_event_type"),
-            ("type_len", "sse_event_type_len"),
-            ("data", "sse_event_data"),
-            ("id", "sse_event_id"),
-            ("id_len", "sse_event_id_len"),
-            ("retry", "sse_event_retry_ms"),
-            ("free", "sse_event_free"),
-        ):
-            setattr(table, field, sffi.cast(sffi.typeof(getattr(table, field)), _address(name)))
-        for function in ("libsse_py_client_pull", "libsse_py_current", "libsse_py_advance"):
-            getattr(speedups.lib, function)  # type: ignore[union-attr]
-    except AttributeError:
-        return None
-    return table
+        speedups.bind(tuple(_address(name) for name in SPEEDUPS_FUNCTIONS), Event)  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
 
 
-if speedups is not None:
-    api = _bind_speedups()
-    if api is None:
-        speedups = None
+if speedups is not None and not _bind_speedups():
+    speedups = None
 
 
-def to_abi(pointer: Any, ctype: str) -> Any:
-    """A pointer of the packer's ffi as a pointer of the binding's ffi."""
-    return ffi.cast(ctype, int(speedups.ffi.cast("uintptr_t", pointer)))  # type: ignore[union-attr]
-
-
-def to_speedups(pointer: Any, ctype: str) -> Any:
-    """A pointer of the binding's ffi as a pointer of the packer's ffi."""
-    return speedups.ffi.cast(ctype, int(ffi.cast("uintptr_t", pointer)))  # type: ignore[union-attr]
+def address(pointer: Any) -> int:
+    """The address of a cffi pointer, as the compiled module takes it."""
+    return int(ffi.cast("uintptr_t", pointer))
 
 
 def cstr(pointer: Any) -> str:

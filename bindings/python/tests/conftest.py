@@ -94,7 +94,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]
 
 @pytest.fixture(params=["accelerated", "pure"])
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test with the compiled batch packer and with ABI calls only."""
+    """Runs a test with the compiled event builder and with ABI calls only."""
     if request.param == "accelerated":
         if not libsse.ACCELERATED:
             pytest.skip("libsse._speedups is not built")

@@ -122,7 +122,7 @@ def main() -> None:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5
     server = DemoServer()
     try:
-        print(f"libsse {libsse.__version__}, batch packer {'compiled' if libsse.ACCELERATED else 'absent'}, "
+        print(f"libsse {libsse.__version__}, event builder {'compiled' if libsse.ACCELERATED else 'absent'}, "
               f"load average {os.getloadavg()[0]:.1f}")
         print(interrupt_storm(server.url, seconds))
         print(heartbeat(server.url, streams, seconds))

@@ -594,29 +594,83 @@ def test_types_deliver_only_the_chosen_event_types(url: str, mode: str) -> None:
         libsse.connect(url, types=[""])
 
 
-def test_packing_buffers_grow_with_the_traffic(url: str) -> None:
-    """The compiled packer's buffers start small (a slow stream keeps them
-    so: 1,000 idle clients do not hold 192 KiB each) and grow for a busy
-    stream or a message that does not fit, every event intact."""
-    from libsse import _batch
+def test_pull_limits(mode: str) -> None:
+    """A pull hands out at most the messages asked (the asyncio client's
+    fairness); the compiled builder also stops at the message that reached
+    the byte limit (the pure path converts one batch per pull anyway)."""
+    from libsse._native import lib
+
+    parser = libsse.Parser()
+    batch = parser._batch
+    event = b"data: " + b"x" * 40 + b"\n\n"
+
+    def sizes(messages: int, data_bytes: int) -> list:
+        batch.limit(messages, data_bytes)
+        assert lib.sse_parser_feed(parser._ptr, event * 10, len(event) * 10) == 0
+        runs = []
+        while True:
+            status, events, other, _ = batch.pull_parser(parser._sptr, True)
+            if status:
+                return runs
+            assert other is None
+            runs.append(len([e for e in events if e.data == "x" * 40]))
+
+    assert sizes(4, 0) == [4, 4, 2]
+    expected = [3, 3, 3, 1] if mode == "accelerated" else [4, 4, 2]
+    assert sizes(4, 100) == expected
+    parser.close()
+
+
+def test_a_result_not_handed_over_is_given_again(url: str, mode: str) -> None:
+    """The hand-over (see _batch.py): until ``taken = seq`` is stored, a
+    pull gives the same result again (what a KeyboardInterrupt between the
+    pull and the hand-over relies on); then the next one."""
+    with libsse.connect(url + "/ticker?count=3", max_retries=0) as client:
+        h = client._h
+        batch = h.batch
+        assert h.enter()
+        try:
+            status, events, other, seq = batch.pull_client(h.sptr, 5000, True)
+            assert status == 0 and events is None and type(other) is libsse.Open
+            again = batch.pull_client(h.sptr, 5000, True)
+            assert again[0] == 0 and again[1] is None and again[2] == other and again[3] == seq
+            batch.taken = seq
+            got = []
+            while len(got) < 3:
+                status, events, other, seq = batch.pull_client(h.sptr, 5000, True)
+                assert status == 0 and other is None
+                if mode == "accelerated":
+                    assert batch.pull_client(h.sptr, 5000, True)[1] is events  # the same, untouched
+                got += list(events)
+                batch.taken = seq
+            assert [e.data for e in got] == ["tick 1", "tick 2", "tick 3"]
+        finally:
+            h.leave()
+
+
+def test_events_built_straight_from_the_library(url: str) -> None:
+    """The compiled builder makes each event's strings once from the
+    library's memory: every event intact, small or large, one str object
+    for a type (or id) repeated from event to event, and the tuples left
+    out of the cycle collector's lists (they hold only strs and None)."""
+    import gc
 
     if not libsse.ACCELERATED:
-        pytest.skip("no compiled packer")
+        pytest.skip("no compiled event builder")
 
-    def caps(client: libsse.Client) -> tuple:
-        b = client._h.batch._b
-        return b.cap, b.meta_cap
-
-    with libsse.connect(url + "/ticker?count=5&interval_ms=0", max_retries=0) as client:
-        assert [e.data for e in client] == [f"tick {i}" for i in range(1, 6)]
-        assert caps(client) == (_batch.PACK_START, _batch.META_START)
+    with libsse.connect(url + "/ticker?count=300&event=update", max_retries=0) as client:
+        events = list(client)
+    assert [e.data for e in events] == [f"tick {i}" for i in range(1, 301)]
+    assert [e.id for e in events] == [str(i) for i in range(1, 301)]
+    assert len({id(e.event) for e in events}) == 1 and events[0].event == "update"
+    assert all(e.retry is None and type(e) is libsse.Event for e in events)
+    assert not any(gc.is_tracked(e) for e in events)
 
     with libsse.connect(url + "/fast?count=20000&size=40", max_retries=0) as client:
         datas = [e.data for e in client]
-        assert len(datas) == 20000 and all(len(d) == 40 for d in datas)
-        assert caps(client)[0] > _batch.PACK_START
+    assert len(datas) == 20000 and all(len(d) == 40 and d.startswith('{"token":"') for d in datas)
 
-    with libsse.connect(url + "/fast?count=50&size=65536", max_retries=0) as client:
-        datas = [e.data for e in client]
-        assert len(datas) == 50 and all(len(d) == 65536 for d in datas)
-        assert caps(client)[0] == _batch.PACK_BYTES
+    for size in (65536, 1 << 20):
+        with libsse.connect(url + f"/fast?count=5&size={size}", max_retries=0) as client:
+            datas = [e.data for e in client]
+        assert len(datas) == 5 and all(len(d) == size for d in datas)

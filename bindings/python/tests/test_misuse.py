@@ -192,9 +192,10 @@ def test_fast_stream_yields_to_the_loop(url: str, mode: str) -> None:
     print(f"fast stream ({mode}): {count} events, {len(runs)} loop turns, at most {max(runs)} events between two")
     assert count == 5000
     # Alone on its loop, the reader yields after 200 us of work (checked
-    # every 16 events): several hundred events at most on a fast machine,
-    # fewer on a slow one.
-    assert max(runs) <= 1000, runs
+    # every 16 events): up to ~1,500 events with the compiled __anext__
+    # (~130 ns per event handed out), several hundred with the pure one,
+    # fewer on a slow machine; before the fix, all 5,000.
+    assert max(runs) <= 2500, runs
 
 
 def test_cancelling_a_fast_reader_closes_the_stream(url: str, mode: str) -> None:

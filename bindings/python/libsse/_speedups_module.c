@@ -1,0 +1,752 @@
+/*
+ * libsse._speedups: builds the Event objects of a batch straight from
+ * libsse's memory (a CPython extension; optional, see _speedups_build.py).
+ *
+ * One call per pull: it takes a batch (sse_next_batch, the GIL released
+ * while it waits) or the parser's pending items (sse_parser_next), and
+ * turns the consecutive messages from the current position into a list of
+ * Event named tuples: each tuple allocated with the Event type's tp_alloc
+ * and filled in place, each data string decoded once from the library's
+ * bytes (PyUnicode_DecodeUTF8, "replace": one copy), and the type and id
+ * strings shared with the previous event when their bytes are equal (no
+ * copy for a type or id shared by many events). Other kinds (open, error,
+ * comments unless skipped, ...) stop a run: their address goes back to
+ * Python, which converts them through cffi (the slow path).
+ *
+ * It does not link against libsse: bind() receives the addresses of the
+ * libsse functions the binding loaded through cffi, so it works with
+ * whichever libsse.so the binding found.
+ *
+ * The hand-over protocol (see _batch.py): a pull returns a result and its
+ * number seq; the result stays in the Batch until a pull is made with
+ * taken == seq (the caller stored it when it took the result). A pull with
+ * taken != seq (a KeyboardInterrupt struck between the call and the
+ * hand-over) returns the same result again.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+struct sse_event;
+struct sse_client;
+struct sse_parser;
+struct sse_batch;
+
+/* libsse functions, by address (enums are returned as int). */
+static struct {
+    int (*next_batch)(struct sse_client *, int32_t, struct sse_batch **);
+    uintptr_t (*batch_len)(const struct sse_batch *);
+    const struct sse_event *(*batch_event)(const struct sse_batch *, uintptr_t);
+    void (*batch_free)(struct sse_batch *);
+    int (*parser_next)(struct sse_parser *, struct sse_event **);
+    int (*kind)(const struct sse_event *);
+    const char *(*type)(const struct sse_event *);
+    uintptr_t (*type_len)(const struct sse_event *);
+    const char *(*data)(const struct sse_event *, uintptr_t *);
+    const char *(*id)(const struct sse_event *);
+    uintptr_t (*id_len)(const struct sse_event *);
+    int64_t (*retry)(const struct sse_event *);
+    void (*free)(struct sse_event *);
+} api;
+
+#define API_FUNCTIONS 13
+
+static PyTypeObject *event_type = NULL; /* libsse.Event (a NamedTuple), bound by bind() */
+
+#define KIND_MESSAGE 0
+#define KIND_COMMENT 1
+#define STATUS_TIMEOUT 1
+
+/* A type or id string shared by consecutive events: its bytes and object. */
+#define CACHE_BYTES 128
+typedef struct {
+    PyObject *str;
+    size_t len;
+    char bytes[CACHE_BYTES];
+} cached_str;
+
+typedef struct {
+    PyObject_HEAD
+    struct sse_batch *batch;  /* the client source, or NULL */
+    struct sse_event **evs;   /* the parser source: owned events (NULL once handed out) */
+    size_t max;               /* capacity of evs */
+    size_t pos;               /* first item not handed out yet */
+    size_t count;             /* items in the source */
+    int other;                /* the last result is the item at pos (slow path) */
+    int in_pull;              /* a pull is waiting with the GIL released */
+    Py_ssize_t seq;           /* counts the pulls that produced a result */
+    Py_ssize_t max_pack;      /* most messages per result (0: no limit) */
+    Py_ssize_t max_bytes;     /* data bytes per result, about (0: no limit) */
+    PyObject *result;         /* the last result's events (an iterator), or NULL */
+    const struct sse_event **scratch; /* the messages of the run being built */
+    size_t scratch_cap;
+    cached_str type_cache;
+    cached_str id_cache;
+} Batch;
+
+/* The item at pos (NULL when none is left). */
+static const struct sse_event *current(Batch *b, size_t p)
+{
+    if (p >= b->count)
+        return NULL;
+    return b->batch != NULL ? api.batch_event(b->batch, p) : b->evs[p];
+}
+
+/* Hands the item at pos out: frees it if it is an owned (parser) event. */
+static void advance(Batch *b)
+{
+    if (b->pos >= b->count)
+        return;
+    if (b->batch == NULL && b->evs != NULL) {
+        struct sse_event *ev = b->evs[b->pos];
+        b->evs[b->pos] = NULL;
+        if (ev != NULL)
+            api.free(ev);
+    }
+    b->pos++;
+}
+
+/* Frees every item still held. */
+static void release_items(Batch *b)
+{
+    if (b->batch != NULL) {
+        struct sse_batch *batch = b->batch;
+        b->batch = NULL;
+        api.batch_free(batch);
+    }
+    if (b->evs != NULL) {
+        for (size_t i = 0; i < b->max; i++) {
+            if (b->evs[i] != NULL) {
+                struct sse_event *ev = b->evs[i];
+                b->evs[i] = NULL;
+                api.free(ev);
+            }
+        }
+    }
+    b->pos = 0;
+    b->count = 0;
+    b->other = 0;
+}
+
+/* A str of bytes, shared with the previous one when they are equal. */
+static PyObject *shared_str(cached_str *cache, const char *bytes, size_t len)
+{
+    if (cache->str != NULL && cache->len == len && memcmp(cache->bytes, bytes, len) == 0) {
+        Py_INCREF(cache->str);
+        return cache->str;
+    }
+    PyObject *str = PyUnicode_DecodeUTF8(bytes, (Py_ssize_t)len, "replace");
+    if (str == NULL)
+        return NULL;
+    if (len <= CACHE_BYTES) {
+        Py_XSETREF(cache->str, str);
+        Py_INCREF(str);
+        cache->len = len;
+        memcpy(cache->bytes, bytes, len);
+    }
+    return str;
+}
+
+/* An Event of four NULL items, not tracked by the cycle collector: it
+ * will hold only strs, an int or None, so it cannot be part of a cycle
+ * (CPython untracks such tuples itself, lazily). Up to 3.13, a tuple
+ * subclass instance is its header and items: allocated as
+ * tuple.__new__(Event, ...) would, minus the zeroing and the tracking.
+ * Later versions (a tuple may carry more state, e.g. a cached hash) get a
+ * plain tuple here, which finish_event() passes to tuple.__new__. */
+static PyObject *new_event(void)
+{
+#if PY_VERSION_HEX < 0x030E0000
+    PyObject *tuple = (PyObject *)PyObject_GC_NewVar(PyTupleObject, event_type, 4);
+    if (tuple == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < 4; i++)
+        PyTuple_SET_ITEM(tuple, i, NULL);
+    return tuple;
+#else
+    return PyTuple_New(4);
+#endif
+}
+
+/* The filled result of new_event() as an Event (steals the reference). */
+static PyObject *finish_event(PyObject *tuple)
+{
+#if PY_VERSION_HEX < 0x030E0000
+    return tuple;
+#else
+    PyObject *args = PyTuple_Pack(1, tuple);
+    Py_DECREF(tuple);
+    if (args == NULL)
+        return NULL;
+    PyObject *event = PyTuple_Type.tp_new(event_type, args, NULL);
+    Py_DECREF(args);
+    return event;
+#endif
+}
+
+/* One message as an Event; NULL with an exception set on failure. */
+static PyObject *make_event(Batch *b, const struct sse_event *ev)
+{
+    uintptr_t data_len = 0;
+    const char *data = api.data(ev, &data_len);
+    PyObject *tuple = new_event();
+    if (tuple == NULL)
+        return NULL;
+    PyObject *s = shared_str(&b->type_cache, api.type(ev), api.type_len(ev));
+    if (s == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(tuple, 0, s);
+    s = PyUnicode_DecodeUTF8(data != NULL ? data : "", (Py_ssize_t)(data != NULL ? data_len : 0), "replace");
+    if (s == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(tuple, 1, s);
+    s = shared_str(&b->id_cache, api.id(ev), api.id_len(ev));
+    if (s == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(tuple, 2, s);
+    int64_t retry = api.retry(ev);
+    if (retry >= 0) {
+        s = PyLong_FromLongLong((long long)retry);
+        if (s == NULL)
+            goto fail;
+    } else {
+        s = Py_None;
+        Py_INCREF(s);
+    }
+    PyTuple_SET_ITEM(tuple, 3, s);
+    return finish_event(tuple);
+fail:
+    Py_DECREF(tuple);
+    return NULL;
+}
+
+/* Builds the result from pos on: the messages (comments skipped when
+ * skip_comments) up to the first other item or max_pack messages, as an
+ * iterator in b->result; or, when the first item is another kind, marks
+ * it as the result (b->other). Returns 0, or -1 with an exception set
+ * (nothing moved: the next pull tries again). */
+static int build(Batch *b, int skip_comments)
+{
+    /* One pass over the items for the run's extent (up to max_pack
+     * messages, and no message after the one that reached max_bytes),
+     * keeping the messages' addresses; then the Events, into a list of
+     * the exact size. */
+    size_t left = b->count - b->pos;
+    if (left > b->scratch_cap) {
+        const struct sse_event **scratch = PyMem_Realloc(b->scratch, left * sizeof(*scratch));
+        if (scratch == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->scratch = scratch;
+        b->scratch_cap = left;
+    }
+    size_t p = b->pos, n = 0, bytes = 0;
+    const struct sse_event *ev;
+    while ((b->max_pack == 0 || n < (size_t)b->max_pack) && (ev = current(b, p)) != NULL) {
+        int kind = api.kind(ev);
+        if (kind == KIND_MESSAGE) {
+            if (b->max_bytes != 0) {
+                if (n != 0 && bytes >= (size_t)b->max_bytes)
+                    break;
+                uintptr_t len = 0;
+                api.data(ev, &len);
+                bytes += len;
+            }
+            b->scratch[n++] = ev;
+        } else if (kind != KIND_COMMENT || !skip_comments) {
+            break;
+        }
+        p++;
+    }
+    size_t end = p;
+    if (n == 0) {
+        /* skipped comments only, then maybe an item for the slow path */
+        while (b->pos < end)
+            advance(b);
+        b->other = b->pos < b->count;
+        b->seq++;
+        return 0;
+    }
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *event = make_event(b, b->scratch[i]);
+        if (event == NULL) {
+            Py_DECREF(list);
+            return -1;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, event);
+    }
+    /* Only untracked Events inside, and only the iterator refers to the
+     * list: no cycle can go through it, so the collector's young
+     * generation need not walk its items at every collection. */
+    PyObject_GC_UnTrack(list);
+    PyObject *it = PyObject_GetIter(list);
+    Py_DECREF(list);
+    if (it == NULL)
+        return -1;
+    while (b->pos < end)
+        advance(b);
+    b->result = it;
+    b->other = 0;
+    b->seq++;
+    return 0;
+}
+
+/* (status, events or None, address of the other item or None, seq) */
+static PyObject *result_tuple(Batch *b, int status)
+{
+    PyObject *events = Py_None, *other = Py_None;
+    if (status == 0) {
+        if (b->result != NULL)
+            events = b->result;
+        if (b->other) {
+            other = PyLong_FromVoidPtr((void *)current(b, b->pos));
+            if (other == NULL)
+                return NULL;
+            return Py_BuildValue("(iONn)", status, events, other, b->seq);
+        }
+    }
+    return Py_BuildValue("(iOOn)", status, events, other, b->seq);
+}
+
+/* Drops the last result (it was handed over): the slow-path item is
+ * handed out. */
+static void start_pull(Batch *b)
+{
+    Py_CLEAR(b->result);
+    if (b->other) {
+        b->other = 0;
+        advance(b);
+    }
+}
+
+static int check_bound(void)
+{
+    if (event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "libsse._speedups: bind() was not called");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_idle(Batch *b)
+{
+    if (b->in_pull) {
+        PyErr_SetString(PyExc_RuntimeError, "libsse batch: used by two threads at once");
+        return -1;
+    }
+    return 0;
+}
+
+/* pull_client(client, timeout_ms, skip_comments, taken) */
+static PyObject *Batch_pull_client(Batch *b, PyObject *args)
+{
+    PyObject *client_obj;
+    int timeout_ms, skip_comments;
+    Py_ssize_t taken;
+    if (!PyArg_ParseTuple(args, "Oipn", &client_obj, &timeout_ms, &skip_comments, &taken))
+        return NULL;
+    if (check_bound() < 0 || check_idle(b) < 0)
+        return NULL;
+    if (taken != b->seq)  /* the last result was not handed over: again */
+        return result_tuple(b, 0);
+    struct sse_client *client = (struct sse_client *)PyLong_AsVoidPtr(client_obj);
+    if (client == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "NULL client");
+        return NULL;
+    }
+    start_pull(b);
+    if (b->pos >= b->count) {
+        release_items(b);
+        struct sse_batch *batch = NULL;
+        int status;
+        b->in_pull = 1;
+        Py_BEGIN_ALLOW_THREADS
+        status = api.next_batch(client, (int32_t)timeout_ms, &batch);
+        Py_END_ALLOW_THREADS
+        b->in_pull = 0;
+        if (status != 0)
+            return result_tuple(b, status);
+        b->batch = batch;
+        b->count = api.batch_len(batch);
+    }
+    if (build(b, skip_comments) < 0)
+        return NULL;
+    return result_tuple(b, 0);
+}
+
+/* pull_parser(parser, skip_comments) */
+static PyObject *Batch_pull_parser(Batch *b, PyObject *args)
+{
+    PyObject *parser_obj;
+    int skip_comments;
+    if (!PyArg_ParseTuple(args, "Op", &parser_obj, &skip_comments))
+        return NULL;
+    if (check_bound() < 0 || check_idle(b) < 0)
+        return NULL;
+    struct sse_parser *parser = (struct sse_parser *)PyLong_AsVoidPtr(parser_obj);
+    if (parser == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "NULL parser");
+        return NULL;
+    }
+    if (b->evs == NULL) {
+        b->evs = PyMem_Calloc(b->max, sizeof(struct sse_event *));
+        if (b->evs == NULL)
+            return PyErr_NoMemory();
+    }
+    start_pull(b);
+    if (b->pos >= b->count) {
+        release_items(b);
+        while (b->count < b->max) {
+            struct sse_event *ev = NULL;
+            if (api.parser_next(parser, &ev) != 0)
+                break;
+            b->evs[b->count++] = ev;
+        }
+        if (b->count == 0)
+            return result_tuple(b, STATUS_TIMEOUT);
+    }
+    if (build(b, skip_comments) < 0)
+        return NULL;
+    return result_tuple(b, 0);
+}
+
+static PyObject *Batch_release(Batch *b, PyObject *Py_UNUSED(ignored))
+{
+    if (check_idle(b) < 0)
+        return NULL;
+    Py_CLEAR(b->result);
+    if (event_type != NULL)
+        release_items(b);
+    return PyLong_FromSsize_t(b->seq);
+}
+
+static PyObject *Batch_pending(Batch *b, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(b->pos < b->count);
+}
+
+static int Batch_init(Batch *b, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"max_items", NULL};
+    Py_ssize_t max_items = 1024;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n", kwlist, &max_items))
+        return -1;
+    if (max_items < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_items must be at least 1");
+        return -1;
+    }
+    if (b->evs != NULL || b->batch != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Batch.__init__ called twice");
+        return -1;
+    }
+    b->max = (size_t)max_items;
+    return 0;
+}
+
+static void Batch_dealloc(Batch *b)
+{
+    /* The owners release() before they free the client or parser; items
+     * still held here are left alone (their owner may be gone). */
+    Py_CLEAR(b->result);
+    Py_CLEAR(b->type_cache.str);
+    Py_CLEAR(b->id_cache.str);
+    PyMem_Free(b->evs);
+    PyMem_Free(b->scratch);
+    Py_TYPE(b)->tp_free((PyObject *)b);
+}
+
+static PyMethodDef Batch_methods[] = {
+    {"pull_client", (PyCFunction)Batch_pull_client, METH_VARARGS,
+     "pull_client(client_address, timeout_ms, skip_comments, taken) -> (status, events, other_address, seq)"},
+    {"pull_parser", (PyCFunction)Batch_pull_parser, METH_VARARGS,
+     "pull_parser(parser_address, skip_comments) -> (status, events, other_address, seq)"},
+    {"release", (PyCFunction)Batch_release, METH_NOARGS, "Frees every item held; returns seq."},
+    {"pending", (PyCFunction)Batch_pending, METH_NOARGS, "Whether items are left."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Batch_members[] = {
+    {"seq", T_PYSSIZET, offsetof(Batch, seq), READONLY, "the number of the last result"},
+    {"max_pack", T_PYSSIZET, offsetof(Batch, max_pack), 0, "most messages per result (0: no limit)"},
+    {"max_bytes", T_PYSSIZET, offsetof(Batch, max_bytes), 0,
+     "no message in a result after the one that reached these data bytes (0: no limit)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject BatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "libsse._speedups.Batch",
+    .tp_basicsize = sizeof(Batch),
+    .tp_dealloc = (destructor)Batch_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Items taken from libsse, handed to Python as Event objects.",
+    .tp_methods = Batch_methods,
+    .tp_members = Batch_members,
+    .tp_init = (initproc)Batch_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* bind(addresses, Event): addresses of the libsse functions, in the order
+ * of the api struct; Event the NamedTuple type of messages. */
+static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *addresses, *type;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &addresses, &PyType_Type, &type))
+        return NULL;
+    if (PyTuple_GET_SIZE(addresses) != API_FUNCTIONS) {
+        PyErr_Format(PyExc_ValueError, "bind: %d addresses expected", API_FUNCTIONS);
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)type, &PyTuple_Type)
+        || ((PyTypeObject *)type)->tp_basicsize != PyTuple_Type.tp_basicsize
+        || ((PyTypeObject *)type)->tp_itemsize != PyTuple_Type.tp_itemsize) {
+        PyErr_SetString(PyExc_TypeError, "bind: Event must be a tuple subclass without extra fields");
+        return NULL;
+    }
+    void *table[API_FUNCTIONS];
+    for (Py_ssize_t i = 0; i < API_FUNCTIONS; i++) {
+        table[i] = PyLong_AsVoidPtr(PyTuple_GET_ITEM(addresses, i));
+        if (table[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "bind: NULL function address");
+            return NULL;
+        }
+    }
+    memcpy(&api, table, sizeof(api));
+    Py_INCREF(type);
+    Py_XSETREF(event_type, (PyTypeObject *)type);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ ready
+ * An awaitable whose await gives a value at once, without suspending: the
+ * asyncio client's __anext__ (AsyncBase below) returns one when an event
+ * is already there, which costs far less than a coroutine per event. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *value;
+} Ready;
+
+static PyTypeObject ReadyType;
+
+/* Sets StopIteration(value) (a tuple value is wrapped, not unpacked). */
+static void stop_with(PyObject *value)
+{
+    PyObject *exc = PyObject_CallFunctionObjArgs(PyExc_StopIteration, value, NULL);
+    if (exc != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, exc);
+        Py_DECREF(exc);
+    }
+}
+
+static PyObject *Ready_await(PyObject *self)
+{
+    Py_INCREF(self);
+    return self;
+}
+
+static PyObject *Ready_iternext(Ready *r)
+{
+    PyObject *value = r->value;
+    if (value == NULL)
+        return NULL; /* StopIteration: awaited twice gives None */
+    r->value = NULL;
+    stop_with(value);
+    Py_DECREF(value);
+    return NULL;
+}
+
+#if PY_VERSION_HEX >= 0x030A0000
+static PySendResult Ready_send(Ready *r, PyObject *Py_UNUSED(arg), PyObject **result)
+{
+    PyObject *value = r->value;
+    r->value = NULL;
+    if (value == NULL) {
+        Py_INCREF(Py_None);
+        value = Py_None;
+    }
+    *result = value;
+    return PYGEN_RETURN;
+}
+#endif
+
+static void Ready_dealloc(Ready *r)
+{
+    Py_CLEAR(r->value);
+    PyObject_Free(r);
+}
+
+static PyAsyncMethods Ready_async = {
+    .am_await = (unaryfunc)Ready_await,
+#if PY_VERSION_HEX >= 0x030A0000
+    .am_send = (sendfunc)Ready_send,
+#endif
+};
+
+static PyTypeObject ReadyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "libsse._speedups.Ready",
+    .tp_basicsize = sizeof(Ready),
+    .tp_dealloc = (destructor)Ready_dealloc,
+    .tp_as_async = &Ready_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An awaitable that gives its value at once.",
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Ready_iternext,
+};
+
+/* ------------------------------------------------------------ async base
+ * The base of libsse.AsyncClient when this module is built: its
+ * __anext__ (am_anext) hands out an event already received as a Ready,
+ * with no Python code run per event; every `_check` events it looks at the
+ * clock, and past `_slice_end` (or with no event at hand) it returns the
+ * coroutine of the Python method `_anext`, which gives the loop a turn,
+ * pulls and waits. The fields are the client's `_it` (the iterator of
+ * events received, or None), `_countdown`, `_slice_end` and `_check`. */
+
+#include <time.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *it;
+    int countdown;
+    int check;
+    double slice_end;
+} AsyncBase;
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* time.monotonic()'s clock on Linux */
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static PyObject *make_ready(PyObject *item)
+{
+    Ready *r = PyObject_New(Ready, &ReadyType);
+    if (r == NULL) {
+        Py_DECREF(item);
+        return NULL;
+    }
+    r->value = item;
+    return (PyObject *)r;
+}
+
+static PyObject *AsyncBase_anext(AsyncBase *self)
+{
+    PyObject *it = self->it;
+    if (it != NULL && it != Py_None && Py_TYPE(it)->tp_iternext != NULL) {
+        int countdown = self->countdown - 1;
+        if (countdown > 0 || monotonic_now() < self->slice_end) {
+            Py_INCREF(it);
+            PyObject *item = Py_TYPE(it)->tp_iternext(it);
+            Py_DECREF(it);
+            if (item != NULL) {
+                self->countdown = countdown > 0 ? countdown : (self->check > 0 ? self->check : 1);
+                return make_ready(item);
+            }
+            if (PyErr_Occurred()) {
+                if (!PyErr_ExceptionMatches(PyExc_StopIteration))
+                    return NULL;
+                PyErr_Clear();
+            }
+        }
+    }
+    return PyObject_CallMethod((PyObject *)self, "_anext", NULL);
+}
+
+static int AsyncBase_traverse(AsyncBase *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->it);
+    return 0;
+}
+
+static int AsyncBase_clear(AsyncBase *self)
+{
+    Py_CLEAR(self->it);
+    return 0;
+}
+
+static void AsyncBase_dealloc(AsyncBase *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->it);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef AsyncBase_members[] = {
+    {"_it", T_OBJECT, offsetof(AsyncBase, it), 0, "the events received, not yet handed out (an iterator), or None"},
+    {"_countdown", T_INT, offsetof(AsyncBase, countdown), 0, "events until the next look at the clock"},
+    {"_check", T_INT, offsetof(AsyncBase, check), 0, "events between two looks at the clock"},
+    {"_slice_end", T_DOUBLE, offsetof(AsyncBase, slice_end), 0, "when this reader's run ends (time.monotonic())"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyAsyncMethods AsyncBase_async = {
+    .am_anext = (unaryfunc)AsyncBase_anext,
+};
+
+static PyTypeObject AsyncBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "libsse._speedups.AsyncBase",
+    .tp_basicsize = sizeof(AsyncBase),
+    .tp_dealloc = (destructor)AsyncBase_dealloc,
+    .tp_as_async = &AsyncBase_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The compiled __anext__ of libsse.AsyncClient.",
+    .tp_traverse = (traverseproc)AsyncBase_traverse,
+    .tp_clear = (inquiry)AsyncBase_clear,
+    .tp_members = AsyncBase_members,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyMethodDef module_methods[] = {
+    {"bind", bind, METH_VARARGS, "bind(addresses, Event): the libsse functions and the Event type."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "libsse._speedups",
+    .m_doc = "Builds libsse's Event objects straight from the library's memory.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    if (sizeof(api) != API_FUNCTIONS * sizeof(void *))
+        return PyErr_Format(PyExc_ImportError, "libsse._speedups: unexpected function table layout");
+    if (PyType_Ready(&BatchType) < 0 || PyType_Ready(&ReadyType) < 0 || PyType_Ready(&AsyncBaseType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&BatchType);
+    if (PyModule_AddObject(m, "Batch", (PyObject *)&BatchType) < 0) {
+        Py_DECREF(&BatchType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&AsyncBaseType);
+    if (PyModule_AddObject(m, "AsyncBase", (PyObject *)&AsyncBaseType) < 0) {
+        Py_DECREF(&AsyncBaseType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "ABI", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
