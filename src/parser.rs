@@ -104,6 +104,9 @@ pub struct Parser {
     /// is false, `id_buffer == last_event_id`, so a dispatch has nothing
     /// to commit (no per-event string comparison).
     id_changed: bool,
+    /// How many times `last_event_id` was set (by a dispatch that
+    /// committed an id, or by `set_last_event_id`).
+    id_commits: u64,
     /// The event's data is one line lying whole in the current input: the
     /// range of its value there, lent without a copy. Set only inside
     /// `feed_lines`, which copies it into `buf` (`own_lent`) before it
@@ -159,6 +162,7 @@ impl Parser {
             id_buffer: String::new(),
             last_event_id: String::new(),
             id_changed: false,
+            id_commits: 0,
             lent: None,
             data_line_open: false,
             open_line_len: 0,
@@ -179,8 +183,15 @@ impl Parser {
         &self.last_event_id
     }
 
+    /// A count that moves whenever [`Parser::last_event_id`] may have
+    /// changed: comparing two counts is cheaper than comparing the ids.
+    pub fn id_commits(&self) -> u64 {
+        self.id_commits
+    }
+
     /// Sets the last event id, as a client does with the id it resumes from.
     pub fn set_last_event_id(&mut self, id: &str) {
+        self.id_commits += 1;
         self.last_event_id.clear();
         self.last_event_id.push_str(id);
         self.id_buffer.clear();
@@ -615,6 +626,7 @@ impl Parser {
         }
         if self.id_changed {
             self.id_changed = false;
+            self.id_commits += 1;
             self.last_event_id.clone_from(&self.id_buffer);
         }
         // A blank line is never a partial line: `buf` holds only the data.

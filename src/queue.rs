@@ -266,6 +266,11 @@ impl QueueReceiver {
     /// Hands every waiting item to `sink`, in order, while `keep_going`
     /// says so (items taken after it says no are dropped).
     pub fn drain(&self, mut sink: impl FnMut(ItemRef<'_>, &str), keep_going: impl Fn() -> bool) {
+        // Counted in before they are sent: none counted, none to take (a
+        // send racing this is followed by its sender's own drain).
+        if self.state.queued.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         loop {
             let batch = match self.local().pop_front() {
                 Some(batch) => batch,

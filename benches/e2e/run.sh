@@ -348,7 +348,7 @@ R=$PARTS/6.md
 for n in $SCALE_SIZES; do
     modes="libsse"
     [ "$n" = 1000 ] && modes="raw-epoll raw-threads go-sse libsse libsse-tls libsse-go"
-    [ "$n" = 10000 ] && modes="raw-epoll go-sse libsse"
+    [ "$n" = 10000 ] && modes="raw-epoll go-sse libsse libsse-go"
     for mode in $modes; do
         log "   $mode $n"
         case $mode in

@@ -415,6 +415,11 @@ impl Connection {
         self.stream.parser.last_event_id()
     }
 
+    /// Moves whenever [`Connection::last_event_id`] may have changed.
+    pub(crate) fn id_commits(&self) -> u64 {
+        self.stream.parser.id_commits()
+    }
+
     /// Hands back what outlives the exchange; an unterminated event is
     /// dropped (never delivered, its id never committed).
     pub(crate) fn into_stream(mut self) -> StreamState {

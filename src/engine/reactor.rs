@@ -181,8 +181,9 @@ enum Phase {
     /// A `CONNECT` exchange with an `http://` proxy, for an `https://`
     /// stream, with the connect deadline.
     Tunneling(Box<Tunnel>, Instant),
-    /// An exchange on a connected socket.
-    Exchanging(Box<Link>, Box<Connection>),
+    /// An exchange on a connected socket (the link inline: it is small
+    /// and read with every event).
+    Exchanging(Link, Box<Connection>),
     /// Between phases (or over).
     Idle,
 }
@@ -219,7 +220,8 @@ struct Stream {
     /// an error is pending: its reads go on until WouldBlock (no later
     /// edge would report what is already there).
     hangup_seen: bool,
-    last_id_published: String,
+    /// The parser's `id_commits` when the sink was last told the id.
+    last_id_published: u64,
     /// The deadline in the timer heap, if one is.
     armed: Option<Instant>,
 }
@@ -432,7 +434,7 @@ impl Reactor {
             id,
             settings: Settings::from_config(&config),
             session: Session::new(&config, seed(id)),
-            last_id_published: config.last_event_id.clone(),
+            last_id_published: parser.id_commits(),
             config,
             sink,
             attempt: Some(attempt),
@@ -736,7 +738,7 @@ impl Reactor {
                 tls,
                 handshake_deadline,
             };
-            stream.phase = Phase::Exchanging(Box::new(link), Box::new(connection));
+            stream.phase = Phase::Exchanging(link, Box::new(connection));
         }
     }
 
@@ -1083,11 +1085,10 @@ impl Reactor {
 }
 
 /// Tells the sink the exchange's last event id, when it changed.
-fn publish_id(connection: &Connection, published: &mut String, sink: &mut dyn Sink) {
-    if connection.last_event_id() != published {
-        published.clear();
-        published.push_str(connection.last_event_id());
-        sink.last_event_id(published);
+fn publish_id(connection: &Connection, published: &mut u64, sink: &mut dyn Sink) {
+    if connection.id_commits() != *published {
+        *published = connection.id_commits();
+        sink.last_event_id(connection.last_event_id());
     }
 }
 
