@@ -345,6 +345,17 @@ impl Batch {
         })
     }
 
+    /// How many messages are left and the bytes of their data, counted
+    /// from the entries alone (no string is looked at).
+    pub fn message_totals(&self) -> (u64, u64) {
+        self.entries
+            .iter()
+            .fold((0, 0), |(events, bytes), entry| match entry {
+                Entry::Message { data, .. } => (events + 1, bytes + data.len as u64),
+                Entry::Other(_) => (events, bytes),
+            })
+    }
+
     /// Keeps only the messages.
     pub fn retain_messages(&mut self) {
         self.entries
@@ -468,6 +479,22 @@ mod tests {
         }
         assert_eq!(batch.text_capacity(), batch.text.capacity());
         assert_eq!(batch.text, concat!("a\0", "up\0", "b\0", "7\0", "7\0"));
+    }
+
+    #[test]
+    fn message_totals_count_the_messages_left_and_their_data() {
+        let mut batch = parsed(b"data: abc\n\n: note\ndata: de\ndata: f\n\n");
+        batch.push(Item::Closed {
+            reason: CloseReason::EndOfStream,
+        });
+        let by_view = batch.iter().fold((0, 0), |(n, bytes), item| match item {
+            ItemRef::Message(m) => (n + 1, bytes + m.data.len() as u64),
+            ItemRef::Other(_) => (n, bytes),
+        });
+        assert_eq!(batch.message_totals(), (2, 7));
+        assert_eq!(batch.message_totals(), by_view);
+        batch.pop_front();
+        assert_eq!(batch.message_totals(), (1, 4));
     }
 
     #[test]

@@ -107,14 +107,8 @@ pub(crate) struct Messages {
 impl Messages {
     /// The messages of `batch`.
     pub(crate) fn of(batch: &Batch) -> Self {
-        let mut messages = Messages::default();
-        for item in batch.iter() {
-            if let ItemRef::Message(message) = item {
-                messages.events += 1;
-                messages.data_bytes += message.data.len() as u64;
-            }
-        }
-        messages
+        let (events, data_bytes) = batch.message_totals();
+        Messages { events, data_bytes }
     }
 }
 
