@@ -244,9 +244,18 @@ fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
     let blocker = start(config(&ticker));
     let blocking = Arc::new(AtomicUsize::new(0));
     let flag = blocking.clone();
+    // The callback blocks the loop until the counting below is done (not
+    // for a fixed time: a starved test thread must not end the block
+    // before it counts). Only on the loop thread: `set_callback` hands
+    // what queued before to the callback on the caller's thread.
+    let (release, released) = std::sync::mpsc::channel::<()>();
     blocker.set_callback(Box::new(move |item, _| {
-        if matches!(item, ItemRef::Message(_)) && flag.fetch_add(1, Ordering::SeqCst) == 0 {
-            std::thread::sleep(Duration::from_millis(1500));
+        let on_loop = std::thread::current().name() == Some("libsse-engine");
+        if matches!(item, ItemRef::Message(_))
+            && on_loop
+            && flag.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            let _ = released.recv_timeout(PATIENCE);
         }
     }));
     let deadline = Instant::now() + PATIENCE;
@@ -262,6 +271,7 @@ fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
     let (mut on_shared, mut on_own) = (Vec::new(), Vec::new());
     shared.try_next_batch(&mut on_shared, usize::MAX);
     own.try_next_batch(&mut on_own, usize::MAX);
+    release.send(()).unwrap();
     assert!(
         on_own.len() >= 20,
         "own thread: {} items in 700 ms",

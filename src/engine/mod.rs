@@ -84,6 +84,8 @@ pub(crate) mod connection;
 mod dechunk;
 mod dns;
 mod gzip;
+mod prefetch;
+pub(crate) use prefetch::prefetch;
 pub(crate) mod reactor;
 pub(crate) mod request;
 pub(crate) mod session;

@@ -31,6 +31,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::connection::{self, Connection, Event, Request, Settings, StreamState};
 use super::dns::{Answer, Resolver};
+use super::prefetch::{lines_of, prefetch};
 use super::request::{last_event_id_to_send, Attempt};
 use super::session::{final_items, Ending, Next, Outcome, Session};
 use super::socks::{self, Socks};
@@ -66,6 +67,9 @@ pub(crate) trait Sink: Send {
     fn last_event_id(&mut self, _id: &str) {}
     /// `bytes` arrived from the server (after TLS).
     fn received(&mut self, _bytes: usize) {}
+    /// A read is about to be made: a hint to fetch what delivering its
+    /// events touches (see `prefetch`).
+    fn warm(&self) {}
     /// The stream is over (its closed item was delivered); `error` is the
     /// fatal error that ended it, if any.
     fn finished(&mut self, error: Option<Error>);
@@ -288,6 +292,13 @@ impl Reactor {
                         format!("libsse engine: poll failed: {e}")
                     });
                     break;
+                }
+            }
+            // Every ready stream's state is asked for at once, so that the
+            // fetches overlap instead of stalling one stream after another.
+            for event in events.iter() {
+                if let Some(Some(stream)) = self.streams.get(event.token().0) {
+                    prefetch(&**stream, lines_of::<Stream>(8));
                 }
             }
             for event in events.iter() {
@@ -737,6 +748,7 @@ impl Reactor {
                 socket,
                 tls,
                 handshake_deadline,
+                request_written: false,
             };
             stream.phase = Phase::Exchanging(link, Box::new(connection));
         }
@@ -767,6 +779,8 @@ impl Reactor {
             // (one system call per event instead of two on a quiet
             // stream); not once an edge said the peer closed or erred.
             let mut drained = false;
+            stream.sink.warm();
+            prefetch(&**connection, lines_of::<Connection>(12));
             let handed = match link.read(&mut self.read_buffer) {
                 Ok(0) => {
                     connection.handle_eof(Instant::now());
@@ -1430,6 +1444,9 @@ struct Link {
     tls: Option<Box<TlsSession>>,
     /// The connect deadline, while the TLS handshake is not done.
     handshake_deadline: Option<Instant>,
+    /// Plain TCP: the whole request is out (an exchange writes nothing
+    /// after it), so reads need not look at the exchange's output.
+    request_written: bool,
 }
 
 impl Link {
@@ -1452,16 +1469,19 @@ impl Link {
     /// block (a writable event brings the rest).
     fn write(&mut self, connection: &mut Connection) -> io::Result<()> {
         match &mut self.tls {
-            None => {
-                while let Some(bytes) = connection.poll_transmit() {
-                    match self.socket.write(bytes) {
-                        Ok(n) => connection.handle_transmitted(n),
-                        Err(e) if e.kind() == Io::Interrupted => {}
-                        Err(e) if e.kind() == Io::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
+            None if self.request_written => {}
+            None => loop {
+                let Some(bytes) = connection.poll_transmit() else {
+                    self.request_written = true;
+                    break;
+                };
+                match self.socket.write(bytes) {
+                    Ok(n) => connection.handle_transmitted(n),
+                    Err(e) if e.kind() == Io::Interrupted => {}
+                    Err(e) if e.kind() == Io::WouldBlock => break,
+                    Err(e) => return Err(e),
                 }
-            }
+            },
             // rustls takes at most its buffer's worth of plaintext: hand it
             // more each time it has written some, until the exchange has
             // nothing left, the socket would block (a writable event brings
