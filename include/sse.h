@@ -369,7 +369,10 @@ enum sse_status sse_client_close(struct sse_client *client);
 // (blocked pulls return at once) and waits for them to return, waits for
 // its stream to end on the engine loop (its socket closed; a client with
 // a thread of its own, `sse_config_set_own_thread`, has that thread
-// joined), runs the callback's `userdata_free`, and frees it. NULL is a
+// joined), runs the callback's `userdata_free`, and frees it. While
+// another client's callback holds the shared loop thread, the wait for
+// the stream's end lasts at most 200 ms: the socket is then closed when
+// the loop goes on. NULL is a
 // no-op. No call on the client may start once this is called (one that
 // starts during the free is refused; after it, the handle is gone). From inside
 // the callback the thread finishes on its own right after the callback

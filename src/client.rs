@@ -41,7 +41,9 @@ fn queue_byte_capacity(config: &Config) -> usize {
 }
 
 /// How long `Drop`, and a pull after `close`, wait for the stream's end
-/// (the loop ends a closed stream at once; this only bounds a stuck one).
+/// (the loop ends a closed stream at once; this only bounds the wait when
+/// the loop thread is held by another client's blocking callback: the
+/// stream then ends, its socket closed, once the loop goes on).
 const JOIN_GRACE: Duration = Duration::from_millis(200);
 
 /// State shared by the handle and the worker. In declaration order: what
@@ -292,8 +294,9 @@ impl Client {
             ));
         }
         // After close(), queued items are still handed out, then the end
-        // comes within the grace period even if the thread is stuck in a
-        // connect (normally the closed item arrives within microseconds).
+        // comes within the grace period even if the loop thread is held
+        // (by another client's blocking callback); normally the closed
+        // item arrives within microseconds.
         let timeout = if self.shared.closing() {
             Some(timeout.map_or(JOIN_GRACE, |t| t.min(JOIN_GRACE)))
         } else {

@@ -1,7 +1,8 @@
 /* The features of issue 13 through the C ABI against the bundled demo
  * server: the on-end setting, a refusal's body, the request hook (its
  * headers, query, failures and userdata_free) and the counters
- * (sse_client_stats and its size field). Run under ASan+UBSan and under
+ * (sse_client_stats and its size field), and a client with a thread of
+ * its own beside a blocking callback. Run under ASan+UBSan and under
  * valgrind by `make test-c`.
  *
  * usage: test_features [TEST...]   (from the repository root) */
@@ -451,6 +452,68 @@ static void test_waitset_frees(void) {
     for (int i = N / 2; i < N; i++) sse_client_free(clients[i]);
 }
 
+/* --------------------------------------------------------- own thread */
+
+/* A callback that blocks the shared loop thread on its first message until
+ * released (bounded), as a careless callback would. */
+typedef struct {
+    atomic_int blocking; /* the callback is blocking the loop thread */
+    atomic_int release;  /* the test is done counting */
+} blocker_state;
+
+static void blocking_callback(void *userdata, const sse_event *ev) {
+    blocker_state *st = userdata;
+    if (sse_event_kind(ev) != SSE_KIND_MESSAGE || atomic_exchange(&st->blocking, 1)) return;
+    for (int waited = 0; !atomic_load(&st->release) && waited < 20000; waited += 5) harness_sleep_ms(5);
+}
+
+/* Takes what is queued; returns how many messages it held. */
+static int take_messages(sse_client *client) {
+    sse_event *ev = NULL;
+    int messages = 0;
+    while (sse_next_event(client, 0, &ev) == SSE_OK) {
+        if (sse_event_kind(ev) == SSE_KIND_MESSAGE) messages++;
+        sse_event_free(ev);
+    }
+    return messages;
+}
+
+/* sse_config_set_own_thread: a client given its own thread streams on
+ * while a blocking callback holds the shared loop thread (which a client
+ * on that thread feels). */
+static void test_own_thread(void) {
+    const char *ticker = "/ticker?interval_ms=5";
+    sse_config *own_cfg = config_for(ticker);
+    REQUIRE(own_cfg != NULL);
+    CHECK_INT(sse_config_set_own_thread(own_cfg, true), SSE_OK);
+    sse_client *own = start(own_cfg);
+    sse_client *shared = start(config_for(ticker));
+    CHECK_INT(drain(own, 1).messages, 1);
+    CHECK_INT(drain(shared, 1).messages, 1);
+
+    blocker_state st;
+    atomic_init(&st.blocking, 0);
+    atomic_init(&st.release, 0);
+    sse_client *blocker = start(config_for(ticker));
+    CHECK_INT(sse_client_set_callback(blocker, blocking_callback, &st, NULL), SSE_OK);
+    double deadline = harness_now_ms() + harness_ms(10000);
+    while (!atomic_load(&st.blocking) && harness_now_ms() < deadline) harness_sleep_ms(1);
+    REQUIRE(atomic_load(&st.blocking), "the blocking callback never ran");
+
+    take_messages(own);
+    take_messages(shared);
+    harness_sleep_ms(500);
+    int on_own = take_messages(own);
+    int on_shared = take_messages(shared);
+    atomic_store(&st.release, 1);
+    CHECK(on_own >= 20, "own thread: %d messages in 500 ms", on_own);
+    CHECK(on_shared * 2 < on_own, "the shared loop was not held up: %d vs %d", on_shared, on_own);
+
+    sse_client_free(blocker);
+    sse_client_free(shared);
+    sse_client_free(own);
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"on_end", test_on_end},
@@ -461,6 +524,7 @@ int main(int argc, char **argv) {
         {"stats_from_threads", test_stats_from_threads},
         {"waitset", test_waitset},
         {"waitset_frees", test_waitset_frees},
+        {"own_thread", test_own_thread},
     };
     if (harness_server_start(&server, 0) != 0) return 1;
     int rc = harness_run("test_features", tests, sizeof tests / sizeof tests[0], argc, argv);
