@@ -1,10 +1,10 @@
-//! HTTP header rules shared by the configuration, the transport and the C
+//! HTTP header rules shared by the configuration, the engine and the C
 //! ABI: what a valid header is, which headers the library owns, which
 //! carry credentials, and case-insensitive lookup.
 
 use crate::error::{Error, Result};
 
-/// Request headers the transport writes itself (message framing, the
+/// Request headers the engine writes itself (message framing, the
 /// connection, the target host). A user value would contradict it: a
 /// `Content-Length` without the body, for one, leaves the server waiting
 /// for bytes that never come.

@@ -1,9 +1,11 @@
 //! libsse: a spec-exact, reconnecting Server-Sent Events client with a C ABI.
 //!
-//! The core knows nothing of C: [`parser`] turns bytes into events,
-//! [`transport`] makes one HTTP request, [`backoff`] paces reconnections
-//! and [`client`] runs the background thread that ties them together.
-//! [`ffi`] is the C ABI over them (see `include/sse.h`).
+//! The core knows nothing of C: [`parser`] turns bytes into events, the
+//! engine (an event loop thread shared by many streams: HTTP/1.1 over
+//! non-blocking sockets, TLS, proxies, timers) makes the requests,
+//! [`backoff`] paces reconnections and [`client`] hands each stream's
+//! items to its user. [`ffi`] is the C ABI over them (see
+//! `include/sse.h`).
 //!
 //! ```
 //! use std::time::Duration;

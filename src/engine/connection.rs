@@ -19,7 +19,7 @@
 //! front of this in the reactor, turning ciphertext into these bytes.
 //! Redirects are not followed here: a 3xx ends the exchange with the next
 //! URL and the caller decides (limit, downgrade, credentials).
-//! Create it once the transport is connected: the read-idle deadline
+//! Create it once the socket is connected: the read-idle deadline
 //! counts from `now` at creation.
 //!
 //! Where ureq-proto 0.7.1 falls short, and what is done instead:
@@ -94,7 +94,7 @@ impl Settings {
         Settings {
             max_response_head_bytes: config.max_response_head_bytes,
             read_timeout: config.read_timeout,
-            // As today's transport: twice the read timeout for the head.
+            // Twice the read timeout for the head (as the thread engine had it).
             head_timeout: config.read_timeout.map(|t| t.saturating_mul(2)),
             messages_only: config.messages_only,
             event_types: config.event_types.clone().into(),

@@ -41,9 +41,12 @@
 //! - proxies: `http://` targets through an `http://` proxy use
 //!   `connection::Request::absolute_form` plus `Proxy-Authorization`;
 //!   `https://` targets a `CONNECT` exchange (written and read by
-//!   `reactor::Tunnel`, in authority form) before TLS; SOCKS4/4a/5 through
+//!   `tunnel`, in authority form) before TLS; SOCKS4/4a/5 through
 //!   [`socks`], a sans-IO handshake the same tunnel drives; the proxy URL
 //!   and the environment read like curl by `crate::proxy`.
+//! - `link`: a stream's connected socket with TLS in front of it, moving
+//!   the request out and the server's bytes in without blocking.
+//! - `prefetch`: cache hints for the per-stream state a read will touch.
 //!
 //! # Steps (each green on its own)
 //! 1. `connection` with byte-exact tests (no sockets).
@@ -84,6 +87,7 @@ pub(crate) mod connection;
 mod dechunk;
 mod dns;
 mod gzip;
+mod link;
 mod prefetch;
 pub(crate) use prefetch::prefetch;
 pub(crate) mod reactor;
@@ -92,3 +96,4 @@ pub(crate) mod session;
 mod socks;
 pub(crate) mod timers;
 mod tls;
+mod tunnel;

@@ -14,11 +14,12 @@
 //!
 //! Names are looked up off the loop by `dns`'s resolver pool (IP literals
 //! need none); TLS (`tls`) sits between the socket and the exchange;
-//! proxies: `CONNECT` or SOCKS tunnels (`Tunnel`) before the exchange, or
-//! absolute-form requests to an `http://` proxy.
+//! proxies: `CONNECT` or SOCKS tunnels (`tunnel`) before the exchange, or
+//! absolute-form requests to an `http://` proxy; a connected stream's
+//! socket (and TLS) is its `link`.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, ErrorKind as Io, Read, Write};
+use std::io::{self, ErrorKind as Io};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -31,12 +32,13 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::connection::{self, Connection, Event, Request, Settings, StreamState};
 use super::dns::{Answer, Resolver};
+use super::link::Link;
 use super::prefetch::{lines_of, prefetch};
 use super::request::{last_event_id_to_send, Attempt};
 use super::session::{final_items, Ending, Next, Outcome, Session};
-use super::socks::{self, Socks};
 use super::timers::{Slot, Timers};
 use super::tls::{self, TlsSession};
+use super::tunnel::Tunnel;
 use crate::batch::Batch;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -744,12 +746,7 @@ impl Reactor {
             );
             let handshake_deadline = tls.is_some().then_some(deadline);
             let tls = tls.map(Box::new);
-            let link = Link {
-                socket,
-                tls,
-                handshake_deadline,
-                request_written: false,
-            };
+            let link = Link::new(socket, tls, handshake_deadline);
             stream.phase = Phase::Exchanging(link, Box::new(connection));
         }
     }
@@ -1254,291 +1251,6 @@ impl Stream {
             }
         }
         Handed::More
-    }
-}
-
-/// An `http://` proxy (see `crate::proxy`).
-/// Longest answer head accepted from a proxy to a `CONNECT`.
-const MAX_CONNECT_HEAD_BYTES: usize = 16 * 1024;
-
-/// The way through a proxy to the target, on a socket connected to the
-/// proxy: a `CONNECT` exchange (an `http://` proxy, `https://` targets) or
-/// a SOCKS handshake. Once it is done, the socket is a tunnel to the target.
-struct Tunnel {
-    socket: TcpStream,
-    handshake: Handshake,
-}
-
-enum Handshake {
-    /// `CONNECT` (RFC 9110 section 9.3.6): the request in authority form,
-    /// then the answer's head; a 2xx opens the tunnel, anything else is
-    /// the proxy's refusal.
-    Connect {
-        request: Vec<u8>,
-        written: usize,
-        head: Vec<u8>,
-    },
-    /// SOCKS4/4a/5 (see [`Socks`]).
-    Socks(Box<Socks>),
-}
-
-impl Tunnel {
-    /// The handshake for `url` through `proxy`; the socket comes back with
-    /// the error when the target cannot be asked for (SOCKS4 and IPv6).
-    fn new(
-        socket: TcpStream,
-        url: &str,
-        proxy: &ProxyChoice,
-    ) -> std::result::Result<Self, (TcpStream, Error)> {
-        let (host, port) = crate::urls::parse(url).map_or_else(
-            |_| (String::new(), 0),
-            |u| {
-                let host = u.host_str().unwrap_or_default();
-                let host = host.trim_matches(['[', ']']).to_owned();
-                (host, u.port_or_known_default().unwrap_or(443))
-            },
-        );
-        let handshake = match proxy.kind {
-            ProxyKind::Http => {
-                let authority = if host.contains(':') {
-                    format!("[{host}]:{port}")
-                } else {
-                    format!("{host}:{port}")
-                };
-                let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-                if let Some(value) = proxy.authorization() {
-                    request.push_str(&format!("Proxy-Authorization: {value}\r\n"));
-                }
-                request.push_str("\r\n");
-                Handshake::Connect {
-                    request: request.into_bytes(),
-                    written: 0,
-                    head: Vec::new(),
-                }
-            }
-            ProxyKind::Socks4 | ProxyKind::Socks5 => {
-                let version = if proxy.kind == ProxyKind::Socks4 {
-                    socks::Version::Four
-                } else {
-                    socks::Version::Five
-                };
-                match Socks::new(version, &host, port, proxy.credentials.clone()) {
-                    Ok(socks) => Handshake::Socks(Box::new(socks)),
-                    Err(error) => return Err((socket, error)),
-                }
-            }
-        };
-        Ok(Tunnel { socket, handshake })
-    }
-
-    /// Writes and reads what the socket allows: `Ok(true)` once the tunnel
-    /// is open.
-    fn advance(&mut self) -> Result<bool> {
-        match &mut self.handshake {
-            Handshake::Connect {
-                request,
-                written,
-                head,
-            } => advance_connect(&mut self.socket, request, written, head),
-            Handshake::Socks(socks) => advance_socks(&mut self.socket, socks),
-        }
-    }
-}
-
-/// The `CONNECT` exchange moves on (see [`Tunnel::advance`]).
-fn advance_connect(
-    socket: &mut TcpStream,
-    request: &[u8],
-    written: &mut usize,
-    head: &mut Vec<u8>,
-) -> Result<bool> {
-    let failed =
-        |e: io::Error| Error::new(ErrorKind::Connect, format!("CONNECT proxy failed: {e}"));
-    while *written < request.len() {
-        match socket.write(&request[*written..]) {
-            Ok(n) => *written += n,
-            Err(e) if e.kind() == Io::Interrupted => {}
-            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
-            Err(e) => return Err(failed(e)),
-        }
-    }
-    // Byte by byte: nothing past the head may be taken from the socket
-    // (the TLS handshake follows in it).
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() >= MAX_CONNECT_HEAD_BYTES {
-            return Err(Error::new(
-                ErrorKind::Connect,
-                format!("CONNECT proxy failed: an answer head over {MAX_CONNECT_HEAD_BYTES} bytes"),
-            ));
-        }
-        match socket.read(&mut byte) {
-            Ok(0) => {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    "CONNECT proxy failed: the proxy closed the connection",
-                ))
-            }
-            Ok(_) => head.push(byte[0]),
-            Err(e) if e.kind() == Io::Interrupted => {}
-            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
-            Err(e) => return Err(failed(e)),
-        }
-    }
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok());
-    match status {
-        Some(200..=299) => Ok(true),
-        _ => Err(Error::new(
-            ErrorKind::Connect,
-            format!(
-                "CONNECT proxy failed: the proxy answered {:?}",
-                line.trim_end()
-            ),
-        )),
-    }
-}
-
-/// The SOCKS handshake moves on (see [`Tunnel::advance`]): exactly the
-/// bytes it wants are read, none of the target's.
-fn advance_socks(socket: &mut TcpStream, socks: &mut Socks) -> Result<bool> {
-    let failed = |e: io::Error| Error::new(ErrorKind::Connect, format!("SOCKS proxy failed: {e}"));
-    let mut buffer = [0u8; 262];
-    loop {
-        if let Some(out) = socks.poll_transmit() {
-            match socket.write(out) {
-                Ok(n) => socks.handle_transmitted(n),
-                Err(e) if e.kind() == Io::Interrupted => {}
-                Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
-                Err(e) => return Err(failed(e)),
-            }
-            continue;
-        }
-        if socks.is_done() {
-            return Ok(true);
-        }
-        let want = socks.wants().min(buffer.len());
-        match socket.read(&mut buffer[..want]) {
-            Ok(0) => {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    "SOCKS proxy failed: the proxy closed the connection",
-                ))
-            }
-            Ok(n) => socks.handle_input(&buffer[..n])?,
-            Err(e) if e.kind() == Io::Interrupted => {}
-            Err(e) if e.kind() == Io::WouldBlock => return Ok(false),
-            Err(e) => return Err(failed(e)),
-        }
-    }
-}
-
-/// A connected socket, with TLS in front of it for `https://`.
-struct Link {
-    socket: TcpStream,
-    /// Boxed: rustls' connection is large, and most streams are plain.
-    tls: Option<Box<TlsSession>>,
-    /// The connect deadline, while the TLS handshake is not done.
-    handshake_deadline: Option<Instant>,
-    /// Plain TCP: the whole request is out (an exchange writes nothing
-    /// after it), so reads need not look at the exchange's output.
-    request_written: bool,
-}
-
-impl Link {
-    /// The deadline of a TLS handshake still in progress (forgotten once
-    /// it is done).
-    fn handshake_deadline(&mut self) -> Option<Instant> {
-        if self.tls.as_ref().is_some_and(|tls| !tls.is_handshaking()) {
-            self.handshake_deadline = None;
-        }
-        self.handshake_deadline
-    }
-
-    /// Whether the TLS handshake is still in progress past its deadline.
-    fn handshake_overdue(&self, now: Instant) -> bool {
-        self.handshake_deadline.is_some_and(|d| d <= now)
-            && self.tls.as_ref().is_some_and(|tls| tls.is_handshaking())
-    }
-
-    /// Sends what the exchange has to send, until done or the socket would
-    /// block (a writable event brings the rest).
-    fn write(&mut self, connection: &mut Connection) -> io::Result<()> {
-        match &mut self.tls {
-            None if self.request_written => {}
-            None => loop {
-                let Some(bytes) = connection.poll_transmit() else {
-                    self.request_written = true;
-                    break;
-                };
-                match self.socket.write(bytes) {
-                    Ok(n) => connection.handle_transmitted(n),
-                    Err(e) if e.kind() == Io::Interrupted => {}
-                    Err(e) if e.kind() == Io::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            },
-            // rustls takes at most its buffer's worth of plaintext: hand it
-            // more each time it has written some, until the exchange has
-            // nothing left, the socket would block (a writable event brings
-            // the rest), or nothing moves (a handshake waiting for the
-            // server: its answer, read, brings the rest).
-            Some(tls) => loop {
-                let mut handed = false;
-                while let Some(bytes) = connection.poll_transmit() {
-                    let n = tls.send(bytes);
-                    if n == 0 {
-                        break;
-                    }
-                    connection.handle_transmitted(n);
-                    handed = true;
-                }
-                let written = match tls.write_to(&mut self.socket) {
-                    Ok(written) => written,
-                    Err(e) if e.kind() == Io::WouldBlock => break,
-                    Err(e) => return Err(e),
-                };
-                if connection.poll_transmit().is_none() || (!handed && written == 0) {
-                    break;
-                }
-            },
-        }
-        Ok(())
-    }
-
-    /// Reads the stream's next bytes (decrypted for TLS) into `buffer`:
-    /// `Ok(0)` at its end, `WouldBlock` when nothing is ready.
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let Some(tls) = &mut self.tls else {
-            return self.socket.read(buffer);
-        };
-        loop {
-            match tls.plaintext(buffer) {
-                Ok(n) => return Ok(n),
-                // A peer that closes without close_notify: the end of the
-                // stream all the same (the exchange says if it was early).
-                Err(e) if e.kind() == Io::UnexpectedEof => return Ok(0),
-                Err(e) if e.kind() == Io::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            let more = tls.read_from(&mut self.socket)?;
-            // The handshake (or a key update) may have something to say.
-            match tls.write_to(&mut self.socket) {
-                Err(e) if e.kind() != Io::WouldBlock => return Err(e),
-                _ => {}
-            }
-            if !more {
-                return match tls.plaintext(buffer) {
-                    Ok(n) => Ok(n),
-                    Err(e) if e.kind() == Io::WouldBlock || e.kind() == Io::UnexpectedEof => Ok(0),
-                    Err(e) => Err(e),
-                };
-            }
-        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The C ABI. Thin wrappers only: every export sits inside
-//! [`ffi_guard!`] (a panic becomes an error status, never an unwind into
+//! `ffi_guard!` (a panic becomes an error status, never an unwind into
 //! C) and checks its pointers with the helpers below.
 //!
 //! Safety, for every function: a handle pointer is NULL or a live handle
