@@ -436,7 +436,7 @@ def main() -> None:
             py_scale.append(read(P(f"6b-{tag}.md.summary")) or "")
     if not py_scale:
         s6.append(missing("6b") + "\n")
-    j6b = from_summaries(py_scale, "Python asyncio: 10,000 streams on one loop within the open-file limit; at 1,000, RSS ≤ 0.5× and CPU ≤ 1× launchdarkly's asyncio client")
+    j6b = from_summaries(py_scale, "Python: at 1,000 streams, RSS ≤ 0.5× and CPU ≤ 1× launchdarkly's client, asyncio (one loop) and sync (a thread each); 10,000 asyncio streams on one loop within the open-file limit")
     judged.append(("6b", "Python, many streams", j6b))
     s6.append(f"**Goal:** {j6b[0]}. **This run:** {j6b[2]}.\n")
     sections[-1] = sections[-1].rstrip() + "\n\n" + "\n".join(s6)

@@ -42,9 +42,9 @@ PYTHON=${PYTHON:-python3}
 # newest that installs on 3.11.
 # aiohttp: launchdarkly's asyncio client needs it (table 6b); httpx: the
 # httpx + plain parser peer of table 3.
-PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0 aiohttp==3.14.5 httpx==0.29.0"
+PY_PEERS_311="launchdarkly-eventsource==1.7.4 ssec==2.0.0 aiohttp==3.14.5 httpx==0.29.0 urllib3==2.8.0"
 # ssec 4.2.4 pins httpx 0.28.1 (httpx 0.29 cannot be installed beside it)
-PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4 aiohttp==3.14.5 httpx==0.28.1"
+PY_PEERS_312="launchdarkly-eventsource==1.7.4 ssec==4.2.4 aiohttp==3.14.5 httpx==0.28.1 urllib3==2.8.0"
 PY_BUILD_DEPS="cffi setuptools"
 
 # Sizes (see each program for what they mean).

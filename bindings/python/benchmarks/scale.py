@@ -4,9 +4,11 @@ delivery and latency, libsse beside launchdarkly-eventsource.
     python3 bindings/python/benchmarks/scale.py [--runs MODE:N[:STAGGER],...] [--seconds 10]
             [--stagger 1] [--endpoint stamp|ticker] [--quick] [--markdown FILE] [URL ...]
 
-The default runs (about 90 s): libsse-async and ld-async with 1,000 streams
-started over 1 s and at once, then with 10,000 streams started over 1 s.
-``--quick``: 100 streams of each mode, 3 s windows (a smoke run).
+The default runs (about 2 min): libsse-async and ld-async with 1,000 streams
+started over 1 s and at once, libsse-sync and ld-sync with 1,000 clients
+(a thread each) started over 1 s, then the asyncio pair with 10,000
+streams started over 1 s. ``--quick``: 100 streams of each mode, 3 s
+windows (a smoke run).
 
 Each run opens N streams, one event per second each, spread round-robin
 over the given sse-demo-server base URLs (none given: starts ``--servers``
@@ -23,7 +25,13 @@ Modes (each client as a user gets it, default options):
 - ``ld-sync``: N ``ld_eventsource.SSEClient(url)`` (urllib3), one thread each.
 
 Method (as the C table, benches/e2e/e2e_scale.c): VmRSS after the imports
-and before any client is the baseline; then the streams are started,
+and before any client is the baseline (the imports being what the mode's
+client needs: asyncio only in the asyncio modes, libsse importing it with
+its asyncio client only; the children start from this script's bytecode
+and libsse's, both written by the parent as ``pip install`` would: a
+script run as such, or a source tree with PYTHONDONTWRITEBYTECODE=1, is
+compiled again in every child, ~2.4 and ~2 MiB of RSS that are the
+harness's, not a client's); then the streams are started,
 evenly over ``--stagger`` seconds (1; 0: all at once, as the C table; a
 run's own ``:STAGGER`` in ``--runs`` overrides it), and the
 run waits until every stream got its first event (``--connect-timeout``,
@@ -61,6 +69,10 @@ the measured window (the per-event work is one ``int()`` and one clock read,
 the same for every client). ``--endpoint ticker`` reads the C table's exact
 stream (no latency column).
 
+The verdict line compares each libsse mode with launchdarkly's in the
+same mode at 1,000 streams (the issue's goal: RSS at most half, CPU at
+most its, no loss, latency kept), for every start pattern both ran.
+
 The peers are not dependencies of the project: ``make bench`` installs
 launchdarkly-eventsource and aiohttp into a venv under build/bench/. Modes
 whose client cannot be imported are reported as skipped.
@@ -69,7 +81,6 @@ whose client cannot be imported are reported as skipped.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -87,7 +98,7 @@ MODES = ("libsse-async", "ld-async", "libsse-sync", "ld-sync")
 # What `make bench` runs (about 90 s on the 2-core machine), and --quick:
 # MODE:N, or MODE:N:STAGGER for a start other than --stagger's (0: at once).
 DEFAULT_RUNS = ("libsse-async:1000,ld-async:1000,libsse-async:1000:0,ld-async:1000:0,"
-                "libsse-async:10000,ld-async:10000")
+                "libsse-sync:1000,ld-sync:1000,libsse-async:10000,ld-async:10000")
 QUICK_RUNS = "libsse-async:100,ld-async:100,libsse-async:100:0,ld-async:100:0,libsse-sync:100,ld-sync:100"
 PAUSE = 0.2  # s between runs (the servers drop a closed stream at its next write)
 SETTLE = 1.0  # s between the last first event and the measured window
@@ -261,6 +272,8 @@ class Window:
 
 
 async def async_schedule(w: Window) -> None:
+    import asyncio
+
     while not w.connect_poll():
         await asyncio.sleep(POLL)
     await asyncio.sleep(SETTLE)
@@ -279,6 +292,8 @@ def sync_schedule(w: Window) -> None:
 
 
 def run_async(mode: str, urls: List[str], w: Window) -> Dict[str, Any]:
+    import asyncio  # (here: the sync modes' baseline is without it)
+
     tally = w.tally
 
     if mode == "libsse-async":
@@ -402,8 +417,15 @@ def child(args: argparse.Namespace) -> None:
     mode = args.child
     limit = raise_fd_limit()
     # The client's modules before the baseline (and their version labels).
+    # A sync mode's baseline holds what its client imports, not asyncio
+    # (libsse imports it with its asyncio client only).
     if mode.startswith("libsse"):
         import libsse  # noqa: F401
+
+        if mode == "libsse-async":
+            import asyncio  # noqa: F401
+
+            libsse.connect_async  # noqa: B018 (imports the asyncio client)
     else:
         import ld_eventsource  # noqa: F401
 
@@ -464,6 +486,25 @@ def describe(mode: str) -> str:
     return mode
 
 
+def compile_binding() -> Optional[str]:
+    """Writes the bytecode of libsse's modules, as ``pip install`` does (None
+    if it could not): a source tree run with PYTHONDONTWRITEBYTECODE=1 in
+    the environment has none, so each child would compile them again, which
+    leaves ~2 MiB of RSS in its baseline that an installed package never
+    pays (the peers are installed: pip compiled them)."""
+    import compileall
+
+    try:
+        import libsse
+    except ImportError:
+        return None
+    where = os.path.dirname(os.path.abspath(libsse.__file__))
+    try:
+        return where if compileall.compile_dir(where, quiet=1, maxlevels=0) else None
+    except OSError:
+        return None
+
+
 def start_servers(binary: str, count: int) -> Tuple[List[subprocess.Popen], List[str]]:
     procs, urls = [], []
     for _ in range(count):
@@ -474,8 +515,22 @@ def start_servers(binary: str, count: int) -> Tuple[List[subprocess.Popen], List
     return procs, urls
 
 
+def compile_script() -> List[str]:
+    """How a child starts: this script imported as a module from its
+    bytecode (written here), not run as a script. Python compiles a script
+    it runs at every start, and that compile leaves ~2.4 MiB of RSS in
+    every child's baseline, the harness's cost, not a client's."""
+    import compileall
+
+    code = f"import sys; sys.path.insert(0, {HERE!r}); import scale; scale.main()"
+    if compileall.compile_file(os.path.join(HERE, "scale.py"), quiet=1) and \
+            compileall.compile_file(os.path.join(HERE, "_peers.py"), quiet=1):
+        return [sys.executable, "-c", code]
+    return [sys.executable, os.path.abspath(__file__)]  # cannot write: run (and compile) the script
+
+
 def run_child(mode: str, n: int, stagger: float, args: argparse.Namespace, urls: List[str]) -> Dict[str, Any]:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--streams", str(n),
+    cmd = args.child_cmd + ["--child", mode, "--streams", str(n),
            "--seconds", str(args.seconds), "--endpoint", args.endpoint,
            "--connect-timeout", str(args.connect_timeout), "--stagger", str(stagger)] + urls
     limit = args.connect_timeout + args.seconds + SETTLE + 120
@@ -499,7 +554,7 @@ def fmt_start(stagger: float) -> str:
 
 def fmt_row(r: Dict[str, Any], stamped: bool) -> str:
     label = describe(r["mode"])
-    bold = "**" if r["mode"] == "libsse-async" else ""
+    bold = "**" if r["mode"].startswith("libsse") else ""
     if "failed" in r:
         return (f"| {label} | {r['streams']} | {fmt_start(r['stagger'])} | **failed: {r['failed']}** |"
                 + " |" * (12 if stamped else 11))
@@ -525,16 +580,28 @@ def fmt_row(r: Dict[str, Any], stamped: bool) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+# The pairs the goals compare: (ours, theirs, what, their client's name).
+PAIRS = (
+    ("libsse-async", "ld-async", "asyncio streams on one loop", "AsyncSSEClient"),
+    ("libsse-sync", "ld-sync", "sync clients, a thread each", "SSEClient"),
+)
+
+
 def verdicts(results: List[Dict[str, Any]], n_cmp: int, n_big: int) -> str:
     """The issue's goals, judged from the rows (empty if not measured):
-    libsse-async beside ld-async at n_cmp streams, for every start pattern
-    both ran with (met only if met for each), and libsse-async at n_big."""
+    for each pair of PAIRS, libsse beside launchdarkly at n_cmp streams,
+    for every start pattern both ran with (met only if met for each), and
+    libsse-async at n_big."""
     ok = {(r["mode"], r["streams"], r["stagger"]): r for r in results if "failed" not in r}
     parts: List[str] = []
     staggers = sorted({r["stagger"] for r in results if r["streams"] == n_cmp}, reverse=True)
-    pairs = [(st, ok.get(("libsse-async", n_cmp, st)), ok.get(("ld-async", n_cmp, st))) for st in staggers]
-    pairs = [(st, a, b) for st, a, b in pairs if a and b]
-    if pairs:
+    compared_async = False
+    for mine, peer, what, peer_name in PAIRS:
+        pairs = [(st, ok.get((mine, n_cmp, st)), ok.get((peer, n_cmp, st))) for st in staggers]
+        pairs = [(st, a, b) for st, a, b in pairs if a and b]
+        if not pairs:
+            continue
+        compared_async = compared_async or mine == "libsse-async"
         texts, goods = [], []
         for st, ours, theirs in pairs:
             rss_ratio = ours["rss_kib"] / theirs["rss_kib"]
@@ -542,17 +609,17 @@ def verdicts(results: List[Dict[str, Any]], n_cmp: int, n_big: int) -> str:
             cpu_ratio = ours["cpu_pct"] / theirs["cpu_pct"] if theirs["cpu_pct"] else float("inf")
             goods.append(rss_ratio <= 0.5 and cpu_ratio <= 1 and not ours["lost"] and not ours["dup"])
             text = (f"started {fmt_start(st)}: libsse {ours['rss_kib'] / 1024:.1f} MiB RSS = **{rss_ratio:.2f}×** "
-                    f"launchdarkly's AsyncSSEClient ({theirs['rss_kib'] / 1024:.1f} MiB; above the baselines "
+                    f"launchdarkly's {peer_name} ({theirs['rss_kib'] / 1024:.1f} MiB; above the baselines "
                     f"{above:.2f}×), CPU {ours['cpu_pct']:.1f}% = **{cpu_ratio:.2f}×** its {theirs['cpu_pct']:.1f}%")
             if ours.get("lat_n") and theirs.get("lat_n"):
                 text += (f", latency p50/p99 {ours['lat_p50_us'] / 1e3:.2f}/{ours['lat_p99_us'] / 1e3:.2f} ms "
                          f"(its {theirs['lat_p50_us'] / 1e3:.2f}/{theirs['lat_p99_us'] / 1e3:.2f} ms)")
             texts.append(text)
-        parts.append(f"{n_cmp:,} asyncio streams, " + "; ".join(texts)
+        parts.append(f"{n_cmp:,} {what}, " + "; ".join(texts)
                      + f"; goal RSS ≤ 0.5× and CPU ≤ 1×: {'met' if all(goods) else '**missed**'}"
                      + (f" ({sum(goods)} of {len(goods)} start patterns)" if len(goods) > 1 else ""))
     bigs = [r for key, r in ok.items() if key[0] == "libsse-async" and key[1] == n_big]
-    if bigs and (n_big != n_cmp or not pairs):
+    if bigs and (n_big != n_cmp or not compared_async):
         big = bigs[0]
         good = not big["gave_up"] and not big["lost"] and not big["dup"] and not big["ended"]
         parts.append(
@@ -597,6 +664,8 @@ def main() -> None:
             p for p in (os.path.dirname(HERE), os.environ.get("PYTHONPATH")) if p
         )
         sys.path.insert(0, os.path.dirname(HERE))
+    compiled = compile_binding()
+    args.child_cmd = compile_script()
     spec = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
     runs: List[Tuple[str, int, float]] = []
     for item in spec.split(","):
@@ -615,6 +684,7 @@ def main() -> None:
         servers, urls = start_servers(args.server, args.servers)
     stamped = args.endpoint == "stamp"
     pyver = sys.version.split()[0]
+    log(f"libsse's bytecode: {'written in ' + compiled if compiled else 'NOT written (the children compile it)'}")
     log(f"python {pyver}, {os.cpu_count()} CPUs, {len(urls)} servers, "
         f"{'/stamp?rate=1' if stamped else '/ticker?interval_ms=1000'}, {args.seconds:g} s windows")
 

@@ -18,6 +18,8 @@ library's own background thread; Python takes the events in batches::
 Logging goes to the standard ``logging`` logger ``"libsse"``.
 """
 
+from typing import TYPE_CHECKING
+
 from ._native import LIBRARY_PATH, ffi as _ffi, lib as _lib
 from ._batch import ACCELERATED
 from ._types import (
@@ -50,11 +52,31 @@ from ._errors import (
     StreamCancelled,
     TLSError,
 )
-from ._client import AsyncClient, Client, connect, connect_async
+from ._client import Client, connect
 from ._parser import Parser
 from . import _log  # installs the log hook
 
 __version__ = "0.1.0"
+
+# The asyncio client is imported on first use (see _async.py): a program
+# that does not use it does not import asyncio.
+_ASYNC_NAMES = ("AsyncClient", "connect_async")
+if TYPE_CHECKING:
+    from ._async import AsyncClient, connect_async
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    if name in _ASYNC_NAMES:
+        from . import _async
+
+        value = getattr(_async, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():  # type: ignore[no-untyped-def]
+    return sorted(set(globals()) | set(_ASYNC_NAMES))
 
 
 def library_version() -> str:

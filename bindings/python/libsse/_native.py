@@ -1,5 +1,10 @@
 """Loads ``libsse.so`` with cffi (ABI mode) and the optional compiled event builder (``_speedups``).
 
+The declarations come parsed already (``_abi.py``, cffi's out-of-line ABI
+mode, generated from ``_cdef.py`` by ``_abi_build.py``): the import needs
+only ``_cffi_backend``, not pycparser (which would cost ~5 MiB of RSS and
+~40 ms to parse the same text at every start).
+
 Where the library is looked for, first match wins:
 
 1. ``$LIBSSE_LIBRARY``: the path of the shared library (an explicit choice
@@ -18,9 +23,7 @@ import os
 import sys
 from typing import Any, List, Optional
 
-import cffi
-
-from ._cdef import CDEF
+from ._abi import ffi
 
 _LIB_NAMES = {"darwin": "libsse.dylib", "win32": "sse.dll"}
 LIB_FILE = _LIB_NAMES.get(sys.platform, "libsse.so")
@@ -41,7 +44,7 @@ def candidates() -> List[str]:
     return found
 
 
-def _load(ffi: cffi.FFI) -> Any:
+def _load(ffi: Any) -> Any:
     env = os.environ.get("LIBSSE_LIBRARY")
     tried = []
     for path in candidates():
@@ -64,8 +67,6 @@ def _load(ffi: cffi.FFI) -> Any:
     ) from None
 
 
-ffi = cffi.FFI()
-ffi.cdef(CDEF)
 lib, LIBRARY_PATH = _load(ffi)
 
 

@@ -60,12 +60,13 @@ static PyTypeObject *event_type = NULL; /* libsse.Event (a NamedTuple), bound by
 #define KIND_COMMENT 1
 #define STATUS_TIMEOUT 1
 
-/* A type or id string shared by consecutive events: its bytes and object. */
+/* A type or id string shared by consecutive events: the str object, whose
+ * UTF-8 form the next event's bytes are compared with (a compact ASCII str
+ * is its own UTF-8; another keeps its UTF-8 once asked). Only the object:
+ * no copy of its bytes in every client's Batch. */
 #define CACHE_BYTES 128
 typedef struct {
     PyObject *str;
-    size_t len;
-    char bytes[CACHE_BYTES];
 } cached_str;
 
 typedef struct {
@@ -134,18 +135,22 @@ static void release_items(Batch *b)
 /* A str of bytes, shared with the previous one when they are equal. */
 static PyObject *shared_str(cached_str *cache, const char *bytes, size_t len)
 {
-    if (cache->str != NULL && cache->len == len && memcmp(cache->bytes, bytes, len) == 0) {
-        Py_INCREF(cache->str);
-        return cache->str;
+    if (cache->str != NULL) {
+        Py_ssize_t cached_len;
+        const char *cached = PyUnicode_AsUTF8AndSize(cache->str, &cached_len);
+        if (cached == NULL)
+            PyErr_Clear(); /* (no memory for its UTF-8): decode instead */
+        else if ((size_t)cached_len == len && memcmp(cached, bytes, len) == 0) {
+            Py_INCREF(cache->str);
+            return cache->str;
+        }
     }
     PyObject *str = PyUnicode_DecodeUTF8(bytes, (Py_ssize_t)len, "replace");
     if (str == NULL)
         return NULL;
     if (len <= CACHE_BYTES) {
-        Py_XSETREF(cache->str, str);
         Py_INCREF(str);
-        cache->len = len;
-        memcpy(cache->bytes, bytes, len);
+        Py_XSETREF(cache->str, str);
     }
     return str;
 }

@@ -61,20 +61,37 @@ class LoopWaitSet:
 
     async def wait(self, token: int, timeout: Optional[float]) -> None:
         """Waits until the client of ``token`` has news or ``timeout`` passed."""
-        if token in self.news:
-            self.news.discard(token)
+        waiter = self.waiter(token)
+        if waiter is None:
             return
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        self.waiters[token] = waiter
-        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+        timer = None if timeout is None else asyncio.get_running_loop().call_later(timeout, _wake, waiter)
         try:
             await waiter
         finally:
-            if self.waiters.get(token) is waiter:
-                del self.waiters[token]
+            self.done_waiting(token, waiter)
             if timer is not None:
                 timer.cancel()
+
+    def waiter(self, token: int) -> "Optional[asyncio.Future[None]]":
+        """What :meth:`wait` awaits, for a caller that awaits it itself (one
+        coroutine frame less per waiting client): None if the client of
+        ``token`` has news already, else a future done at its news; call
+        :meth:`done_waiting` once it is done or the wait abandoned."""
+        if token in self.news:
+            self.news.discard(token)
+            return None
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters[token] = waiter
+        return waiter
+
+    def done_waiting(self, token: int, waiter: "asyncio.Future[None]") -> None:
+        if self.waiters.get(token) is waiter:
+            del self.waiters[token]
+
+    @staticmethod
+    def next_token() -> int:
+        """A token no other client of this process has."""
+        return next_token()
 
     def joined(self, token: int) -> None:
         """A client joined under ``token``."""

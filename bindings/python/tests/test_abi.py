@@ -151,3 +151,66 @@ def test_soname_alone_is_found(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "libsse.so and libsse.so.0 on the system search path" in out.stderr, out.stderr
+
+
+def test_generated_ffi_declares_exactly_the_cdef() -> None:
+    """``libsse/_abi.py`` (cffi's out-of-line ABI mode, what the package
+    loads) holds the declarations of ``_cdef.py``: the same functions with
+    the same C types, the same constants, types and struct layouts. After a
+    change to _cdef.py: ``python3 libsse/_abi_build.py``."""
+    from libsse import _abi
+
+    def same(cname: str) -> str:  # `struct sse_event *` and `sse_event *` are one type
+        return re.sub(r"\b(?:struct|enum) (sse_\w+)", r"\1", cname)
+
+    generated = _abi.ffi
+    parsed = cffi.FFI()
+    parsed.cdef(_cdef.CDEF)
+    ours = generated.dlopen(libsse.LIBRARY_PATH)
+    theirs = parsed.dlopen(libsse.LIBRARY_PATH)
+    assert sorted(dir(ours)) == sorted(dir(theirs)), "regenerate: python3 libsse/_abi_build.py"
+    for name in dir(theirs):
+        value = getattr(theirs, name)
+        if isinstance(value, int):
+            assert getattr(ours, name) == value, name
+        else:
+            assert same(generated.typeof(getattr(ours, name)).cname) == same(parsed.typeof(value).cname), name
+    assert generated.list_types() == parsed.list_types()
+    for typedef in parsed.list_types()[0]:
+        assert same(generated.typeof(typedef).cname) == same(parsed.typeof(typedef).cname), typedef
+    for struct in ("struct sse_stats",):
+        assert generated.sizeof(struct) == parsed.sizeof(struct)
+        assert [(n, same(f.type.cname), f.offset) for n, f in generated.typeof(struct).fields] == [
+            (n, same(f.type.cname), f.offset) for n, f in parsed.typeof(struct).fields
+        ]
+    for enum in ("sse_status", "sse_kind", "sse_close_reason", "sse_log_level", "sse_error_policy", "sse_on_end"):
+        assert generated.typeof(f"enum {enum}").relements == parsed.typeof(f"enum {enum}").relements, enum
+
+
+def test_generated_ffi_is_what_the_generator_writes() -> None:
+    """``_abi.py`` is the generator's output for this ``_cdef.py`` (same
+    text when the installed cffi writes the format as the one that
+    generated it did; cffi's format has been stable since 1.0)."""
+    from libsse import _abi_build
+
+    with open(_abi_build.TARGET) as f:
+        committed = f.read()
+    assert committed == _abi_build.source(), "regenerate: python3 libsse/_abi_build.py"
+
+
+def test_import_needs_neither_pycparser_nor_asyncio() -> None:
+    """``import libsse`` loads the pre-parsed declarations (no cffi parser)
+    and leaves asyncio (and the ssl it imports) to the first use of the
+    asyncio client."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, libsse\n"
+        "print(sorted(m for m in ('asyncio', 'ssl', 'pycparser', 'cffi') if m in sys.modules))\n"
+        "libsse.connect_async\n"
+        "print('asyncio' in sys.modules, libsse.AsyncClient.__module__, 'connect_async' in dir(libsse))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[]", "True libsse._async True"], out.stdout

@@ -384,6 +384,33 @@ def test_close_while_events_flow(url: str, mode: str) -> None:
     assert client.closed
 
 
+def test_events_queued_while_the_reader_was_away_come_out_at_once(url: str, mode: str) -> None:
+    """After a pull that handed items out, the iterator waits on the
+    descriptor before pulling again (no empty pull per wake-up): the
+    descriptor stays readable while batches are queued, so events that
+    queued up meanwhile (one network read each) come out without new
+    traffic; the stream then stays open and silent."""
+    with libsse.connect(url + "/ticker?count=8&interval_ms=20&hold=1") as client:
+        it = iter(client)
+        assert next(it).data == "tick 1"
+        time.sleep(0.4)  # ticks 2..8 arrive meanwhile, each its own read
+        start = time.monotonic()
+        rest = [client.next(5) for _ in range(7)]
+        assert [e.data for e in rest] == [f"tick {i}" for i in range(2, 9)]
+        assert time.monotonic() - start < 1
+        assert client.next(0.2) is None  # nothing more: the wait times out
+        assert client.next(0) is None  # (a zero timeout pulls without waiting)
+    with libsse.connect(url + "/ticker?count=8&interval_ms=20&hold=1") as client:
+        seen = []
+        for event in client:  # the same through the iterator
+            seen.append(event.data)
+            if len(seen) == 1:
+                time.sleep(0.4)
+            if len(seen) == 8:
+                break
+        assert seen == [f"tick {i}" for i in range(1, 9)]
+
+
 def test_next_with_timeout(url: str) -> None:
     with libsse.connect(url + "/silent") as client:
         assert isinstance(client.next(5), Open)
