@@ -6,6 +6,7 @@ import "C"
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -119,7 +120,7 @@ const smallData = 4096
 type converter struct {
 	lastType string
 	lastID   string
-	offsets  []int
+	arena    strings.Builder // events: the shared allocation being filled
 }
 
 // cbytes is a view of C memory; copy it before the memory is freed.
@@ -186,6 +187,100 @@ func (cv *converter) texts(items []C.gosse_item, out []string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// events converts the messages of items, in order, appending their
+// Events to out, until max were appended or items is exhausted; it
+// returns out and how many items it went through (other kinds are
+// skipped). Small data and ids are copied into shared allocations
+// (cv.arena, at most arenaMax bytes each, sized for the rest of the
+// batch), written without being zeroed first, each string a slice of one;
+// larger data get an allocation of their own. The type "message" and a
+// repeated type or id share one string.
+func (cv *converter) events(items []C.gosse_item, out []Event, max int) ([]Event, int) {
+	added := 0
+	i := 0
+	for ; i < len(items) && added < max; i++ {
+		it := &items[i]
+		if it.kind != C.SSE_KIND_MESSAGE {
+			continue
+		}
+		// Filled in place, field by field (every field: the slot may hold
+		// an older event): an Event built aside and then copied costs
+		// more (the copy's wide loads stall on the fields' stores just
+		// made).
+		if len(out) < cap(out) {
+			out = out[:len(out)+1]
+		} else {
+			out = append(out, Event{})
+		}
+		ev := &out[len(out)-1]
+		ev.Type = cv.typeOf(it)
+		if id := cbytes(it.id, it.id_len); string(id) != cv.lastID {
+			cv.lastID = cv.text(id, items[i:])
+		}
+		ev.ID = cv.lastID
+		ev.Data = cv.text(cbytes(it.data, it.data_len), items[i:])
+		ev.Retry = 0
+		if it.retry_ms > 0 {
+			ev.Retry = time.Duration(it.retry_ms) * time.Millisecond
+		}
+		added++
+	}
+	return out, i
+}
+
+// text copies b, a string of the first of rest, into a Go string: a
+// slice of the shared allocation if small (a new one, sized for the rest
+// of the batch, when it is full), else a string of its own.
+func (cv *converter) text(b []byte, rest []C.gosse_item) string {
+	n := len(b)
+	switch {
+	case n == 0:
+		return ""
+	case n > smallData:
+		return string(b)
+	}
+	if cv.arena.Cap()-cv.arena.Len() < n {
+		cv.arena = strings.Builder{}
+		cv.arena.Grow(arenaSize(rest, n))
+	}
+	start := cv.arena.Len()
+	cv.arena.Write(b)
+	// The bytes written never change (the builder only appends, and a new
+	// one starts when it is full), so this slice stays valid whatever is
+	// written after.
+	return cv.arena.String()[start:]
+}
+
+// release lets go of the shared allocation being filled (a client going
+// idle keeps no text alive).
+func (cv *converter) release() { cv.arena = strings.Builder{} }
+
+// arenaSize is the room for the small data and ids of the messages of
+// items (an id counted even when it repeats the previous one's), up to
+// arenaMax, and at least first.
+func arenaSize(items []C.gosse_item, first int) int {
+	total := 0
+	for j := range items {
+		jt := &items[j]
+		if jt.kind != C.SSE_KIND_MESSAGE {
+			continue
+		}
+		if jt.data_len <= smallData {
+			total += int(jt.data_len)
+		}
+		if jt.id_len <= smallData {
+			total += int(jt.id_len)
+		}
+		if total >= arenaMax {
+			return arenaMax
+		}
+	}
+	if total < first {
+		total = first
+	}
+	return total
 }
 
 // message builds the Event of a message item whose data is already copied.

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <time.h>
 #include "gosse.h"
 #include "_cgo_export.h"
@@ -55,7 +56,14 @@ void gosse_batch_free(gosse_batch *b) {
 	free(b);
 }
 
+/* Each accessor is a call into libsse; fill makes as few as it can per
+ * message: an id never contains NUL (sse.h), so strlen gives its length;
+ * a type at the same address as the previous message's (within one batch,
+ * where every string lives until the batch is freed: the library's
+ * "message" for events without `event:`) has its length. */
 static void fill(gosse_batch *b) {
+	const char *last_type = NULL;
+	size_t last_type_len = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		/* Events of a packed batch are only read, never freed one by one. */
 		struct sse_event *e = b->packed != NULL ? (struct sse_event *)sse_batch_event(b->packed, i)
@@ -73,9 +81,15 @@ static void fill(gosse_batch *b) {
 		switch (it->kind) {
 		case SSE_KIND_MESSAGE:
 			it->type = sse_event_type(e);
-			it->type_len = sse_event_type_len(e); /* a type may hold NUL */
+			if (it->type == NULL || it->type != last_type) {
+				it->type_len = sse_event_type_len(e); /* a type may hold NUL */
+				last_type = it->type;
+				last_type_len = it->type_len;
+			} else {
+				it->type_len = last_type_len;
+			}
 			it->id = sse_event_id(e);
-			it->id_len = sse_event_id_len(e);
+			it->id_len = it->id != NULL ? strlen(it->id) : 0;
 			it->retry_ms = sse_event_retry_ms(e);
 			/* fallthrough */
 		case SSE_KIND_COMMENT:

@@ -432,10 +432,11 @@ func WithMaxRetryAfter(d time.Duration) Option {
 }
 
 // WithBuffer sets the capacity of the channel returned by Events or Items
-// (default 16; only the channel used is made, when first asked for). A
-// larger one takes more memory per client and rarely more speed; a full
-// channel leaves the items in libsse's bounded queue, which slows the
-// server's sending (backpressure).
+// (default 24; only the channel used is made, when first asked for). A
+// smaller one slows a busy stream (its feeding and its reading take turns
+// more often); a larger one takes more memory per client and rarely more
+// speed. A full channel leaves the items in libsse's bounded queue, which
+// slows the server's sending (backpressure).
 func WithBuffer(n int) Option {
 	return func(s *settings) { s.buffer = n }
 }

@@ -46,7 +46,10 @@ func (c *client) Stats() Stats {
 	if c.h != nil {
 		return readStats(c.h)
 	}
-	s := c.final
+	if c.final == nil { // not possible: h is freed only after final is set
+		return Stats{}
+	}
+	s := *c.final
 	if s.ErrorsByCode != nil { // a copy the caller may change
 		m := make(map[Code]uint64, len(s.ErrorsByCode))
 		for k, v := range s.ErrorsByCode {
