@@ -420,8 +420,9 @@ enum sse_status sse_client_stats(const struct sse_client *client, struct sse_sta
 
 // The message of the client's last failure ("" if none), as a copy owned
 // by the calling thread: valid until this thread calls
-// `sse_client_last_error` again or ends, whatever other threads do (their
-// failing calls, `sse_client_free`). NULL if `client` is NULL. Prefer
+// `sse_client_last_error` again for the same client (or for 16 other
+// clients since) or ends, whatever other threads do (their failing
+// calls, `sse_client_free`). NULL if `client` is NULL. Prefer
 // `sse_client_copy_last_error` (a copy into your own buffer; required
 // where a caller may change OS thread between two calls, as a Go
 // goroutine can).
@@ -429,8 +430,9 @@ const char *sse_client_last_error(const struct sse_client *client);
 
 // The last event id received (or configured), what a reconnection sends
 // as Last-Event-ID, as a copy owned by the calling thread: valid until
-// this thread calls `sse_client_last_event_id` again or ends, whatever
-// other threads do. NULL if `client` is NULL. Prefer
+// this thread calls `sse_client_last_event_id` again for the same client
+// (or for 16 other clients since) or ends, whatever other threads do.
+// NULL if `client` is NULL. Prefer
 // `sse_client_copy_last_event_id` (see `sse_client_last_error`).
 const char *sse_client_last_event_id(const struct sse_client *client);
 
@@ -448,8 +450,9 @@ void sse_config_free(struct sse_config *config);
 
 // The message of the last failure of a call on this config (or of
 // `sse_client_start` with it); "" if none. A copy owned by the calling
-// thread: valid until this thread calls `sse_config_last_error` again or
-// ends, whatever other threads do. NULL if `config` is NULL. Prefer
+// thread: valid until this thread calls `sse_config_last_error` again
+// for the same config (or for 16 other configs since) or ends, whatever
+// other threads do. NULL if `config` is NULL. Prefer
 // `sse_config_copy_last_error` (a copy into your own buffer).
 const char *sse_config_last_error(const struct sse_config *config);
 

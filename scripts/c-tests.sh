@@ -19,6 +19,10 @@ export SSE_DEMO_SERVER=${SSE_DEMO_SERVER:-$PWD/target/release/sse-demo-server}
 # The tests talk to 127.0.0.1 only; a proxy from the environment would get in the way.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
+# A hung test (a deadlock) fails its binary instead of stalling the run:
+# exit 124 from timeout. Seconds per binary; four times that under valgrind.
+TEST_LIMIT=${TEST_LIMIT:-300}
+
 now() { echo "$EPOCHREALTIME"; }
 took() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -30,7 +34,7 @@ run_asan() {
     local log="$logs/asan-$t.log"
     ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1" \
       UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87" \
-      "$asan_dir/$t" >"$log" 2>&1
+      timeout -k 10 "$TEST_LIMIT" "$asan_dir/$t" >"$log" 2>&1
     local rc=$?
     grep -v '^ok ' "$log" | sed 's/^/   /'
     if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"; then
@@ -47,7 +51,7 @@ run_valgrind() {
   echo "== C/C++ tests under valgrind memcheck"
   for t in "${tests[@]}"; do
     local log="$logs/valgrind-$t.log" vglog="$logs/valgrind-$t.memcheck"
-    SSE_TEST_SLOW=5 valgrind --error-exitcode=97 --leak-check=full \
+    SSE_TEST_SLOW=5 timeout -k 10 "$((TEST_LIMIT * 4))" valgrind --error-exitcode=97 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
       --suppressions=tests/c/valgrind.supp --log-file="$vglog" \
       "$plain_dir/$t" >"$log" 2>&1

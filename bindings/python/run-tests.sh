@@ -5,11 +5,11 @@
 #  2. installs pytest and cffi when missing (pip);
 #  3. compiles the optional event builder in place (skipped without a C
 #     compiler or Python headers: the pure-ABI path is tested either way);
-#  4. runs the pytest suite against the source tree, then the misuse and
-#     parser tests once more under `-X dev` with PYTHONMALLOC=debug (a
-#     subset: those drive the C memory hardest; the 1 MiB line fed byte by
-#     byte is left out, ~18 s per mode under the debug allocator for no
-#     more coverage; the ResourceWarnings of -X dev are errors);
+#  4. runs the pytest suite against the source tree, then once more under
+#     `-X dev` with PYTHONMALLOC=debug (the 1 MiB line fed byte by byte is
+#     left out, ~18 s per mode under the debug allocator for no more
+#     coverage; the ResourceWarnings of -X dev, unraisable ones included,
+#     are errors);
 #  5. pip-installs ./bindings/python into a temporary venv and runs a smoke
 #     test plus the client, asyncio and example tests against the installed package, to prove
 #     the packaging (bundled libsse.so, compiled event builder) works.
@@ -56,9 +56,10 @@ fi
 # 4. The suite, against the source tree.
 say "pytest (source tree)"
 (cd "$HERE" && "$PYTHON" -m pytest -q -p no:cacheprovider tests "$@")
-say "pytest -X dev, PYTHONMALLOC=debug: test_misuse.py test_parser.py"
-(cd "$HERE" && PYTHONMALLOC=debug "$PYTHON" -X dev -W error::ResourceWarning -m pytest -q -p no:cacheprovider \
-  tests/test_misuse.py tests/test_parser.py -k "not (one_mib_data_line and bytewise)" "$@")
+say "pytest -X dev, PYTHONMALLOC=debug: the whole suite again"
+(cd "$HERE" && PYTHONMALLOC=debug "$PYTHON" -X dev -W error::ResourceWarning \
+  -W error::pytest.PytestUnraisableExceptionWarning -m pytest -q -p no:cacheprovider \
+  tests -k "not (one_mib_data_line and bytewise)" "$@")
 
 # 5. Packaging: pip install into a throwaway venv, then use it.
 if [ -n "${LIBSSE_SKIP_INSTALL_TEST:-}" ]; then

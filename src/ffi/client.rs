@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::batch::sse_batch;
 use super::config::sse_config;
 use super::event::sse_event;
-use super::{c_string, copy_out, ffi_guard, sse_status, thread_copy, try_ref};
+use super::{c_string, copy_out, ffi_guard, sse_status, thread_copy, try_ref, ThreadCopies};
 use crate::batch::ItemRef;
 use crate::client::Client;
 use crate::error::Error;
@@ -584,14 +584,15 @@ pub unsafe extern "C" fn sse_client_stats(
 thread_local! {
     /// The calling thread's copies behind `sse_client_last_error` and
     /// `sse_client_last_event_id`.
-    static LAST_ERROR_COPY: RefCell<CString> = RefCell::default();
-    static LAST_EVENT_ID_COPY: RefCell<CString> = RefCell::default();
+    static LAST_ERROR_COPY: RefCell<ThreadCopies> = RefCell::default();
+    static LAST_EVENT_ID_COPY: RefCell<ThreadCopies> = RefCell::default();
 }
 
 /// The message of the client's last failure ("" if none), as a copy owned
 /// by the calling thread: valid until this thread calls
-/// `sse_client_last_error` again or ends, whatever other threads do (their
-/// failing calls, `sse_client_free`). NULL if `client` is NULL. Prefer
+/// `sse_client_last_error` again for the same client (or for 16 other
+/// clients since) or ends, whatever other threads do (their failing
+/// calls, `sse_client_free`). NULL if `client` is NULL. Prefer
 /// `sse_client_copy_last_error` (a copy into your own buffer; required
 /// where a caller may change OS thread between two calls, as a Go
 /// goroutine can).
@@ -605,14 +606,15 @@ pub unsafe extern "C" fn sse_client_last_error(client: *const sse_client) -> *co
             return std::ptr::null();
         };
         let message = lock(&handle.last_error).clone();
-        thread_copy(&LAST_ERROR_COPY, message)
+        thread_copy(&LAST_ERROR_COPY, client, message)
     })
 }
 
 /// The last event id received (or configured), what a reconnection sends
 /// as Last-Event-ID, as a copy owned by the calling thread: valid until
-/// this thread calls `sse_client_last_event_id` again or ends, whatever
-/// other threads do. NULL if `client` is NULL. Prefer
+/// this thread calls `sse_client_last_event_id` again for the same client
+/// (or for 16 other clients since) or ends, whatever other threads do.
+/// NULL if `client` is NULL. Prefer
 /// `sse_client_copy_last_event_id` (see `sse_client_last_error`).
 #[no_mangle]
 pub unsafe extern "C" fn sse_client_last_event_id(client: *const sse_client) -> *const c_char {
@@ -625,6 +627,7 @@ pub unsafe extern "C" fn sse_client_last_event_id(client: *const sse_client) -> 
         };
         thread_copy(
             &LAST_EVENT_ID_COPY,
+            client,
             c_string(&handle.client.last_event_id()),
         )
     })

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{
     bytes_arg, c_string, copy_out, ffi_guard, sse_status, str_arg, thread_copy, try_mut, try_ref,
+    ThreadCopies,
 };
 use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, OnEnd, ProxySetting};
 use crate::error::Error;
@@ -108,13 +109,14 @@ pub unsafe extern "C" fn sse_config_free(config: *mut sse_config) {
 
 thread_local! {
     /// The calling thread's copy behind `sse_config_last_error`.
-    static LAST_ERROR_COPY: RefCell<CString> = RefCell::default();
+    static LAST_ERROR_COPY: RefCell<ThreadCopies> = RefCell::default();
 }
 
 /// The message of the last failure of a call on this config (or of
 /// `sse_client_start` with it); "" if none. A copy owned by the calling
-/// thread: valid until this thread calls `sse_config_last_error` again or
-/// ends, whatever other threads do. NULL if `config` is NULL. Prefer
+/// thread: valid until this thread calls `sse_config_last_error` again
+/// for the same config (or for 16 other configs since) or ends, whatever
+/// other threads do. NULL if `config` is NULL. Prefer
 /// `sse_config_copy_last_error` (a copy into your own buffer).
 #[no_mangle]
 pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *const c_char {
@@ -126,7 +128,7 @@ pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *co
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                thread_copy(&LAST_ERROR_COPY, message)
+                thread_copy(&LAST_ERROR_COPY, config, message)
             }
             None => std::ptr::null(),
         }

@@ -131,17 +131,41 @@ pub(crate) unsafe fn copy_out(
     }
 }
 
-/// Stores `text` in the calling thread's `slot` and returns a pointer to
-/// it: valid until this thread stores into the same slot again or ends,
-/// whatever other threads do. NULL while the thread is being torn down.
-pub(crate) fn thread_copy(
-    slot: &'static LocalKey<RefCell<CString>>,
+/// Copies a thread keeps per object behind one `*_last_*` function: the
+/// latest for each of the last [`ThreadCopies::OBJECTS`] objects asked
+/// about, oldest first.
+#[derive(Default)]
+pub(crate) struct ThreadCopies(std::collections::VecDeque<(usize, CString)>);
+
+impl ThreadCopies {
+    /// Objects whose copies a thread keeps at once.
+    pub(crate) const OBJECTS: usize = 16;
+}
+
+/// Stores `text` as the calling thread's copy for `object` in `slot` and
+/// returns a pointer to it: valid until this thread stores for the same
+/// object again, or for [`ThreadCopies::OBJECTS`] other objects since, or
+/// ends, whatever other threads do (their calls, a free of the object). So
+/// `a = f(x); b = f(y);` keeps `a` valid. NULL while the thread is being
+/// torn down.
+pub(crate) fn thread_copy<T>(
+    slot: &'static LocalKey<RefCell<ThreadCopies>>,
+    object: *const T,
     text: CString,
 ) -> *const c_char {
-    slot.try_with(|copy| {
-        let mut copy = copy.borrow_mut();
-        *copy = text;
-        copy.as_ptr()
+    let key = object as usize;
+    slot.try_with(|copies| {
+        let mut copies = copies.borrow_mut();
+        let copies = &mut copies.0;
+        if let Some(at) = copies.iter().position(|(k, _)| *k == key) {
+            copies.remove(at);
+        } else if copies.len() >= ThreadCopies::OBJECTS {
+            copies.pop_front();
+        }
+        copies.push_back((key, text));
+        copies
+            .back()
+            .map_or(std::ptr::null(), |(_, copy)| copy.as_ptr())
     })
     .unwrap_or(std::ptr::null())
 }

@@ -496,11 +496,55 @@ static void test_call_starting_during_free_is_refused(void) {
     CHECK_INT(atomic_load(&c.refused), SSE_ERR_ARGUMENT);
 }
 
+/* The old entry points keep one copy per object and thread: reading two
+ * clients' ids (or two configs' errors) on one thread keeps both
+ * readable, and a copy outlives the free of its client (ASan: a shared
+ * copy would be a use-after-free here). */
+static void test_copies_per_object(void) {
+    sse_config *a_cfg = config_for("/ticker?count=3");
+    sse_config *b_cfg = config_for("/ticker?count=3");
+    REQUIRE(a_cfg != NULL && b_cfg != NULL);
+    CHECK_INT(sse_config_set_last_event_id(a_cfg, "first-client"), SSE_OK);
+    CHECK_INT(sse_config_set_last_event_id(b_cfg, "second-client"), SSE_OK);
+    sse_client *a = start(a_cfg);
+    sse_client *b = start(b_cfg);
+    REQUIRE(a != NULL && b != NULL);
+    const char *a_id = sse_client_last_event_id(a);
+    const char *b_id = sse_client_last_event_id(b);
+    CHECK_STR(a_id, "first-client");
+    CHECK_STR(b_id, "second-client");
+    CHECK_INT(sse_next_event(a, 0, NULL), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_next_event(b, -5, NULL), SSE_ERR_ARGUMENT);
+    const char *a_error = sse_client_last_error(a);
+    const char *b_error = sse_client_last_error(b);
+    REQUIRE(a_error != NULL && b_error != NULL);
+    CHECK(strstr(a_error, "NULL") != NULL, "a: %s", a_error);
+    CHECK(strstr(b_error, "NULL") != NULL, "b: %s", b_error);
+    sse_client_free(a);
+    CHECK_STR(a_id, "first-client"); /* still this thread's copy */
+    sse_client_free(b);
+    CHECK_STR(b_id, "second-client");
+
+    sse_config *c1 = sse_config_new("not a url");
+    sse_config *c2 = sse_config_new("http://127.0.0.1:1/");
+    REQUIRE(c1 != NULL && c2 != NULL);
+    CHECK_INT(sse_config_add_header(c2, "Bad Name", "x"), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_config_validate(c1), SSE_ERR_URL);
+    const char *e1 = sse_config_last_error(c1);
+    const char *e2 = sse_config_last_error(c2);
+    REQUIRE(e1 != NULL && e2 != NULL);
+    CHECK(strlen(e1) > 0 && strlen(e2) > 0, "e1 '%s' e2 '%s'", e1, e2);
+    CHECK(strcmp(e1, e2) != 0, "both read '%s'", e1);
+    sse_config_free(c1);
+    sse_config_free(c2);
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"copy_semantics", test_copy_semantics},
         {"last_event_id_threads", test_last_event_id_threads},
         {"last_error_threads", test_last_error_threads},
+        {"copies_per_object", test_copies_per_object},
         {"pull_in_callback", test_pull_in_callback},
         {"callback_set_as_stream_ends", test_callback_set_as_stream_ends},
         {"free_while_pulling", test_free_while_pulling},

@@ -65,16 +65,23 @@ class Parser:
         self._finalizer = weakref.finalize(self, _free, ptr, self._batch)
 
     def _enter(self) -> None:
+        # Called inside the try whose finally calls _leave: an exception
+        # (KeyboardInterrupt) landing anywhere in here leaves the parser
+        # free again, since _leave only frees what this thread holds and
+        # the owner is set before the busy flag.
+        me = threading.get_ident()
         with self._lock:
             if self._busy:
                 raise RuntimeError("this libsse Parser is in use by another thread: a Parser is not thread-safe")
             if self._doomed or not self._finalizer.alive:
                 raise ValueError("the parser is closed")
+            self._owner = me
             self._busy = True
-            self._owner = threading.get_ident()
 
     def _leave(self) -> None:
         with self._lock:
+            if not (self._busy and self._owner == threading.get_ident()):
+                return  # _enter refused (or never got to take it)
             self._busy = False
             self._lock.notify_all()
             doomed = self._doomed
@@ -82,8 +89,8 @@ class Parser:
             self._finalizer()
 
     def _feed(self, data: Buffer, events_only: bool) -> List[Any]:
-        self._enter()
         try:
+            self._enter()
             return self._feed_entered(data, events_only)
         finally:
             self._leave()
@@ -122,8 +129,8 @@ class Parser:
         """Ends the stream: an unterminated event is discarded. The parser is
         then ready for a new stream (a reconnection), keeping
         :attr:`last_event_id` and :attr:`retry`. Returns events still pending."""
-        self._enter()
         try:
+            self._enter()
             lib.sse_parser_finish(self._ptr)
             return self._feed_entered(b"", True)
         finally:
@@ -132,8 +139,8 @@ class Parser:
     @property
     def last_event_id(self) -> str:
         """The last event id the stream set ("" if none): send it as Last-Event-ID."""
-        self._enter()
         try:
+            self._enter()
             return cstr(lib.sse_parser_last_event_id(self._ptr))
         finally:
             self._leave()
@@ -141,8 +148,8 @@ class Parser:
     @property
     def retry(self) -> "int | None":
         """The last valid ``retry:`` value in milliseconds, or None."""
-        self._enter()
         try:
+            self._enter()
             value = lib.sse_parser_retry_ms(self._ptr)
         finally:
             self._leave()

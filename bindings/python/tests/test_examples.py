@@ -46,6 +46,9 @@ def test_example_prints_events_and_stops_on_ctrl_c(name: str, url: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def test_resume_example_loses_nothing_across_restarts(url: str, tmp_path) -> None:
