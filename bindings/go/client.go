@@ -191,10 +191,50 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		}()
 	}
 	cl := &Client{c: c}
-	// The safety net for a forgotten Close. Close blocks (it joins
-	// libsse's thread), so it runs off the finalizer goroutine.
-	runtime.SetFinalizer(cl, func(cl *Client) { go cl.c.Close() })
+	// The safety net for a forgotten Close. Close blocks (it waits for the
+	// stream's end), so it runs off the finalizer goroutine, on the one
+	// goroutine that closes forgotten clients in turn (a goroutine each
+	// would park an OS thread each in C: thousands for thousands).
+	runtime.SetFinalizer(cl, func(cl *Client) { closeForgotten(cl.c) })
 	return cl, nil
+}
+
+// forgotten holds the clients whose Client was collected unclosed, for
+// the goroutine that closes them (running while there are any).
+var forgotten struct {
+	mu      sync.Mutex
+	queue   []*client
+	running bool
+}
+
+// closeForgotten queues c for closing off the finalizer goroutine.
+func closeForgotten(c *client) {
+	forgotten.mu.Lock()
+	defer forgotten.mu.Unlock()
+	forgotten.queue = append(forgotten.queue, c)
+	if !forgotten.running {
+		forgotten.running = true
+		go closeForgottenLoop()
+	}
+}
+
+// closeForgottenLoop closes the queued clients one at a time until none
+// is left.
+func closeForgottenLoop() {
+	for {
+		forgotten.mu.Lock()
+		if len(forgotten.queue) == 0 {
+			forgotten.queue = nil
+			forgotten.running = false
+			forgotten.mu.Unlock()
+			return
+		}
+		c := forgotten.queue[0]
+		forgotten.queue[0] = nil
+		forgotten.queue = forgotten.queue[1:]
+		forgotten.mu.Unlock()
+		c.Close()
+	}
 }
 
 // Events returns the channel of message events. It is closed when the
@@ -232,9 +272,9 @@ func (cl *Client) Next() (Event, error) {
 
 // NextBytes is Next without copying: the returned event's Data is
 // borrowed from libsse's memory, valid until the next call of NextBytes
-// on this client (and no longer once the Client is garbage collected:
-// keep it reachable while using Data); Close and context cancellation
-// leave it valid until that next call. Copy what must outlive it. Type and
+// on this client (the event keeps that memory alive by itself: a Client
+// collected unclosed does not free it under the reader); Close and
+// context cancellation leave it valid until that next call. Copy what must outlive it. Type and
 // ID are ordinary strings. The fastest way to read a client, above all
 // with large events: no allocation per event. It ends like Next (io.EOF,
 // ctx.Err() or the fatal failure). Calling NextBytes from two goroutines
@@ -381,6 +421,7 @@ func (c *client) NextBytes(owner *Client) (BytesEvent, error) {
 		c.pos++
 		if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
 			ev := c.cv.bytesEvent(it)
+			ev.src = c
 			c.inNext.Store(0)
 			return ev, nil
 		} else if it.kind != C.SSE_KIND_COMMENT {
@@ -399,7 +440,9 @@ func (c *client) NextBytes(owner *Client) (BytesEvent, error) {
 			c.pos++
 			switch it := &c.cur[i]; it.kind {
 			case C.SSE_KIND_MESSAGE:
-				return c.cv.bytesEvent(it), nil
+				ev := c.cv.bytesEvent(it)
+				ev.src = c
+				return ev, nil
 			case C.SSE_KIND_COMMENT:
 			default:
 				c.convert(i, false) // keeps track of the errors

@@ -33,6 +33,9 @@ type BytesEvent struct {
 	Data  []byte
 	ID    string        // the last event id in force when the event was dispatched
 	Retry time.Duration // as Event.Retry
+	// src keeps the memory Data borrows reachable while the event is: a
+	// Client collected unclosed does not free it under a reader.
+	src *client
 }
 
 // Kind tells what an Item is.

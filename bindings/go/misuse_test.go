@@ -240,7 +240,7 @@ func TestUnclosedClientsReclaimed(t *testing.T) {
 	if libsseThreads(t) < 0 {
 		t.Skip("no /proc/self/task")
 	}
-	n := 200
+	n := 1000
 	if s := os.Getenv("SSE_UNCLOSED_CLIENTS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
@@ -282,5 +282,50 @@ func TestUnclosedClientsReclaimed(t *testing.T) {
 	}
 	if fds2 > fds0+5 {
 		t.Fatalf("%d descriptors left of %d unclosed clients", fds2-fds0, n)
+	}
+	// The finalizers close on one goroutine: a goroutine per client would
+	// park an OS thread per client in C (Go keeps them for good).
+	if tasks2 > tasks0+16 {
+		t.Fatalf("%d OS threads left of %d unclosed clients (%d before)", tasks2-tasks0, n, tasks0)
+	}
+}
+
+// A BytesEvent keeps the memory its Data borrows: its Client collected
+// unclosed (finalizer, Close) does not free it while the event is used.
+func TestBytesEventOutlivesCollectedClient(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		ev := func() sse.BytesEvent {
+			c, err := sse.Connect(context.Background(), baseURL+"/ticker?count=0&interval_ms=5")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := c.NextBytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ev // c is dropped here, unclosed
+		}()
+		want := string(ev.Data)
+		if want != "tick 1" {
+			t.Fatalf("first event %q", want)
+		}
+		for i := 0; i < 5; i++ {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+			// Another client's batches would reuse freed C memory.
+			other, err := sse.Connect(context.Background(), baseURL+"/ticker?count=3&interval_ms=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < 3; k++ {
+				if _, err := other.NextBytes(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			other.Close()
+		}
+		if got := string(ev.Data); got != want {
+			t.Fatalf("round %d: Data changed from %q to %q after its client was collected", round, want, got)
+		}
 	}
 }
