@@ -30,13 +30,15 @@ from ._types import ErrorPolicy, Event, Item, Retry
 
 # How long an async reader with items at hand runs before it gives the
 # event loop a turn: the loop's turn budget shared by the clients on that
-# loop, within these bounds (s). Up to 12 fast streams yield every 200 us;
-# 50 every 50 us each, so a loop turn (every reader once) stays near
-# 2.5 ms and a timer beside them is late by about that.
-_ASYNC_TURN_BUDGET = 0.0025
-_ASYNC_SLICE_MIN = 0.00004
+# loop, within these bounds (s). Up to 7 fast streams yield every 200 us;
+# 50 every 30 us each (the floor, 20 us, from 75 on), so a loop turn (every
+# reader once, with asyncio's own cost per task step) stays near 5 ms and
+# a 10 ms timer beside 50 fast streams keeps a period of about 17 ms
+# (tests/measure_misuse.py; 2.5 ms and 40 us gave 22 ms).
+_ASYNC_TURN_BUDGET = 0.0015
+_ASYNC_SLICE_MIN = 0.00002
 _ASYNC_SLICE_MAX = 0.0002
-_ASYNC_CHECK = 16  # events handed out between two looks at the clock
+_ASYNC_CHECK = 8  # events handed out between two looks at the clock
 # Messages an async reader converts per pull: converting is work the loop
 # cannot interrupt, so a fast stream's whole batch (up to ~1,000 events)
 # would hold up every other task (see tests/measure_misuse.py). The
