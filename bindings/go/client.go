@@ -272,9 +272,10 @@ func (cl *Client) Next() (Event, error) {
 
 // NextBytes is Next without copying: the returned event's Data is
 // borrowed from libsse's memory, valid until the next call of NextBytes
-// on this client (the event keeps that memory alive by itself: a Client
-// collected unclosed does not free it under the reader); Close and
-// context cancellation leave it valid until that next call. Copy what must outlive it. Type and
+// on this client (the BytesEvent keeps that memory alive while it is
+// reachable, even after an unclosed Client is collected: keep the event,
+// not only its Data slice); Close and context cancellation leave it valid
+// until that next call. Copy what must outlive it. Type and
 // ID are ordinary strings. The fastest way to read a client, above all
 // with large events: no allocation per event. It ends like Next (io.EOF,
 // ctx.Err() or the fatal failure). Calling NextBytes from two goroutines

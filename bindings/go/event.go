@@ -28,8 +28,9 @@ type Event struct {
 type BytesEvent struct {
 	Type string // the event type: "message" unless the server sent `event:`
 	// Data is the `data:` lines joined with "\n", borrowed: valid until the
-	// next NextBytes call on the client (see Client.NextBytes). Do not
-	// write to it, and copy what must outlive the call.
+	// next NextBytes call on the client (see Client.NextBytes) while this
+	// BytesEvent is reachable. Do not write to it, and copy what must
+	// outlive the call.
 	Data  []byte
 	ID    string        // the last event id in force when the event was dispatched
 	Retry time.Duration // as Event.Retry

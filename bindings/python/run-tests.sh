@@ -57,9 +57,8 @@ fi
 say "pytest (source tree)"
 (cd "$HERE" && "$PYTHON" -m pytest -q -p no:cacheprovider tests "$@")
 say "pytest -X dev, PYTHONMALLOC=debug: the whole suite again"
-(cd "$HERE" && PYTHONMALLOC=debug "$PYTHON" -X dev -W error::ResourceWarning \
-  -W error::pytest.PytestUnraisableExceptionWarning -m pytest -q -p no:cacheprovider \
-  tests -k "not (one_mib_data_line and bytewise)" "$@")
+(cd "$HERE" && PYTHONMALLOC=debug "$PYTHON" -X dev -W error::ResourceWarning -m pytest -q -p no:cacheprovider \
+  -W error::pytest.PytestUnraisableExceptionWarning tests -k "not (one_mib_data_line and bytewise)" "$@")
 
 # 5. Packaging: pip install into a throwaway venv, then use it.
 if [ -n "${LIBSSE_SKIP_INSTALL_TEST:-}" ]; then

@@ -27,6 +27,9 @@ use crate::error::Error;
 pub struct sse_client {
     client: Client,
     last_error: Mutex<CString>,
+    /// The key of this client's copies behind `sse_client_last_error` and
+    /// `sse_client_last_event_id`.
+    serial: u64,
     /// Calls in progress, plus [`FREEING`] once a free has begun.
     calls: AtomicUsize,
     /// Taken by a call leaving after a free has begun, and by the free
@@ -198,6 +201,7 @@ pub unsafe extern "C" fn sse_client_start(
                 let handle = Box::new(sse_client {
                     client,
                     last_error: Mutex::new(CString::default()),
+                    serial: super::next_serial(),
                     calls: AtomicUsize::new(0),
                     idle_lock: Mutex::new(()),
                     idle: Condvar::new(),
@@ -606,7 +610,7 @@ pub unsafe extern "C" fn sse_client_last_error(client: *const sse_client) -> *co
             return std::ptr::null();
         };
         let message = lock(&handle.last_error).clone();
-        thread_copy(&LAST_ERROR_COPY, client, message)
+        thread_copy(&LAST_ERROR_COPY, handle.serial, message)
     })
 }
 
@@ -627,7 +631,7 @@ pub unsafe extern "C" fn sse_client_last_event_id(client: *const sse_client) -> 
         };
         thread_copy(
             &LAST_EVENT_ID_COPY,
-            client,
+            handle.serial,
             c_string(&handle.client.last_event_id()),
         )
     })

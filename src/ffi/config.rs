@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{
-    bytes_arg, c_string, copy_out, ffi_guard, sse_status, str_arg, thread_copy, try_mut, try_ref,
-    ThreadCopies,
+    bytes_arg, c_string, copy_out, ffi_guard, next_serial, sse_status, str_arg, thread_copy,
+    try_mut, try_ref, ThreadCopies,
 };
 use crate::config::{self, Config, ConfigBuilder, ErrorPolicy, OnEnd, ProxySetting};
 use crate::error::Error;
@@ -19,6 +19,8 @@ use crate::error::Error;
 pub struct sse_config {
     pub(crate) builder: ConfigBuilder,
     last_error: Mutex<CString>,
+    /// The key of this config's copies behind `sse_config_last_error`.
+    serial: u64,
 }
 
 impl sse_config {
@@ -93,6 +95,7 @@ pub unsafe extern "C" fn sse_config_new(url: *const c_char) -> *mut sse_config {
         Box::into_raw(Box::new(sse_config {
             builder: Config::builder(url),
             last_error: Mutex::new(CString::default()),
+            serial: next_serial(),
         }))
     })
 }
@@ -128,7 +131,7 @@ pub unsafe extern "C" fn sse_config_last_error(config: *const sse_config) -> *co
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                thread_copy(&LAST_ERROR_COPY, config, message)
+                thread_copy(&LAST_ERROR_COPY, config.serial, message)
             }
             None => std::ptr::null(),
         }

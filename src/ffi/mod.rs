@@ -133,27 +133,36 @@ pub(crate) unsafe fn copy_out(
 
 /// Copies a thread keeps per object behind one `*_last_*` function: the
 /// latest for each of the last [`ThreadCopies::OBJECTS`] objects asked
-/// about, oldest first.
+/// about, oldest first, by the objects' serial numbers.
 #[derive(Default)]
-pub(crate) struct ThreadCopies(std::collections::VecDeque<(usize, CString)>);
+pub(crate) struct ThreadCopies(std::collections::VecDeque<(u64, CString)>);
 
 impl ThreadCopies {
     /// Objects whose copies a thread keeps at once.
     pub(crate) const OBJECTS: usize = 16;
 }
 
-/// Stores `text` as the calling thread's copy for `object` in `slot` and
+/// A number no other handle of the process gets: the key of a handle's
+/// copies (an address would be reused by the next handle once this one
+/// is freed, and its copy handed out again under the new handle).
+pub(crate) fn next_serial() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Stores `text` as the calling thread's copy for `object` (its serial
+/// number, [`next_serial`]) in `slot` and
 /// returns a pointer to it: valid until this thread stores for the same
 /// object again, or for [`ThreadCopies::OBJECTS`] other objects since, or
 /// ends, whatever other threads do (their calls, a free of the object). So
 /// `a = f(x); b = f(y);` keeps `a` valid. NULL while the thread is being
 /// torn down.
-pub(crate) fn thread_copy<T>(
+pub(crate) fn thread_copy(
     slot: &'static LocalKey<RefCell<ThreadCopies>>,
-    object: *const T,
+    object: u64,
     text: CString,
 ) -> *const c_char {
-    let key = object as usize;
+    let key = object;
     slot.try_with(|copies| {
         let mut copies = copies.borrow_mut();
         let copies = &mut copies.0;

@@ -537,6 +537,23 @@ static void test_copies_per_object(void) {
     CHECK(strcmp(e1, e2) != 0, "both read '%s'", e1);
     sse_config_free(c1);
     sse_config_free(c2);
+
+    /* Each config freed right after its error is read: the next one may
+     * get the same address; every copy stays its own config's. */
+    const char *urls[3] = {"a", "b b", "c c c"};
+    const char *kept[3];
+    char want[3][256];
+    for (int i = 0; i < 3; i++) {
+        sse_config *cfg = sse_config_new(urls[i]);
+        REQUIRE(cfg != NULL);
+        CHECK_INT(sse_config_validate(cfg), SSE_ERR_URL);
+        kept[i] = sse_config_last_error(cfg);
+        REQUIRE(kept[i] != NULL);
+        snprintf(want[i], sizeof want[i], "%s", kept[i]);
+        sse_config_free(cfg);
+    }
+    for (int i = 0; i < 3; i++) CHECK_STR(kept[i], want[i]);
+    CHECK(strcmp(want[0], want[1]) != 0, "the URLs' messages differ: %s", want[0]);
 }
 
 int main(int argc, char **argv) {

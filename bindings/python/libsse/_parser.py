@@ -58,42 +58,56 @@ class Parser:
         self._batch = new_batch()
         self._sptr = self._batch.pointer(ptr, "struct sse_parser *")
         self._pending: List[Any] = []
-        self._lock = threading.Condition(threading.Lock())  # guards _busy, _owner, _doomed
+        # _mutex guards _busy, _owner, _taken and _doomed; _enter and _leave
+        # take it directly (a C lock's with-statement cannot be cut by an
+        # interrupt between the acquire and the block, a Condition's can);
+        # close() waits on _idle, a condition over the same lock.
+        self._mutex = threading.Lock()
+        self._idle = threading.Condition(self._mutex)
         self._busy = False  # a call is inside
         self._owner = 0  # the thread of that call
+        self._taken = 0  # how many calls took the parser so far
         self._doomed = False  # close() was called
         self._finalizer = weakref.finalize(self, _free, ptr, self._batch)
 
     def _enter(self) -> None:
-        # Called inside the try whose finally calls _leave: an exception
-        # (KeyboardInterrupt) landing anywhere in here leaves the parser
-        # free again, since _leave only frees what this thread holds and
-        # the owner is set before the busy flag.
+        """Takes the parser for a call of this thread, or raises. Called
+        inside the try whose finally calls _leave(taken), `taken` read just
+        before: an exception (KeyboardInterrupt) landing anywhere in here
+        leaves the parser free again, and a refused call (another thread
+        inside, or this one from a signal handler) frees nothing."""
         me = threading.get_ident()
-        with self._lock:
+        with self._mutex:
             if self._busy:
-                raise RuntimeError("this libsse Parser is in use by another thread: a Parser is not thread-safe")
+                raise RuntimeError(
+                    "this libsse Parser is in use by another thread (or by a call of this thread that an "
+                    "exception cut short on its way out): a Parser is not thread-safe"
+                )
             if self._doomed or not self._finalizer.alive:
                 raise ValueError("the parser is closed")
             self._owner = me
+            self._taken += 1
             self._busy = True
 
-    def _leave(self) -> None:
-        with self._lock:
-            if not (self._busy and self._owner == threading.get_ident()):
-                return  # _enter refused (or never got to take it)
+    def _leave(self, taken: int) -> None:
+        """Ends the call that read `taken` before its _enter: frees the
+        parser if that very call took it."""
+        with self._mutex:
+            if not (self._busy and self._taken == taken + 1 and self._owner == threading.get_ident()):
+                return  # that call was refused (or never got to take it)
             self._busy = False
-            self._lock.notify_all()
+            self._idle.notify_all()
             doomed = self._doomed
         if doomed:
             self._finalizer()
 
     def _feed(self, data: Buffer, events_only: bool) -> List[Any]:
+        taken = self._taken
         try:
             self._enter()
             return self._feed_entered(data, events_only)
         finally:
-            self._leave()
+            self._leave(taken)
 
     def _feed_entered(self, data: Buffer, events_only: bool) -> List[Any]:
         status = E.OK
@@ -129,30 +143,33 @@ class Parser:
         """Ends the stream: an unterminated event is discarded. The parser is
         then ready for a new stream (a reconnection), keeping
         :attr:`last_event_id` and :attr:`retry`. Returns events still pending."""
+        taken = self._taken
         try:
             self._enter()
             lib.sse_parser_finish(self._ptr)
             return self._feed_entered(b"", True)
         finally:
-            self._leave()
+            self._leave(taken)
 
     @property
     def last_event_id(self) -> str:
         """The last event id the stream set ("" if none): send it as Last-Event-ID."""
+        taken = self._taken
         try:
             self._enter()
             return cstr(lib.sse_parser_last_event_id(self._ptr))
         finally:
-            self._leave()
+            self._leave(taken)
 
     @property
     def retry(self) -> "int | None":
         """The last valid ``retry:`` value in milliseconds, or None."""
+        taken = self._taken
         try:
             self._enter()
             value = lib.sse_parser_retry_ms(self._ptr)
         finally:
-            self._leave()
+            self._leave(taken)
         return None if value < 0 else value
 
     def stream(self, chunks: Iterable[Buffer]) -> Iterator[Event]:
@@ -190,12 +207,12 @@ class Parser:
         another thread is inside a call, waits for it to return first;
         called inside a call of this thread (a signal handler), frees
         when that call returns."""
-        with self._lock:
+        with self._idle:
             self._doomed = True
             if self._busy:
                 if self._owner == threading.get_ident():
                     return  # _leave frees it
-                self._lock.wait_for(lambda: not self._busy)
+                self._idle.wait_for(lambda: not self._busy)
         self._finalizer()
 
     def __enter__(self) -> "Parser":
