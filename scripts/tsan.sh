@@ -69,8 +69,9 @@ for t in "${tests[@]}"; do
     log=build/tests/logs/tsan-$t.log
     t1=$EPOCHREALTIME
     # Slower under TSan: time limits scaled as under valgrind, but less.
+    # A deadlock fails the binary (exit 124) instead of stalling the run.
     SSE_TEST_SLOW=3 TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/c/tsan.supp" \
-        "$out/$t" >"$log" 2>&1
+        timeout -k 10 900 "$out/$t" >"$log" 2>&1
     rc=$?
     reports=$(grep -c '^WARNING: ThreadSanitizer' "$log")
     grep -v '^ok ' "$log" | sed 's/^/   /' | head -n 60
