@@ -401,6 +401,8 @@ impl Client {
     pub fn set_callback(&self, callback: ItemCallback) {
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
+        #[cfg(test)]
+        tests::pause_in_set_callback(&self.shared.queue);
         // Switch first, then hand over, all under the lock: a batch the
         // worker queues meanwhile is either handed over here or found by
         // the worker under the same lock right after its send.
@@ -610,4 +612,61 @@ fn shared_engine() -> Result<Arc<Engine>> {
     })?);
     *slot = Arc::downgrade(&engine);
     Ok(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
+
+    thread_local! {
+        /// Set by a test: `set_callback` on this thread waits, holding the
+        /// callback's lock with the callback not switched on yet, until
+        /// the worker has queued something (at most a second).
+        static PAUSE_IN_SET_CALLBACK: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn pause_in_set_callback(queue: &QueueReceiver) {
+        if PAUSE_IN_SET_CALLBACK.with(Cell::get) {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while queue.is_empty() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    /// Issue 16 item 10, deterministic: an item the worker queues while
+    /// `set_callback` is between taking the lock and switching the
+    /// callback on (here the stream's open item) must still reach the
+    /// callback exactly once, and so must everything after it.
+    #[test]
+    fn items_queued_while_the_callback_is_being_set_reach_it_once() {
+        let server = sse_demo_server::Server::start().unwrap();
+        let url = format!("{}/ticker?count=1&interval_ms=200", server.url());
+        let config = Config::builder(url)
+            .on_end(crate::config::OnEnd::End)
+            .build()
+            .unwrap();
+        let client = Client::start(config).unwrap();
+        let counts = Arc::new([(); 3].map(|()| AtomicUsize::new(0)));
+        let seen = counts.clone();
+        PAUSE_IN_SET_CALLBACK.with(|p| p.set(true));
+        client.set_callback(Box::new(move |item, _| {
+            let at = match item {
+                ItemRef::Message(_) => 1,
+                ItemRef::Other(Item::Open { .. }) => 0,
+                _ if item.is_closed() => 2,
+                _ => return,
+            };
+            seen[at].fetch_add(1, Ordering::SeqCst);
+        }));
+        PAUSE_IN_SET_CALLBACK.with(|p| p.set(false));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while counts[2].load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let got = counts.each_ref().map(|n| n.load(Ordering::SeqCst));
+        assert_eq!(got, [1, 1, 1], "open, message, closed");
+    }
 }
