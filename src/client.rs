@@ -111,6 +111,13 @@ impl Shared {
         }
     }
 
+    /// [`Shared::new`] built in a frame of its own, beside (not above) the
+    /// other calls of [`Client::start_boxed`]: the caller's stack stays shallow.
+    #[inline(never)]
+    fn new_arc(config: &Config, queue: QueueReceiver) -> Arc<Self> {
+        Arc::new(Self::new(config, queue))
+    }
+
     fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
     }
@@ -217,6 +224,12 @@ impl Client {
     /// Validates nothing more (the [`Config`] is valid by construction),
     /// hands the stream to an engine loop and returns at once.
     pub fn start(config: Config) -> Result<Client> {
+        Self::start_boxed(Box::new(config))
+    }
+
+    /// [`Client::start`] with the settings already on the heap: the stack
+    /// frames stay small (see [`crate::config::ConfigBuilder::build_boxed`]).
+    pub(crate) fn start_boxed(config: Box<Config>) -> Result<Client> {
         let engine = if config.own_thread {
             let engine = Engine::start().map_err(|e| {
                 Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}"))
@@ -226,7 +239,7 @@ impl Client {
             shared_engine()?
         };
         let (items, queue) = queue(config.queue_capacity, queue_byte_capacity(&config));
-        let shared = Arc::new(Shared::new(&config, queue));
+        let shared = Shared::new_arc(&config, queue);
         if let Some(id) = engine.thread_id() {
             let _ = shared.worker.set(id);
         }

@@ -470,54 +470,75 @@ impl ConfigBuilder {
 
     /// Validates every field and returns the configuration.
     pub fn build(self) -> Result<Config> {
-        let c = self.config;
-        validate_url(&c.url)?;
-        validate_method(&c.method)?;
-        for event_type in &c.event_types {
-            if event_type.is_empty() || event_type.contains(['\r', '\n', '\0']) {
-                return Err(Error::argument(format!(
-                    "invalid event type {event_type:?}: must be non-empty, without CR, LF or NUL"
-                )));
-            }
-        }
-        for (name, value) in &c.headers {
-            validate_header(name, value)?;
-        }
-        for name in &c.sensitive_headers {
-            headers::validate_name(name)?;
-        }
-        headers::validate_value("Last-Event-ID", &c.last_event_id)?;
-        if !(MIN_RESPONSE_HEAD_BYTES..=MAX_RESPONSE_HEAD_BYTES).contains(&c.max_response_head_bytes)
-        {
+        validate(&self.config)?;
+        Ok(self.config)
+    }
+
+    /// Validates every field and returns a boxed copy: the copy is made on
+    /// the heap in a small frame, so starting a client from a thread of
+    /// its own touches little of that thread's stack (each page touched
+    /// stays resident for the thread's life).
+    pub(crate) fn build_boxed(&self) -> Result<Box<Config>> {
+        validate(&self.config)?;
+        Ok(self.boxed_copy())
+    }
+
+    /// A copy on the heap, staged in this frame only (not in the frame that
+    /// also validates, whose URL parse goes deep).
+    #[inline(never)]
+    fn boxed_copy(&self) -> Box<Config> {
+        Box::new(self.config.clone())
+    }
+}
+
+/// Checks every field of `c`.
+#[inline(never)]
+fn validate(c: &Config) -> Result<()> {
+    validate_url(&c.url)?;
+    validate_method(&c.method)?;
+    for event_type in &c.event_types {
+        if event_type.is_empty() || event_type.contains(['\r', '\n', '\0']) {
             return Err(Error::argument(format!(
-                "max response head size must be between {MIN_RESPONSE_HEAD_BYTES} and {MAX_RESPONSE_HEAD_BYTES} bytes, got {}",
-                c.max_response_head_bytes
+                "invalid event type {event_type:?}: must be non-empty, without CR, LF or NUL"
             )));
         }
-        validate_timeout("connect timeout", c.connect_timeout)?;
-        if let Some(timeout) = c.read_timeout {
-            validate_timeout("read timeout", timeout)?;
-        }
-        validate_retry(&c.retry)?;
-        if c.max_event_size == 0 {
-            return Err(Error::argument("max event size must be at least 1 byte"));
-        }
-        if c.queue_capacity == 0 || c.queue_capacity > 1 << 20 {
-            return Err(Error::argument(
-                "queue capacity must be between 1 and 1048576 items",
-            ));
-        }
-        if let Some(pem) = &c.ca_pem {
-            crate::ca::parse_pem(pem)?;
-        }
-        if let Some((chain, key)) = &c.client_cert {
-            crate::client_cert::ClientIdentity::parse(chain, key)?;
-        }
-        if let ProxySetting::Url(url) = &c.proxy {
-            crate::proxy::parse(url)?;
-        }
-        Ok(c)
     }
+    for (name, value) in &c.headers {
+        validate_header(name, value)?;
+    }
+    for name in &c.sensitive_headers {
+        headers::validate_name(name)?;
+    }
+    headers::validate_value("Last-Event-ID", &c.last_event_id)?;
+    if !(MIN_RESPONSE_HEAD_BYTES..=MAX_RESPONSE_HEAD_BYTES).contains(&c.max_response_head_bytes) {
+        return Err(Error::argument(format!(
+            "max response head size must be between {MIN_RESPONSE_HEAD_BYTES} and {MAX_RESPONSE_HEAD_BYTES} bytes, got {}",
+            c.max_response_head_bytes
+        )));
+    }
+    validate_timeout("connect timeout", c.connect_timeout)?;
+    if let Some(timeout) = c.read_timeout {
+        validate_timeout("read timeout", timeout)?;
+    }
+    validate_retry(&c.retry)?;
+    if c.max_event_size == 0 {
+        return Err(Error::argument("max event size must be at least 1 byte"));
+    }
+    if c.queue_capacity == 0 || c.queue_capacity > 1 << 20 {
+        return Err(Error::argument(
+            "queue capacity must be between 1 and 1048576 items",
+        ));
+    }
+    if let Some(pem) = &c.ca_pem {
+        crate::ca::parse_pem(pem)?;
+    }
+    if let Some((chain, key)) = &c.client_cert {
+        crate::client_cert::ClientIdentity::parse(chain, key)?;
+    }
+    if let ProxySetting::Url(url) = &c.proxy {
+        crate::proxy::parse(url)?;
+    }
+    Ok(())
 }
 
 /// Checks that `url` is an absolute http or https URL with a host and a

@@ -125,11 +125,11 @@ impl Engine {
 
     /// Starts a stream of `config` whose items go to `sink`; returns its
     /// id for [`Engine::close`] and [`Engine::interrupt`].
-    pub(crate) fn add(&self, config: Config, sink: Box<dyn Sink>) -> Result<u64> {
+    pub(crate) fn add(&self, config: impl Into<Box<Config>>, sink: Box<dyn Sink>) -> Result<u64> {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.send(Command::Start(id, Box::new(config), sink))?;
+        self.send(Command::Start(id, config.into(), sink))?;
         Ok(id)
     }
 

@@ -196,7 +196,7 @@ pub unsafe extern "C" fn sse_client_start(
             Ok(built) => built,
             Err(status) => return status,
         };
-        match Client::start(built) {
+        match Client::start_boxed(built) {
             Ok(client) => {
                 let handle = Box::new(sse_client {
                     client,

@@ -50,8 +50,8 @@ impl sse_config {
     }
 
     /// Validates a copy of the settings.
-    pub(crate) fn build(&self) -> Result<Config, sse_status> {
-        self.builder.clone().build().map_err(|e| self.fail(&e))
+    pub(crate) fn build(&self) -> Result<Box<Config>, sse_status> {
+        self.builder.build_boxed().map_err(|e| self.fail(&e))
     }
 }
 
