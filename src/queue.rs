@@ -1,8 +1,11 @@
 //! The bounded item queue between a client's thread and its user.
 //!
-//! Items travel in batches (one per network read) through a crossbeam
-//! channel, so a busy stream costs one channel operation per read, not per
-//! event. The bound is on items and on bytes of event text: the engine
+//! Items travel in batches (one per network read) through a small
+//! mutex-guarded channel, so a busy stream costs one channel operation per
+//! read, not per event. (Not a crossbeam channel: its unbounded flavour
+//! takes a 2.5 KiB block per stream at the first batch and a 0.5 KiB
+//! cache-padded head, a cost every one of thousands of quiet streams
+//! would pay; a waiting receiver is woken only when one waits.) The bound is on items and on bytes of event text: the engine
 //! stops reading a stream whose batch found the user holding `capacity`
 //! items or `byte_capacity` bytes or more, and is told to resume (a hook)
 //! once the user has taken the queue down to half of both (hysteresis: one
@@ -12,10 +15,10 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Select, Sender};
+use crossbeam_channel::RecvTimeoutError;
 
 use crate::batch::{Batch, ItemRef};
 use crate::event::Item;
@@ -34,20 +37,58 @@ struct State {
     /// queue full may send again: how an event loop, which cannot wait,
     /// learns that a stream may be read again.
     on_room: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The batches sent and not yet received.
+    channel: Mutex<Channel>,
+    /// Signalled when a batch arrives or the channel ends, if one waits.
+    arrived: Condvar,
+}
+
+/// What travels between the two ends.
+#[derive(Default)]
+struct Channel {
+    batches: VecDeque<Batch>,
+    /// Receivers waiting on `arrived`: a send signals only when one does.
+    waiting: usize,
+    sender_gone: bool,
+    receiver_gone: bool,
+    /// [`QueueReceiver::shut`]: every wait ends at once.
+    shut: bool,
+}
+
+impl State {
+    fn channel(&self) -> MutexGuard<'_, Channel> {
+        self.channel.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `batch`; false if the receiver is gone.
+    fn send(&self, batch: Batch) -> bool {
+        let mut channel = self.channel();
+        if channel.receiver_gone {
+            return false;
+        }
+        channel.batches.push_back(batch);
+        let wake = channel.waiting > 0;
+        drop(channel);
+        if wake {
+            self.arrived.notify_one();
+        }
+        true
+    }
+
+    /// Marks the channel ended from one side and wakes every wait.
+    fn end(&self, mark: impl FnOnce(&mut Channel)) {
+        mark(&mut self.channel());
+        self.arrived.notify_all();
+    }
 }
 
 /// The engine's end.
 pub struct QueueSender {
-    batches: Sender<Batch>,
     state: Arc<State>,
 }
 
 /// The user's end.
 pub struct QueueReceiver {
-    batches: Receiver<Batch>,
-    /// Dropping the sender (see [`QueueReceiver::shut`]) wakes every wait.
-    shut_tx: Mutex<Option<Sender<()>>>,
-    shut: Receiver<()>,
     /// Received batches with items not yet handed out.
     local: Mutex<VecDeque<Batch>>,
     state: Arc<State>,
@@ -56,8 +97,6 @@ pub struct QueueReceiver {
 /// A queue holding about `capacity` items (at least 1) and `byte_capacity`
 /// bytes of event text.
 pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiver) {
-    let (batch_tx, batch_rx) = unbounded();
-    let (shut_tx, shut_rx) = bounded(0);
     let state = Arc::new(State {
         queued: AtomicUsize::new(0),
         capacity: capacity.max(1),
@@ -66,20 +105,36 @@ pub fn queue(capacity: usize, byte_capacity: usize) -> (QueueSender, QueueReceiv
         sender_waiting: AtomicBool::new(false),
         peak: AtomicUsize::new(0),
         on_room: std::sync::OnceLock::new(),
+        channel: Mutex::default(),
+        arrived: Condvar::new(),
     });
     (
         QueueSender {
-            batches: batch_tx,
             state: state.clone(),
         },
         QueueReceiver {
-            batches: batch_rx,
-            shut_tx: Mutex::new(Some(shut_tx)),
-            shut: shut_rx,
             local: Mutex::new(VecDeque::new()),
             state,
         },
     )
+}
+
+impl Drop for QueueSender {
+    /// Receivers take what was sent, then learn the sender is gone.
+    fn drop(&mut self) {
+        self.state.end(|channel| channel.sender_gone = true);
+    }
+}
+
+impl Drop for QueueReceiver {
+    /// Later sends fail; the batches waiting go now (outside the lock).
+    fn drop(&mut self) {
+        let mut left = VecDeque::new();
+        self.state.end(|channel| {
+            channel.receiver_gone = true;
+            left = std::mem::take(&mut channel.batches);
+        });
+    }
 }
 
 /// Why [`QueueSender::try_send`] did not send.
@@ -109,9 +164,11 @@ impl QueueSender {
             self.state.sender_waiting.store(false, Ordering::SeqCst);
         }
         self.count_in(count, bytes);
-        self.batches
-            .send(batch)
-            .map_err(|_| TrySendError::Disconnected)
+        if self.state.send(batch) {
+            Ok(())
+        } else {
+            Err(TrySendError::Disconnected)
+        }
     }
 
     /// Sends `batch` whatever the queue holds: for the few items that end
@@ -119,9 +176,11 @@ impl QueueSender {
     /// event loop cannot wait to send. Bounded by their number.
     pub fn force_send(&self, batch: Batch) -> Result<(), TrySendError> {
         self.count_in(batch.len(), batch.text_capacity());
-        self.batches
-            .send(batch)
-            .map_err(|_| TrySendError::Disconnected)
+        if self.state.send(batch) {
+            Ok(())
+        } else {
+            Err(TrySendError::Disconnected)
+        }
     }
 
     /// Sets the hook run when a [`QueueSender::try_send`] that found the
@@ -170,44 +229,54 @@ impl QueueReceiver {
     /// once: they report `Disconnected`, as if the worker had ended. For a
     /// handle about to be freed while other threads wait on it.
     pub fn shut(&self) {
-        drop(
-            self.shut_tx
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
-        );
+        self.state.end(|channel| channel.shut = true);
+    }
+
+    /// The next batch sent, if one is there.
+    fn try_receive(&self) -> Option<Batch> {
+        self.state.channel().batches.pop_front()
     }
 
     /// The next batch from the channel, waiting up to `timeout` (None:
     /// forever) unless the queue is shut.
     fn receive(&self, timeout: Option<Duration>) -> Result<Batch, RecvTimeoutError> {
-        // What is there already, without the cost of a select.
-        match self.batches.try_recv() {
-            Ok(batch) => return Ok(batch),
-            Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                return Err(RecvTimeoutError::Disconnected)
+        // A timeout too far to represent waits forever.
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let mut channel = self.state.channel();
+        loop {
+            if let Some(batch) = channel.batches.pop_front() {
+                return Ok(batch);
             }
-            Err(crossbeam_channel::TryRecvError::Empty) => {}
-        }
-        if timeout.is_some_and(|t| t.is_zero()) {
-            return Err(RecvTimeoutError::Timeout);
-        }
-        let mut select = Select::new();
-        let batches = select.recv(&self.batches);
-        select.recv(&self.shut);
-        let operation = match timeout {
-            Some(timeout) => select
-                .select_timeout(timeout)
-                .map_err(|_| RecvTimeoutError::Timeout)?,
-            None => select.select(),
-        };
-        if operation.index() == batches {
-            operation
-                .recv(&self.batches)
-                .map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            let _ = operation.recv(&self.shut);
-            Err(RecvTimeoutError::Disconnected)
+            if channel.shut || channel.sender_gone {
+                return Err(RecvTimeoutError::Disconnected);
+            }
+            let left = match deadline {
+                Some(Some(deadline)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(RecvTimeoutError::Timeout);
+                    }
+                    Some(left)
+                }
+                _ => None,
+            };
+            channel.waiting += 1;
+            channel = match left {
+                Some(left) => {
+                    let (guard, _) = self
+                        .state
+                        .arrived
+                        .wait_timeout(channel, left)
+                        .unwrap_or_else(|e| e.into_inner());
+                    guard
+                }
+                None => self
+                    .state
+                    .arrived
+                    .wait(channel)
+                    .unwrap_or_else(|e| e.into_inner()),
+            };
+            channel.waiting -= 1;
         }
     }
 
@@ -243,9 +312,9 @@ impl QueueReceiver {
         let (mut count, mut freed) = (0, 0);
         while count < max {
             if local.is_empty() {
-                match self.batches.try_recv() {
-                    Ok(batch) => local.push_back(batch),
-                    Err(_) => break,
+                match self.try_receive() {
+                    Some(batch) => local.push_back(batch),
+                    None => break,
                 }
             }
             let (item, bytes) = pop_item(&mut local);
@@ -274,9 +343,9 @@ impl QueueReceiver {
         loop {
             let batch = match self.local().pop_front() {
                 Some(batch) => batch,
-                None => match self.batches.try_recv() {
-                    Ok(batch) => batch,
-                    Err(_) => return,
+                None => match self.try_receive() {
+                    Some(batch) => batch,
+                    None => return,
                 },
             };
             self.taken(batch.len(), batch.text_capacity());
