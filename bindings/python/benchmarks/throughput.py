@@ -5,6 +5,8 @@
             [--shape write|event-chunks|close] [--markdown FILE]
     python3 bindings/python/benchmarks/throughput.py --shape-ratio [--count 2000000]
             [--size 40] [--rounds 7] [--url URL] [--markdown FILE]
+    python3 bindings/python/benchmarks/throughput.py --shapes all [--count 300000]
+            [--rounds 3] [--line-rounds 5] [--url URL] [--markdown FILE]
 
 Starts target/release/sse-demo-server on a free port (unless --url) and
 reads /fast?count=N&size=S (N identical events of S bytes of data, sent in
@@ -29,6 +31,16 @@ in interleaved rounds (the order alternates from round to round) and
 reports the median of the per-round ratios event-chunks ÷ close (the goal:
 small events in one-chunk-per-event bodies at ≥ 85% of the close-delimited
 rate of the same build); ``write`` is a reference row.
+
+``--shapes`` (what ``make bench`` runs: issue 15) measures every client on
+each shape named (``GOALS``; ``all``): 40 B and 64 KiB events from /fast,
+close-delimited and a chunk per event, and one 8 MiB data line in 1,460 B
+writes (close-delimited and a chunk per write) from ``--serve-line``, a
+small server this script starts in a process of its own. Each shape gets a
+table and its verdicts: libsse sync >= 5x and asyncio >= 4x the fastest
+peer, 64 KiB events >= 50% of the raw reader, the 8 MiB line <= 2x the
+raw reader's time (per-round ratios, medians). With ``--markdown F``,
+F.summary holds one verdict line per shape.
 
 Peers, each driven the fastest way its documentation offers:
 
@@ -57,7 +69,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from collections import namedtuple
 
@@ -72,8 +84,37 @@ SHAPES: Dict[str, Tuple[str, str]] = {
     "event-chunks": ("&chunk=event", "chunked, a chunk per event (~64 KiB writes)"),
     "close": ("&framing=close", "close-delimited (no chunking)"),
 }
-RATIO_GOAL = 0.85
-_PlainEvent = namedtuple("_PlainEvent", "event data id")  # the httpx peer's events  # --shape-ratio: event-chunks ÷ close, at least
+RATIO_GOAL = 0.85  # --shape-ratio: event-chunks ÷ close, at least
+_PlainEvent = namedtuple("_PlainEvent", "event data id")  # the httpx peer's events
+
+
+class Goal(NamedTuple):
+    """One body shape of --shapes (issue 15): where it is read from, how
+    many events of how many data bytes."""
+
+    title: str
+    path: str  # on the demo server ("/fast..."), or on the line server ("/line...")
+    count: int  # 0: --count
+    size: int
+    line: bool  # served by --serve-line (one data line in small writes)
+
+
+LINE_SIZE = 8 << 20  # one 8 MiB data line ...
+LINE_WRITE = 1460  # ... in writes of one TCP segment's payload
+GOALS: Dict[str, Goal] = {
+    "small-close": Goal("40 B events, close-delimited", "/fast?count={n}&size=40&framing=close", 0, 40, False),
+    "small-event": Goal("40 B events, one chunk per event", "/fast?count={n}&size=40&chunk=event", 0, 40, False),
+    "64k-close": Goal("64 KiB events, close-delimited", "/fast?count={n}&size=65536&framing=close", 1000, 65536, False),
+    "64k-event": Goal("64 KiB events, one chunk per event", "/fast?count={n}&size=65536&chunk=event", 1000, 65536, False),
+    "line-close": Goal(f"one 8 MiB data line in {LINE_WRITE:,} B writes, close-delimited",
+                       f"/line?count=1&size={LINE_SIZE}&write={LINE_WRITE}&framing=close", 1, LINE_SIZE, True),
+    "line-chunked": Goal(f"one 8 MiB data line in {LINE_WRITE:,} B writes, a chunk per write",
+                         f"/line?count=1&size={LINE_SIZE}&write={LINE_WRITE}", 1, LINE_SIZE, True),
+}
+# The goals of issue 15 (same interpreter, same run, medians of per-round ratios).
+SYNC_GOAL, ASYNC_GOAL = 5.0, 4.0  # x the fastest peer's events/s
+LARGE_OF_RAW = 0.5  # 64 KiB events: libsse (sync) at least this share of the raw reader's rate
+LINE_OF_RAW = 2.0  # the 8 MiB line: libsse (sync) takes at most this many times the raw reader's time
 
 
 def run_libsse(url: str, n: int) -> Tuple[int, int]:
@@ -220,6 +261,53 @@ OURS = ("libsse", "libsse-async")
 REFERENCES = ("raw",)
 
 
+Run = Tuple[float, float, float]  # events/s, thread CPU ns/event, process CPU ns/event
+
+
+def measure(url: str, names: List[str], count: int, size: int, rounds: int, slow: float = 0.0
+            ) -> Tuple[Dict[str, List[Run]], List[Dict[str, float]], Dict[str, str]]:
+    """Reads ``url`` with every client once a round, in a rotated order;
+    returns the runs of each client, the rates of each round and why
+    clients failed (they are dropped from the rounds). A client whose run
+    took longer than ``slow`` seconds (if not 0) runs in no later round."""
+    runs: Dict[str, List[Run]] = {n: [] for n in names}
+    per_round: List[Dict[str, float]] = []
+    failed: Dict[str, str] = {}
+    too_slow = set()
+    for r in range(rounds):
+        rates: Dict[str, float] = {}
+        for k in range(len(names)):
+            name = names[(k + r) % len(names)]
+            if name in failed or name in too_slow:
+                continue
+            wall0, cpu0, proc0 = time.perf_counter(), time.thread_time(), process_cpu()
+            try:
+                events, total = CLIENTS[name](url, count)
+            except Exception as error:  # noqa: BLE001
+                failed[name] = f"failed in round {r + 1}: {type(error).__name__}: {error}"
+                continue
+            wall = time.perf_counter() - wall0
+            cpu, proc = time.thread_time() - cpu0, process_cpu() - proc0
+            if events != count or total != count * size:
+                # a client that loses or mangles events is reported, not timed
+                failed[name] = (f"failed in round {r + 1}: {events} events, {total} data bytes; "
+                                f"expected {count}, {count * size}")
+                continue
+            rate = count / wall
+            rates[name] = rate
+            if slow and wall > slow:
+                too_slow.add(name)
+            runs[name].append((rate, cpu / count * 1e9, proc / count * 1e9))
+            print(f"round {r + 1}: {name:14s} {rate:>12,.0f} events/s {rate * size / 1e6:>8,.0f} MB/s  "
+                  f"{cpu / count * 1e9:>9,.0f} ns CPU/event (consumer thread)   {wall:.3f} s", file=sys.stderr)
+        per_round.append(rates)
+    for rd in per_round:
+        for name in failed:
+            rd.pop(name, None)
+    keep = "libsse" in names and "libsse" not in failed  # ratios to libsse: only rounds where it ran
+    return runs, [rd for rd in per_round if not keep or "libsse" in rd], failed
+
+
 def describe(name: str) -> str:
     """The label of a client in the table: package, version, API."""
     if name == "libsse":
@@ -320,6 +408,160 @@ def shape_ratio(base: str, args: argparse.Namespace, pyver: str, accel: str) -> 
             f.write(summary + "\n")
 
 
+def serve_line() -> None:
+    """--serve-line: an HTTP server on 127.0.0.1 (its URL on stdout; it
+    exits when stdin closes) whose every GET answers one event of one data
+    line, ``data: xxx...`` of ``size`` bytes (query ``size=``, default
+    8 MiB), sent in writes of ``write`` bytes (default 1,460: one TCP
+    segment's payload; TCP_NODELAY, so each write is its own segment):
+    chunked with a chunk per write, or close-delimited with
+    ``framing=close``. The demo server has no such route (its writes are
+    ~64 KiB). A process of its own, so its writing never holds the
+    measured interpreter's GIL."""
+    import socket
+    import threading
+    from urllib.parse import parse_qs, urlsplit
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                got = conn.recv(4096)
+                if not got:
+                    return
+                head += got
+            query = parse_qs(urlsplit(head.split(b" ", 2)[1].decode("latin-1")).query)
+            size = int(query.get("size", [str(LINE_SIZE)])[0])
+            write = max(1, int(query.get("write", [str(LINE_WRITE)])[0]))
+            close = "close" in query.get("framing", [])
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                         + (b"" if close else b"Transfer-Encoding: chunked\r\n") + b"Connection: close\r\n\r\n")
+            body = memoryview(b"data: " + b"x" * size + b"\n\n")
+            try:
+                for at in range(0, len(body), write):
+                    piece = body[at:at + write]
+                    if close:
+                        conn.sendall(piece)
+                    else:
+                        conn.sendmsg([b"%x\r\n" % len(piece), piece, b"\r\n"])  # (loopback: never short)
+                if not close:
+                    conn.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client went away
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    print(f"http://127.0.0.1:{srv.getsockname()[1]}", flush=True)
+
+    def accept() -> None:
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    sys.stdin.read()  # until EOF
+
+
+def fmt_secs(t: float) -> str:
+    return f"{t:.3f} s" if t < 10 else f"{t:.1f} s"
+
+
+def goals(base: str, line_base: str, names: List[str], skipped: Dict[str, str], args: argparse.Namespace,
+          pyver: str, accel: str) -> None:
+    """--shapes: every client on every shape of issue 15, a table and the
+    verdicts per shape (sync >= 5x and asyncio >= 4x the fastest peer;
+    64 KiB events >= 50% of the raw reader; the 8 MiB line <= 2x the raw
+    reader's time)."""
+    out = [f"Python {pyver}, libsse event builder {accel}; {args.rounds} rounds per shape (the 8 MiB line: "
+           f"{args.line_rounds}), every client once a round in a rotated order; rates are medians, ratios the "
+           "medians of the per-round ratios (same interpreter, same run)."]
+    verdicts: List[str] = []
+    for key in [k.strip() for k in args.shapes.split(",") if k.strip()]:
+        goal = GOALS[key]
+        count = goal.count or args.count
+        path = goal.path.format(n=count)
+        url = (line_base if goal.line else base) + path
+        rounds = args.line_rounds if goal.line else args.rounds
+        print(f"--- {key}: {url}", file=sys.stderr)
+        runs, per_round, failed = measure(url, names, count, goal.size, rounds, args.slow)
+        ok = [n for n in names if n not in failed]
+        med = {n: statistics.median(x[0] for x in runs[n]) for n in ok}
+        peers = [n for n in ok if n not in OURS and n not in REFERENCES]
+        fastest = max(peers, key=lambda n: med[n]) if peers else None
+
+        def ratio(a: str, b: str) -> Optional[Tuple[float, float, float]]:
+            """median, min, max of the per-round rate ratios a ÷ b"""
+            rs = sorted(rd[a] / rd[b] for rd in per_round if a in rd and b in rd)
+            return (statistics.median(rs), rs[0], rs[-1]) if rs else None
+
+        big = goal.size >= 65536
+        out += ["", f"**{goal.title}** (`{path}`{', the line server of this script' if goal.line else ''}; "
+                f"{count:,} event{'s' if count != 1 else ''} of {goal.size:,} B):", "",
+                "| client | " + ("MB/s | time per run" if big else "events/s") + " | range | consumer thread CPU "
+                + ("µs" if big else "ns") + "/event | process CPU " + ("µs" if big else "ns")
+                + "/event | libsse (sync) is | libsse (asyncio) is |",
+                "| --- | ---: | " + ("---: | " if big else "") + "---: | ---: | ---: | ---: | ---: |"]
+        unit = 1e3 if big else 1.0
+        for n in ok:
+            rates = [x[0] for x in runs[n]]
+            rate_cells = (f"{med[n] * goal.size / 1e6:,.0f} | {fmt_secs(count / med[n])} | "
+                          f"{min(rates) * goal.size / 1e6:,.0f}–{max(rates) * goal.size / 1e6:,.0f}" if big
+                          else f"{fmt_rate(med[n])} | {fmt_rate(min(rates))}–{fmt_rate(max(rates))}")
+            cells = []
+            for ours in OURS:
+                r = ratio(ours, n) if ours in ok and n != ours else None
+                cells.append(f"{r[0]:.2f}×" if r else "—")
+            bold = "**" if n in OURS else ""
+            once = f" (one round: {fmt_secs(count / rates[0])} a run)" if len(rates) == 1 < rounds else ""
+            out.append(f"| {bold}{describe(n)}{bold}{once} | {rate_cells} "
+                       f"| {statistics.median(x[1] for x in runs[n]) / unit:,.0f} "
+                       f"| {statistics.median(x[2] for x in runs[n]) / unit:,.0f} | {cells[0]} | {cells[1]} |")
+        for n, why in failed.items():
+            out.append(f"| {describe(n)} | **{why}** |" + " |" * (6 if big else 5))
+        for n, why in skipped.items():
+            out.append(f"| {n} | skipped: {why} |" + " |" * (6 if big else 5))
+
+        # the verdicts of this shape
+        parts: List[str] = []
+        if fastest:
+            for ours, want in (("libsse", SYNC_GOAL), ("libsse-async", ASYNC_GOAL)):
+                r = ratio(ours, fastest) if ours in ok else None
+                label = "sync" if ours == "libsse" else "asyncio"
+                if r is None:
+                    parts.append(f"{label} ≥ {want:.0f}× the fastest peer: **not measured**")
+                    continue
+                parts.append(f"{label} **{r[0]:.2f}×** the fastest peer ({r[1]:.2f}–{r[2]:.2f}×; goal ≥ {want:.0f}×: "
+                             f"{'met' if r[0] >= want else '**missed**'})")
+            speed = (f"{med[fastest] * goal.size / 1e6:,.0f} MB/s" if big else f"{fmt_rate(med[fastest])} events/s")
+            parts[-1] += f"; the fastest peer: {fastest}, {speed}"
+        else:
+            parts.append("no peer measured: sync/asyncio vs the fastest peer **not measured**")
+        raw = ratio("libsse", "raw") if "raw" in ok and "libsse" in ok else None
+        if raw and fastest:
+            rp = ratio("raw", fastest)
+            if rp and rp[0] < SYNC_GOAL:
+                parts.append(f"(the raw reader itself is only {rp[0]:.2f}× the fastest peer)")
+        if big and not goal.line:
+            parts.append(f"sync **{raw[0]:.0%}** of the raw reader (goal ≥ {LARGE_OF_RAW:.0%}: "
+                         f"{'met' if raw[0] >= LARGE_OF_RAW else '**missed**'})" if raw
+                         else "sync vs the raw reader **not measured**")
+        if goal.line:
+            parts.append(f"sync takes **{1 / raw[0]:.2f}×** the raw reader's time ({fmt_secs(count / med['libsse'])} vs "
+                         f"{fmt_secs(count / med['raw'])}; goal ≤ {LINE_OF_RAW:.0f}×: "
+                         f"{'met' if 1 / raw[0] <= LINE_OF_RAW else '**missed**'})" if raw
+                         else "sync vs the raw reader **not measured**")
+        verdict = f"Python {pyver}, {goal.title}: " + "; ".join(parts)
+        verdicts.append(verdict)
+        out += ["", f"- {verdict}"]
+    text = "\n".join(out) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+        with open(args.markdown + ".summary", "w") as f:
+            f.write("".join(v + "\n" for v in verdicts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, help="default 500000; 2000000 with --shape-ratio")
@@ -330,8 +572,20 @@ def main() -> None:
     ap.add_argument("--shape", choices=list(SHAPES), default="write", help="the body's shape (see above)")
     ap.add_argument("--shape-ratio", action="store_true",
                     help="libsse's sync iterator on every shape: event-chunks ÷ close")
+    ap.add_argument("--shapes", help="comma-separated shapes of issue 15 (" + ", ".join(GOALS) + "; "
+                    "'all': every one): every client on each, with the verdicts")
+    ap.add_argument("--line-rounds", type=int, default=5, help="--shapes: rounds of the 8 MiB line shapes")
+    ap.add_argument("--slow", type=float, default=5.0,
+                    help="--shapes: a client whose run takes longer (s) runs in no later round of that shape")
+    ap.add_argument("--line-url", help="--shapes: base URL of a running --serve-line server")
+    ap.add_argument("--serve-line", action="store_true", help="run the one-line server (see serve_line)")
     ap.add_argument("--markdown", help="write the table and the verdict there")
     args = ap.parse_args()
+    if args.serve_line:
+        serve_line()
+        return
+    if args.shapes == "all":
+        args.shapes = ",".join(GOALS)
     # --shape-ratio: longer runs and more rounds (a ratio of two noisy rates)
     if args.count is None:
         args.count = 2_000_000 if args.shape_ratio else 500_000
@@ -377,44 +631,30 @@ def main() -> None:
             print(f"{name:14s} skipped ({why})", file=sys.stderr)
         else:
             names.append(name)
-    # per client: lists of (events/s, thread CPU ns/event, process CPU ns/event)
-    runs: Dict[str, List[Tuple[float, float, float]]] = {n: [] for n in names}
-    per_round: List[Dict[str, float]] = []
-    failed: Dict[str, str] = {}
-    for r in range(args.rounds):
-        rates: Dict[str, float] = {}
-        for k in range(len(names)):
-            name = names[(k + r) % len(names)]
-            if name in failed:
-                continue
-            wall0, cpu0, proc0 = time.perf_counter(), time.thread_time(), process_cpu()
-            try:
-                events, total = CLIENTS[name](url, args.count)
-            except Exception as error:  # noqa: BLE001
-                failed[name] = f"failed in round {r + 1}: {type(error).__name__}: {error}"
-                continue
-            wall = time.perf_counter() - wall0
-            cpu, proc = time.thread_time() - cpu0, process_cpu() - proc0
-            if events != args.count or total != args.count * args.size:
-                # a client that loses or mangles events is reported, not timed
-                failed[name] = (f"failed in round {r + 1}: {events} events, {total} data bytes; "
-                                f"expected {args.count}, {args.count * args.size}")
-                continue
-            rate = args.count / wall
-            rates[name] = rate
-            runs[name].append((rate, cpu / args.count * 1e9, proc / args.count * 1e9))
-            print(f"round {r + 1}: {name:14s} {rate:>12,.0f} events/s   "
-                  f"{cpu / args.count * 1e9:>6.0f} ns CPU/event (consumer thread)   {wall:.2f} s", file=sys.stderr)
-        per_round.append(rates)
+    if args.shapes:
+        unknown = [k for k in args.shapes.split(",") if k.strip() and k.strip() not in GOALS]
+        if unknown:
+            sys.exit(f"unknown shapes {unknown}: expected some of {', '.join(GOALS)}")
+        line_server = None
+        line_base = args.line_url or ""
+        if not line_base and any(GOALS[k.strip()].line for k in args.shapes.split(",") if k.strip()):
+            line_server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-line"],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            line_base = line_server.stdout.readline().decode().strip()  # type: ignore[union-attr]
+        try:
+            goals(base, line_base, names, skipped, args, pyver, accel)
+        finally:
+            for proc in (server, line_server):
+                if proc is not None:
+                    proc.stdin.close()  # type: ignore[union-attr]
+                    proc.wait()
+        return
+    runs, per_round, failed = measure(url, names, args.count, args.size, args.rounds)
     if server is not None:
         server.stdin.close()  # type: ignore[union-attr]
         server.wait()
 
-    for name in failed:
-        names.remove(name)
-        for rd in per_round:
-            rd.pop(name, None)
-    per_round = [rd for rd in per_round if "libsse" not in names or "libsse" in rd]
+    names = [n for n in names if n not in failed]
     peers = [n for n in names if n not in OURS and n not in REFERENCES]
     med = {n: statistics.median(x[0] for x in runs[n]) for n in names}
     fastest_peer = max(peers, key=lambda n: med[n]) if peers else None

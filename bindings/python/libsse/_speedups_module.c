@@ -67,6 +67,8 @@ static PyTypeObject *event_type = NULL; /* libsse.Event (a NamedTuple), bound by
 #define CACHE_BYTES 128
 typedef struct {
     PyObject *str;
+    const char *utf8; /* its UTF-8 form (owned by str) */
+    Py_ssize_t len;
 } cached_str;
 
 typedef struct {
@@ -132,25 +134,41 @@ static void release_items(Batch *b)
     b->other = 0;
 }
 
+/* Whether n bytes at a and b are equal (short strings, such as an event
+ * type, compared inline: cheaper than a call to memcmp). */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* A str of bytes, shared with the previous one when they are equal. */
 static PyObject *shared_str(cached_str *cache, const char *bytes, size_t len)
 {
-    if (cache->str != NULL) {
-        Py_ssize_t cached_len;
-        const char *cached = PyUnicode_AsUTF8AndSize(cache->str, &cached_len);
-        if (cached == NULL)
-            PyErr_Clear(); /* (no memory for its UTF-8): decode instead */
-        else if ((size_t)cached_len == len && memcmp(cached, bytes, len) == 0) {
-            Py_INCREF(cache->str);
-            return cache->str;
-        }
+    if (cache->str != NULL && (size_t)cache->len == len && same_bytes(cache->utf8, bytes, len)) {
+        Py_INCREF(cache->str);
+        return cache->str;
     }
     PyObject *str = PyUnicode_DecodeUTF8(bytes, (Py_ssize_t)len, "replace");
     if (str == NULL)
         return NULL;
     if (len <= CACHE_BYTES) {
+        /* its UTF-8 form, kept with it (a "replace"d string's differs
+         * from bytes: never equal to them, so decoded each time) */
+        Py_ssize_t utf8_len;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(str, &utf8_len);
+        if (utf8 == NULL) {
+            PyErr_Clear(); /* (no memory for its UTF-8): not cached */
+            return str;
+        }
         Py_INCREF(str);
         Py_XSETREF(cache->str, str);
+        cache->utf8 = utf8;
+        cache->len = utf8_len;
     }
     return str;
 }
@@ -228,6 +246,98 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------- run
+ * The events of a client result, built one at a time as they are asked
+ * for, straight from the libsse batch (which the Batch keeps until its
+ * next pull or release): each event is made, handed out and usually freed
+ * before the next is made, so a batch never exists as a list of thousands
+ * of Events (no list, the same few memory blocks reused while they are
+ * hot, no collector run triggered by a thousand live tuples).
+ * Before the Batch frees the items, settle() builds what is left into a
+ * list the Run then hands out (nothing is lost) and detaches the Run: only
+ * the Batch's latest result can still point into its items. */
+
+typedef struct {
+    PyObject_HEAD
+    Batch *owner;                 /* borrowed (see settle); NULL once detached */
+    const struct sse_event **evs; /* the run's messages, in order */
+    size_t next, n;
+    PyObject *rest;               /* once settled: the iterator of what was left */
+} Run;
+
+static PyTypeObject RunType;
+
+static PyObject *Run_iternext(Run *r)
+{
+    if (r->rest != NULL)
+        return Py_TYPE(r->rest)->tp_iternext(r->rest);
+    if (r->owner == NULL || r->next >= r->n)
+        return NULL;
+    PyObject *event = make_event(r->owner, r->evs[r->next]);
+    if (event != NULL)
+        r->next++; /* (on failure: the same event again at the next call) */
+    return event;
+}
+
+static void Run_detach(Run *r)
+{
+    r->owner = NULL;
+    PyMem_Free(r->evs);
+    r->evs = NULL;
+    r->next = r->n = 0;
+}
+
+static void Run_dealloc(Run *r)
+{
+    Py_CLEAR(r->rest);
+    PyMem_Free(r->evs);
+    PyObject_Free(r);
+}
+
+static PyTypeObject RunType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "libsse._speedups.Run",
+    .tp_basicsize = sizeof(Run),
+    .tp_dealloc = (destructor)Run_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The events of one pull, built as they are taken.",
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Run_iternext,
+};
+
+/* Makes the latest result independent of the items before they are freed:
+ * a Run's events not taken yet are built into a list (when build_rest),
+ * and the Run detached. Returns 0, or -1 with an exception set (the Run
+ * is then unchanged). */
+static int settle(Batch *b, int build_rest)
+{
+    if (b->result == NULL || Py_TYPE(b->result) != &RunType)
+        return 0;
+    Run *r = (Run *)b->result;
+    if (r->owner == NULL)
+        return 0;
+    if (build_rest && r->next < r->n) {
+        PyObject *list = PyList_New((Py_ssize_t)(r->n - r->next));
+        if (list == NULL)
+            return -1;
+        for (size_t i = r->next; i < r->n; i++) {
+            PyObject *event = make_event(b, r->evs[i]);
+            if (event == NULL) {
+                Py_DECREF(list);
+                return -1;
+            }
+            PyList_SET_ITEM(list, (Py_ssize_t)(i - r->next), event);
+        }
+        PyObject_GC_UnTrack(list); /* (see build) */
+        r->rest = PyObject_GetIter(list);
+        Py_DECREF(list);
+        if (r->rest == NULL)
+            return -1;
+    }
+    Run_detach(r);
+    return 0;
+}
+
 /* Builds the result from pos on: the messages (comments skipped when
  * skip_comments) up to the first other item or max_pack messages, as an
  * iterator in b->result; or, when the first item is another kind, marks
@@ -276,6 +386,30 @@ static int build(Batch *b, int skip_comments)
         b->seq++;
         return 0;
     }
+    if (b->batch != NULL) {
+        /* client items (the libsse batch stays until the next pull): a Run */
+        Run *r = PyObject_New(Run, &RunType);
+        if (r == NULL)
+            return -1;
+        r->owner = b;
+        r->next = 0;
+        r->n = n;
+        r->rest = NULL;
+        r->evs = PyMem_Malloc(n * sizeof(*r->evs));
+        if (r->evs == NULL) {
+            Py_DECREF(r);
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(r->evs, b->scratch, n * sizeof(*r->evs));
+        while (b->pos < end)
+            advance(b);
+        b->result = (PyObject *)r;
+        b->other = 0;
+        b->seq++;
+        return 0;
+    }
+    /* parser items (each freed as it is handed out): built at once */
     PyObject *list = PyList_New((Py_ssize_t)n);
     if (list == NULL)
         return -1;
@@ -320,15 +454,19 @@ static PyObject *result_tuple(Batch *b, int status)
     return Py_BuildValue("(iOOn)", status, events, other, b->seq);
 }
 
-/* Drops the last result (it was handed over): the slow-path item is
- * handed out. */
-static void start_pull(Batch *b)
+/* Drops the last result (it was handed over; what it did not hand out
+ * yet is built, see settle): the slow-path item is handed out. Returns 0,
+ * or -1 with an exception set (nothing changed). */
+static int start_pull(Batch *b)
 {
+    if (settle(b, 1) < 0)
+        return -1;
     Py_CLEAR(b->result);
     if (b->other) {
         b->other = 0;
         advance(b);
     }
+    return 0;
 }
 
 static int check_bound(void)
@@ -367,7 +505,8 @@ static PyObject *Batch_pull_client(Batch *b, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "NULL client");
         return NULL;
     }
-    start_pull(b);
+    if (start_pull(b) < 0)
+        return NULL;
     if (b->pos >= b->count) {
         release_items(b);
         struct sse_batch *batch = NULL;
@@ -407,7 +546,8 @@ static PyObject *Batch_pull_parser(Batch *b, PyObject *args)
         if (b->evs == NULL)
             return PyErr_NoMemory();
     }
-    start_pull(b);
+    if (start_pull(b) < 0)
+        return NULL;
     if (b->pos >= b->count) {
         release_items(b);
         while (b->count < b->max) {
@@ -428,6 +568,12 @@ static PyObject *Batch_release(Batch *b, PyObject *Py_UNUSED(ignored))
 {
     if (check_idle(b) < 0)
         return NULL;
+    if (settle(b, 1) < 0) {
+        /* no memory to build what the last result did not hand out yet:
+         * it ends there (the items are freed all the same) */
+        PyErr_Clear();
+        settle(b, 0);
+    }
     Py_CLEAR(b->result);
     if (event_type != NULL)
         release_items(b);
@@ -461,6 +607,7 @@ static void Batch_dealloc(Batch *b)
 {
     /* The owners release() before they free the client or parser; items
      * still held here are left alone (their owner may be gone). */
+    settle(b, 0); /* (the items may be gone: a Run left ends here) */
     Py_CLEAR(b->result);
     Py_CLEAR(b->type_cache.str);
     Py_CLEAR(b->id_cache.str);
@@ -544,14 +691,55 @@ typedef struct {
 
 static PyTypeObject ReadyType;
 
+/* (The object caches below rely on the GIL: a free-threaded build makes
+ * an object per event.) */
+#if PY_VERSION_HEX >= 0x030C0000 && !defined(Py_GIL_DISABLED)
+#define REUSE_STOP 1
+#endif
+#if PY_VERSION_HEX < 0x030C0000 || defined(Py_GIL_DISABLED)
+#define REUSE_STOP 0
+#endif
+
+#if REUSE_STOP
+/* From 3.12 on, `await` takes a value from an awaitable that is not a
+ * coroutine through tp_iternext and StopIteration (am_send is no longer
+ * used): one StopIteration instance is kept and raised again while nobody
+ * else holds it (the interpreter takes the value out and drops it at
+ * once), instead of one exception object per event. */
+static PyObject *stop_cache = NULL;
+
+/* stop_cache, ready to carry a value: fresh, unseen by anyone else. */
+static PyObject *reusable_stop(void)
+{
+    PyBaseExceptionObject *e = (PyBaseExceptionObject *)stop_cache;
+    if (e != NULL && Py_REFCNT(e) == 1 && e->traceback == NULL && e->context == NULL && e->cause == NULL
+        && e->notes == NULL && e->dict == NULL)
+        return stop_cache;
+    PyObject *fresh = PyObject_CallNoArgs(PyExc_StopIteration);
+    if (fresh == NULL)
+        return NULL;
+    Py_XSETREF(stop_cache, fresh);
+    return fresh;
+}
+#endif
+
 /* Sets StopIteration(value) (a tuple value is wrapped, not unpacked). */
 static void stop_with(PyObject *value)
 {
+#if REUSE_STOP
+    PyObject *stop = reusable_stop();
+    if (stop != NULL) {
+        Py_INCREF(value);
+        Py_XSETREF(((PyStopIterationObject *)stop)->value, value);
+        PyErr_SetRaisedException(Py_NewRef(stop));
+    }
+#else
     PyObject *exc = PyObject_CallFunctionObjArgs(PyExc_StopIteration, value, NULL);
     if (exc != NULL) {
         PyErr_SetObject(PyExc_StopIteration, exc);
         Py_DECREF(exc);
     }
+#endif
 }
 
 static PyObject *Ready_await(PyObject *self)
@@ -636,14 +824,32 @@ static double monotonic_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* One Ready kept for reuse: handed out again once nobody else holds it
+ * (the awaiting frame drops it as soon as it has the value). */
+static Ready *ready_cache = NULL;
+
+/* A Ready giving item (steals the reference). */
 static PyObject *make_ready(PyObject *item)
 {
+#ifndef Py_GIL_DISABLED
+    if (ready_cache != NULL && Py_REFCNT(ready_cache) == 1) {
+        Py_XSETREF(ready_cache->value, item);
+        Py_INCREF(ready_cache);
+        return (PyObject *)ready_cache;
+    }
+#endif
     Ready *r = PyObject_New(Ready, &ReadyType);
     if (r == NULL) {
         Py_DECREF(item);
         return NULL;
     }
     r->value = item;
+#ifndef Py_GIL_DISABLED
+    if (ready_cache == NULL) {
+        Py_INCREF(r);
+        ready_cache = r;
+    }
+#endif
     return (PyObject *)r;
 }
 
@@ -732,7 +938,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
 {
     if (sizeof(api) != API_FUNCTIONS * sizeof(void *))
         return PyErr_Format(PyExc_ImportError, "libsse._speedups: unexpected function table layout");
-    if (PyType_Ready(&BatchType) < 0 || PyType_Ready(&ReadyType) < 0 || PyType_Ready(&AsyncBaseType) < 0)
+    if (PyType_Ready(&BatchType) < 0 || PyType_Ready(&RunType) < 0 || PyType_Ready(&ReadyType) < 0
+        || PyType_Ready(&AsyncBaseType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
