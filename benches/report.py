@@ -252,6 +252,40 @@ def from_summaries(summaries: List[str], goal: str) -> Judgement:
     return (goal, text, met(all(verdicts)) + (f" ({sum(verdicts)} of {len(verdicts)} met)" if len(lines) > 1 else ""))
 
 
+def judge_python(summaries: List[str]) -> Judgement:
+    """Table 3: every verdict of every shape, both interpreters (the
+    summaries of throughput.py --shapes: one line per shape, each verdict
+    ending in "met" or "**missed**")."""
+    goal = ("every shape (40 B and 64 KiB events, close-delimited and a chunk per event; one 8 MiB line in "
+            "1,460 B writes): libsse sync ≥ 5× and asyncio ≥ 4× the fastest peer, same interpreter; "
+            "64 KiB events ≥ 50% of the raw socket reader; the 8 MiB line ≤ 2× the raw reader's time")
+    lines = [ln.strip() for s in summaries for ln in (s or "").splitlines() if ln.strip()]
+    if not lines:
+        return (goal, "no result", "**failed**")
+    met_n = missed_n = 0
+    short = []
+    for ln in lines:
+        met_n += len(re.findall(r": met\)", ln))
+        missed_n += len(re.findall(r": \*\*missed\*\*\)", ln)) + len(re.findall(r"\*\*not measured\*\*", ln))
+        m = re.match(r"Python (\d+\.\d+)[\d.]*, ([^:]*): ", ln)
+        parts = [f"{m.group(1)}, {m.group(2)}:" if m else ln.split(":")[0] + ":"]
+        for label, rx in (("sync", r"sync \*\*([\d.]+×)\*\* the fastest peer \([^;]*; goal ≥ [\d.]+×: ([^)]*)\)"),
+                          ("asyncio", r"asyncio \*\*([\d.]+×)\*\* the fastest peer \([^;]*; goal ≥ [\d.]+×: ([^)]*)\)"),
+                          ("of raw", r"sync \*\*(\d+%)\*\* of the raw reader \(goal ≥ [\d.]+%: ([^)]*)\)"),
+                          ("the raw reader's time", r"sync takes \*\*([\d.]+×)\*\* the raw reader's time \([^;]*; goal ≤ [\d.]+×: ([^)]*)\)")):
+            v = re.search(rx, ln)
+            if v:
+                parts.append(f"{label} {v.group(1)} ({v.group(2)})" if label in ("sync", "asyncio")
+                             else f"{v.group(1)} {label} ({v.group(2)})")
+        peer = re.search(r"the fastest peer: ([\w-]+)", ln)
+        raw = re.search(r"the raw reader itself is only ([\d.]+×)", ln)
+        if peer:
+            parts.append(f"peer {peer.group(1)}" + (f", raw {raw.group(1)} it" if raw else ""))
+        short.append(" ".join(parts[:1]) + " " + ", ".join(parts[1:]))
+    verdict = met(missed_n == 0 and met_n > 0) + f" ({met_n} of {met_n + missed_n} met)"
+    return (goal, "sync / asyncio ÷ the fastest peer: " + "; ".join(short), verdict)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", required=True)
@@ -348,7 +382,8 @@ def main() -> None:
         judged.append(("2c", "One chunk per event vs close-delimited", judge_framing(md2, framing_others)))
 
     # 3. Python
-    s = ["## 3. Python binding vs launchdarkly-eventsource and ssec (events/s)\n", doc("3-python.md")]
+    s = ["## 3. Python binding vs launchdarkly-eventsource, ssec and httpx + a plain parser (every shape of issue 15)\n",
+         doc("3-python.md")]
     cmds = read(P("3.cmd"))
     if cmds:
         s.append("Commands (URL: the demo server started by `benches/run-all.sh`):\n")
@@ -367,7 +402,7 @@ def main() -> None:
         if md:
             s.append("One chunk per event vs close-delimited (issue 12; summarized under 2c):\n")
             s.append(md.rstrip() + "\n")
-    j = from_summaries(summaries, "libsse (sync iterator) ≥ 5× the faster peer, same interpreter")
+    j = judge_python(summaries)
     judged.append(("3", "Python binding", j))
     s.append(f"**Goal:** {j[0]}. **This run:** {j[2]}.\n")
     sections.append("\n".join(s))
@@ -450,6 +485,22 @@ def main() -> None:
         j = ("close p99 ≤ 1 ms", "not measured", "**not run**")
         sections.append("## 7. Close and interrupt latency\n\n" + missing("2") + "\n")
     judged.append(("7", "Close / interrupt", j))
+    s7 = ["### 7b. Python: close while a consumer waits on a silent stream\n", doc("7b-python-close.md")]
+    cmd = read(P("7b.cmd"))
+    if cmd:
+        s7.append(f"Command: `{cmd.strip()}`\n")
+    py_close = []
+    for tag in ("py311", "py312"):
+        md = read(P(f"7b-{tag}.md"))
+        if md:
+            s7.append(md.rstrip() + "\n")
+            py_close.append(read(P(f"7b-{tag}.md.summary")) or "")
+    if not py_close:
+        s7.append(missing("7b") + "\n")
+    j7b = from_summaries(py_close, "Python: close from another thread or task → the waiting loop ended, p99 ≤ 0.5 ms, sync and asyncio")
+    judged.append(("7b", "Python, close latency", j7b))
+    s7.append(f"**Goal:** {j7b[0]}. **This run:** {j7b[2]}.\n")
+    sections.append("\n".join(s7))
 
     # ------------------------------------------------------------- summary
     out.append("## Summary\n")

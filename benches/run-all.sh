@@ -50,12 +50,12 @@ PY_BUILD_DEPS="cffi setuptools"
 # Sizes (see each program for what they mean).
 if [ "$QUICK" = 1 ]; then
     PARSER_ARGS=(--quick)
-    PY_TP_COUNT=100000 PY_TP_ROUNDS=1 PY_LAT_COUNT=300 PY_LAT_ROUNDS=1 PY_SHAPE_COUNT=200000 PY_SHAPE_ROUNDS=3
+    PY_TP_COUNT=50000 PY_TP_ROUNDS=1 PY_LINE_ROUNDS=1 PY_LAT_COUNT=300 PY_LAT_ROUNDS=1 PY_SHAPE_COUNT=200000 PY_SHAPE_ROUNDS=3
     PY_SCALE_ARGS=(--quick)
     GO_ROUNDS=1 GO_SMALL=200000 GO_LARGE=512
 else
     PARSER_ARGS=()
-    PY_TP_COUNT=500000 PY_TP_ROUNDS=3 PY_LAT_COUNT=1500 PY_LAT_ROUNDS=3 PY_SHAPE_COUNT=2000000 PY_SHAPE_ROUNDS=7
+    PY_TP_COUNT=300000 PY_TP_ROUNDS=3 PY_LINE_ROUNDS=5 PY_LAT_COUNT=1500 PY_LAT_ROUNDS=3 PY_SHAPE_COUNT=2000000 PY_SHAPE_ROUNDS=7
     PY_SCALE_ARGS=()
     GO_ROUNDS=5 GO_SMALL=2000000 GO_LARGE=4096
 fi
@@ -268,10 +268,13 @@ if wants 3; then
         local dir tag
         for dir in "${PY_ENVS[@]}"; do
             tag=$(basename "$dir")
-            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/throughput.py --url URL --count $PY_TP_COUNT --size 40 --rounds $PY_TP_ROUNDS" \
+            # Every shape of issue 15 (40 B / 64 KiB events, close-delimited and
+            # a chunk per event; one 8 MiB line in 1,460 B writes, from the
+            # script's own line server), every client, with the verdicts.
+            echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/throughput.py --url URL --shapes all --count $PY_TP_COUNT --rounds $PY_TP_ROUNDS --line-rounds $PY_LINE_ROUNDS" \
                 >>"$PARTS/3.cmd"
-            py_run "$dir" bindings/python/benchmarks/throughput.py --url "$PY_URL" --count "$PY_TP_COUNT" --size 40 \
-                --rounds "$PY_TP_ROUNDS" --markdown "$PARTS/3-$tag.md" >/dev/null
+            py_run "$dir" bindings/python/benchmarks/throughput.py --url "$PY_URL" --shapes all --count "$PY_TP_COUNT" \
+                --rounds "$PY_TP_ROUNDS" --line-rounds "$PY_LINE_ROUNDS" --markdown "$PARTS/3-$tag.md" >/dev/null
         done
         # One chunk per event vs close-delimited (issue 12), first interpreter.
         dir=${PY_ENVS[0]}
@@ -328,6 +331,25 @@ if wants 6; then
             --markdown "$PARTS/6b-$tag.md" >/dev/null
     }
     step "6b. Python, many streams" py_scale
+fi
+
+# ------------------------------------------- 7b. Python, close latency
+if wants 7; then
+    if [ ${#PY_ENVS[@]} -eq 0 ]; then
+        step "setup: Python venvs with the pinned peers (build/bench/py*)" setup_python
+        PY_ENVS=("$WORK/py311")
+    fi
+    [ -n "${PY_URL:-}" ] || start_py_server
+    py_close() {
+        local dir=${PY_ENVS[0]} tag samples=200 rounds=2
+        tag=$(basename "$dir")
+        [ "$QUICK" = 1 ] && samples=20 rounds=1
+        echo "PYTHONPATH=build/bench/$tag/pkg LIBSSE_LIBRARY=build/bench/lib/libsse.so build/bench/$tag/venv/bin/python bindings/python/benchmarks/close.py --url URL --samples $samples --rounds $rounds" \
+            >"$PARTS/7b.cmd"
+        py_run "$dir" bindings/python/benchmarks/close.py --url "$PY_URL" --samples "$samples" --rounds "$rounds" \
+            --markdown "$PARTS/7b-$tag.md" >/dev/null
+    }
+    step "7b. Python, close latency" py_close
 fi
 
 # ---------------------------------------------------------------- report

@@ -219,6 +219,9 @@ class AsyncClient(*_ASYNC_BASES):  # type: ignore[misc]
                             ws.done_waiting(token, waiter)  # type: ignore[union-attr]
                 else:
                     await self._readable(h, remaining)
+                if h.doomed:  # closed meanwhile: end now (close() woke this wait itself)
+                    self._ended = True
+                    return False
                 self._start_slice()
         except asyncio.CancelledError:
             self._cancelled = True
@@ -228,8 +231,12 @@ class AsyncClient(*_ASYNC_BASES):  # type: ignore[misc]
             if entered:
                 self._reading = False
                 h.busy -= 1
-                if h.doomed:
-                    h.free_if_doomed()
+                if h.doomed:  # freed right after this task's step: its loop ends first
+                    loop = asyncio._get_running_loop()  # None: a coroutine closed outside its loop
+                    if loop is not None and not loop.is_closed():
+                        loop.call_soon(h.free_if_doomed)
+                    else:
+                        h.free_if_doomed()
 
     @staticmethod
     async def _readable(h: _Handle, timeout: Optional[float]) -> None:

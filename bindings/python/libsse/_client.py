@@ -22,7 +22,7 @@ from typing import (
 )
 
 from . import _errors as E
-from . import _hook
+from . import _hook, _log
 from ._batch import CBatch, new_batch
 from ._native import ffi, lib
 from ._types import Closed, CloseReason, Error, Event, ErrorPolicy, Item, Retry, Stats
@@ -37,6 +37,7 @@ CertArg = Union[PathArg, Tuple[PathArg, Optional[PathArg]], Tuple[PathArg, Optio
 _ON_END = {"by-method": 0, "reconnect": 1, "end": 2}  # sse_on_end numbers
 
 _NO_FD = -2  # the descriptor was not asked for yet
+_HANDOVER_WAIT = 1.0  # s at most (normally µs) a close() waits for a woken sync iterator to leave, to free its client itself
 _MAIN_SLICE_MS = 100  # longest uninterrupted wait in the main thread (Ctrl-C latency)
 
 # Bumped in a fork()ed child: a client made before the fork has no thread
@@ -211,6 +212,7 @@ def _build_config(
     max_retry_after: Optional[float],
     on_end: str,
 ) -> Any:
+    _log.install()  # the hook follows the ``libsse`` logger's level
     config = lib.sse_config_new(_encode(url, "url"))
     if config == ffi.NULL:
         raise E.InvalidURL(f"invalid URL {url!r}")
@@ -336,14 +338,17 @@ class _Handle:
     """Owns the ``sse_client *``; frees it once nobody is inside a call.
 
     ``busy`` counts the threads between ``enter`` and ``leave`` (a pull, or
-    a wait on the descriptor). ``dispose`` closes the stream at once (which
-    wakes every waiter) and frees the client now if nobody is busy, else
-    when the last one leaves, so a pointer is never used after its free.
+    a wait on the descriptor). ``dispose`` closes the stream at once, wakes
+    every waiter itself (not through libsse's loop thread: a hop less) and
+    frees the client now if nobody is busy; else the last one to leave
+    frees it, or hands it back to a ``dispose`` waiting for that (the sync
+    iterator's case: its loop then ends without paying for the free), so
+    a pointer is never used after its free.
     """
 
     __slots__ = (
         "ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "stats", "generation",
-        "token", "waitset", "__weakref__"
+        "token", "waitset", "reader", "closer", "__weakref__"
     )
 
     def __init__(self, ptr: Any) -> None:
@@ -359,6 +364,8 @@ class _Handle:
         self.generation = _fork_generation[0]
         self.token = 0  # in an event loop's wait set (see _waitset), once joined
         self.waitset: Any = None  # a weak reference to that set; False: cannot join
+        self.reader = 0  # the thread waiting on ``fd`` in a sync iteration (its ident)
+        self.closer: Optional[threading.Lock] = None  # held by a dispose waiting for the reader to leave
 
     def check_process(self) -> None:
         """Raises RuntimeError in a fork()ed child (see ``_FORKED``)."""
@@ -378,9 +385,14 @@ class _Handle:
         self.free_if_doomed()
 
     def free_if_doomed(self) -> None:
-        """Frees the client if it was disposed of and nobody is inside."""
+        """Frees the client if it was disposed of and nobody is inside (or
+        lets the ``dispose`` waiting for that free it)."""
         with self.lock:
             if self.busy or not self.doomed or self.ptr is None:
+                return
+            if self.closer is not None:
+                self.closer.release()
+                self.closer = None
                 return
             ptr = self._detach()
         self._free(ptr)
@@ -453,12 +465,51 @@ class _Handle:
                 # memory is a copy. Calling into it could wait for ever.
                 self.ptr = self.sptr = None
                 return
-            lib.sse_client_close(self.ptr)
+            # Closed from here on: wake the waiters first, so they end while
+            # libsse closes (outside the lock, counted as busy: the client
+            # is freed by whoever is the last out, never under a call).
+            ptr = self.ptr
             self.doomed = True
             if self.busy:
-                return
-            ptr = self._detach()
-        self._free(ptr)
+                self._wake_waiters()
+            self.busy += 1
+        gate = None
+        try:
+            lib.sse_client_close(ptr)
+        finally:
+            with self.lock:
+                self.busy -= 1
+                reader = self.reader
+                if self.busy and self.closer is None and reader and reader != threading.get_ident() and self.fd >= 0:
+                    # A sync iterator in another thread, woken above: wait a
+                    # little for it to leave, and free the client here, off
+                    # the path that ends its loop.
+                    gate = self.closer = threading.Lock()
+                    gate.acquire()
+                ptr = None if self.busy or self.ptr is None else self._detach()
+        if gate is not None:
+            try:
+                gate.acquire(timeout=_HANDOVER_WAIT)
+            finally:
+                with self.lock:
+                    self.closer = None
+                    # Not out yet: it frees the client when it leaves.
+                    ptr = None if self.busy or self.ptr is None else self._detach()
+        if ptr is not None:
+            self._free(ptr)
+
+    def _wake_waiters(self) -> None:
+        """Wakes whoever waits on this client's news now, from here: its
+        descriptor made readable (a poll in a sync iteration, an event
+        loop's reader) and its asyncio waiter woken. Under ``lock``."""
+        if self.fd >= 0:
+            try:
+                os.eventfd_write(self.fd, 1)  # libsse's readiness eventfd; the client is closed
+            except (OSError, AttributeError):
+                pass
+        ws = self.waitset() if self.waitset else None
+        if ws is not None:
+            ws.wake(self.token)
 
 
 class _Stream:
@@ -670,6 +721,7 @@ class Client(_Stream):
                     return False
                 h.busy += 1
                 self._reading = entered = True
+                h.reader = threading.get_ident()
             deadline = None if timeout is None else _monotonic() + timeout
             # After a pull that handed out items and emptied the current
             # batch, wait on the descriptor first instead of pulling: it
@@ -710,9 +762,13 @@ class Client(_Stream):
                 if main and (wait_ms < 0 or wait_ms > _MAIN_SLICE_MS):
                     wait_ms = _MAIN_SLICE_MS
                 poller.poll(wait_ms)
+                if h.doomed:  # closed meanwhile: end now (close() woke this poll itself)
+                    self._ended = True
+                    return False
         finally:
             if entered:
                 self._reading = False
+                h.reader = 0
                 h.busy -= 1  # atomic: no call in this run of bytecodes
                 if h.doomed:
                     h.free_if_doomed()

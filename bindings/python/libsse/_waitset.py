@@ -84,6 +84,22 @@ class LoopWaitSet:
         self.waiters[token] = waiter
         return waiter
 
+    def wake(self, token: int) -> None:
+        """Wakes the task waiting on the client of ``token`` (its close, from
+        any thread: on the loop's thread at once, else through the loop's
+        own wake-up), without waiting for libsse's news of it."""
+        waiter = self.waiters.get(token)
+        if waiter is None or waiter.done():
+            return
+        loop = waiter.get_loop()
+        if asyncio._get_running_loop() is loop:
+            _wake(waiter)
+        else:
+            try:
+                loop.call_soon_threadsafe(_wake, waiter)
+            except RuntimeError:  # the loop is closed
+                pass
+
     def done_waiting(self, token: int, waiter: "asyncio.Future[None]") -> None:
         if self.waiters.get(token) is waiter:
             del self.waiters[token]

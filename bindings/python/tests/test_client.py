@@ -701,3 +701,28 @@ def test_events_built_straight_from_the_library(url: str) -> None:
         with libsse.connect(url + f"/fast?count=5&size={size}", max_retries=0) as client:
             datas = [e.data for e in client]
         assert len(datas) == 5 and all(len(d) == size for d in datas)
+
+
+def test_log_hook_asks_libsse_only_for_the_levels_the_logger_lets_through(url: str) -> None:
+    """A hook at DEBUG makes the engine thread take the GIL at every open
+    and close of every stream: it follows the logger's effective level."""
+    from libsse import _log
+
+    log = logging.getLogger("libsse")
+    old = log.level
+    try:
+        log.setLevel(logging.WARNING)
+        with libsse.connect(url + "/ticker?count=1", max_retries=0) as client:
+            list(client)
+        assert _log._installed[0] == 2  # SSE_LOG_WARN: errors and warnings only
+        log.setLevel(logging.CRITICAL)
+        with libsse.connect(url + "/ticker?count=1", max_retries=0) as client:
+            list(client)
+        assert _log._installed[0] == 0  # no hook at all
+        log.setLevel(logging.DEBUG)
+        with libsse.connect(url + "/ticker?count=1", max_retries=0) as client:
+            list(client)
+        assert _log._installed[0] == 4
+    finally:
+        log.setLevel(old)
+        _log.install()
