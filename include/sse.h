@@ -41,6 +41,23 @@
 // Bytes of `sse_stats.last_error`, NUL included.
 #define SSE_STATS_MESSAGE_BYTES 256
 
+// What an `sse_event` is.
+typedef enum sse_kind {
+  // A dispatched event: type, data, id.
+  SSE_KIND_MESSAGE = 0,
+  // A comment line (keep-alive): its text is the data.
+  SSE_KIND_COMMENT = 1,
+  // A connection opened: HTTP status and headers.
+  SSE_KIND_OPEN = 2,
+  // A connection failed or broke: error status, message as data, HTTP
+  // status and headers when the server answered.
+  SSE_KIND_ERROR = 3,
+  // A reconnection follows after a delay.
+  SSE_KIND_RECONNECTING = 4,
+  // The client stopped for good; nothing follows.
+  SSE_KIND_CLOSED = 5,
+} sse_kind;
+
 // Result of every fallible libsse call. Numbers are stable and never reused.
 typedef enum sse_status {
   // Success.
@@ -76,23 +93,6 @@ typedef enum sse_status {
   // header or URL); retried by the default error policy.
   SSE_ERR_REQUEST_HOOK = 14,
 } sse_status;
-
-// What an `sse_event` is.
-typedef enum sse_kind {
-  // A dispatched event: type, data, id.
-  SSE_KIND_MESSAGE = 0,
-  // A comment line (keep-alive): its text is the data.
-  SSE_KIND_COMMENT = 1,
-  // A connection opened: HTTP status and headers.
-  SSE_KIND_OPEN = 2,
-  // A connection failed or broke: error status, message as data, HTTP
-  // status and headers when the server answered.
-  SSE_KIND_ERROR = 3,
-  // A reconnection follows after a delay.
-  SSE_KIND_RECONNECTING = 4,
-  // The client stopped for good; nothing follows.
-  SSE_KIND_CLOSED = 5,
-} sse_kind;
 
 // Why a client stopped (for `SSE_KIND_CLOSED`).
 typedef enum sse_close_reason {
@@ -196,6 +196,33 @@ typedef struct sse_request sse_request;
 // starts: no call on the set may race or follow it.
 typedef struct sse_waitset sse_waitset;
 
+// One item of a batch as plain fields, filled by `sse_batch_views`: the
+// values of the `sse_event_*` accessors, read in one call per batch
+// instead of several per item (what a binding crossing an expensive
+// boundary, such as cgo, wants). The strings are NUL-terminated and
+// belong to the batch (valid until `sse_batch_free`); "" where the
+// accessor gives "".
+typedef struct sse_item_view {
+  // The item itself, for what the view leaves out (headers, statuses).
+  const struct sse_event *event;
+  // What the item is.
+  enum sse_kind kind;
+  // `sse_event_type` (a type may contain NUL: use the length).
+  const char *event_type;
+  // `sse_event_type_len`.
+  uintptr_t event_type_len;
+  // `sse_event_data`: a message's data, a comment's text, an error's message.
+  const char *data;
+  // The data's length in bytes.
+  uintptr_t data_len;
+  // `sse_event_id`.
+  const char *id;
+  // `sse_event_id_len`.
+  uintptr_t id_len;
+  // `sse_event_retry_ms`: -1 if none.
+  int64_t retry_ms;
+} sse_item_view;
+
 // Receives one item on the library's background thread, which all clients
 // share: a callback that blocks holds up every stream (hand slow work to a
 // thread of your own, or give the client a thread of its own with
@@ -285,6 +312,12 @@ uintptr_t sse_batch_len(const struct sse_batch *batch);
 // until `sse_batch_free`; NULL if `batch` is NULL or `index` is out of
 // range.
 const struct sse_event *sse_batch_event(const struct sse_batch *batch, uintptr_t index);
+
+// Fills `out[0..max]` with the views of items `first`, `first + 1`, ...
+// of a batch, each as the `sse_event_*` accessors would give it: a whole
+// batch in one call. Returns how many were filled (0 if `batch` or `out`
+// is NULL or `first` is past the end).
+uintptr_t sse_batch_views(const struct sse_batch *batch, uintptr_t first, struct sse_item_view *out, uintptr_t max);
 
 // Frees a batch and every event in it. NULL is a no-op.
 void sse_batch_free(struct sse_batch *batch);

@@ -83,20 +83,6 @@ impl Text {
     pub fn as_str(&self) -> &str {
         &self.text
     }
-
-    /// The start of the buffer, as a pointer allowed to read all of it
-    /// (NULs included), unlike one derived from a `&str` of a message,
-    /// which may read only that string's bytes. Valid while `self` lives
-    /// unmodified (moving it keeps the bytes in place).
-    pub(crate) fn base_ptr(&mut self) -> *const u8 {
-        // SAFETY: only a pointer is taken; the bytes are not touched.
-        unsafe { self.text.as_mut_vec() }.as_mut_ptr().cast_const()
-    }
-
-    /// The buffer's size in bytes (its capacity).
-    pub(crate) fn buffer_len(&self) -> usize {
-        self.text.capacity()
-    }
 }
 
 impl Drop for Text {
@@ -110,11 +96,13 @@ impl Drop for Text {
 /// The empty string, followed by a NUL that C callers rely on.
 const EMPTY: &str = "\0".split_at(0).0;
 
-/// Where one string lies in a batch's text buffer.
+/// Where one string lies in a batch's text buffer (a NUL follows it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    start: usize,
-    len: usize,
+pub(crate) struct Span {
+    /// Its offset in the buffer.
+    pub(crate) start: usize,
+    /// Its length in bytes.
+    pub(crate) len: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,6 +373,44 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// The start of the text buffer, as a pointer allowed to read all of
+    /// it (NULs included), unlike one derived from a `&str` of a message.
+    /// Still valid once [`Batch::into_spans`] has moved the buffer into
+    /// its [`Text`] (moving it keeps the bytes in place), while that lives
+    /// unmodified.
+    pub(crate) fn text_base_ptr(&mut self) -> *const u8 {
+        // SAFETY: only a pointer is taken; the bytes are not touched.
+        unsafe { self.text.as_mut_vec() }.as_mut_ptr().cast_const()
+    }
+
+    /// [`Batch::into_text`] for a caller that points at the strings
+    /// itself (with [`Batch::text_base_ptr`]): each message as the offsets
+    /// of its strings, the cheapest form to hand a pulled batch to C.
+    pub(crate) fn into_spans(mut self, mut each: impl FnMut(SpanPart)) -> Text {
+        for entry in std::mem::take(&mut self.entries) {
+            each(match entry {
+                Entry::Message {
+                    event_type,
+                    data,
+                    last_event_id,
+                    retry,
+                } => SpanPart::Message(MessageSpans {
+                    event_type,
+                    data,
+                    last_event_id,
+                    retry,
+                }),
+                Entry::Other(item) => SpanPart::Other(item),
+            });
+        }
+        Text {
+            text: std::mem::take(&mut self.text),
+            recycler: self.recycler.take(),
+        }
+    }
+}
+
 impl FromIterator<Item> for Batch {
     fn from_iter<I: IntoIterator<Item = Item>>(items: I) -> Self {
         let mut batch = Batch::new();
@@ -393,6 +419,26 @@ impl FromIterator<Item> for Batch {
         }
         batch
     }
+}
+
+/// A message of a batch being split up by [`Batch::into_spans`]: where
+/// its strings lie in the text buffer, no string view made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MessageSpans {
+    /// `None`: the default type, `message`.
+    pub(crate) event_type: Option<Span>,
+    pub(crate) data: Span,
+    pub(crate) last_event_id: Span,
+    pub(crate) retry: Option<u64>,
+}
+
+/// One item of a batch being split up by [`Batch::into_spans`].
+#[derive(Debug)]
+pub(crate) enum SpanPart {
+    /// A message, as offsets into the text buffer.
+    Message(MessageSpans),
+    /// Any other item, moved out.
+    Other(Item),
 }
 
 /// One item of a batch being split up by [`Batch::into_text`].

@@ -1,9 +1,9 @@
 //! `sse_batch`: the items of one network read, taken with one call and
 //! freed with one call.
 
-use super::event::sse_event;
+use super::event::{sse_event, sse_item_view};
 use super::ffi_guard;
-use crate::batch::{Batch, Part, Text};
+use crate::batch::{Batch, SpanPart, Text};
 
 /// Items taken together by `sse_next_batch`: what was left of one network
 /// read, in stream order. Their events belong to the batch: read them with
@@ -17,22 +17,21 @@ pub struct sse_batch {
 }
 
 impl sse_batch {
-    /// Boxes `batch` for the caller to own.
-    pub(crate) fn boxed(batch: Batch) -> *mut sse_batch {
+    /// Boxes `batch` for the caller to own. Runs on the consumer's
+    /// thread, once per item: each message's pointers are the buffer's
+    /// start plus its offsets (no string view, no second pass).
+    pub(crate) fn boxed(mut batch: Batch) -> *mut sse_batch {
+        let base = batch.text_base_ptr();
         let mut events = Vec::with_capacity(batch.len());
-        let mut text = batch.into_text(|part| {
+        let text = batch.into_spans(|part| {
             events.push(match part {
                 // SAFETY: the strings live in `text`, which the batch keeps
-                // (unmutated, its bytes never moved) as long as the events.
-                Part::Message(message) => unsafe { sse_event::borrowing(message) },
-                Part::Other(item) => sse_event::new(item),
+                // (unmutated, its bytes never moved) as long as the events;
+                // `base` points at its buffer.
+                SpanPart::Message(spans) => unsafe { sse_event::at(base, &spans) },
+                SpanPart::Other(item) => sse_event::new(item),
             })
         });
-        // Pointers allowed to read each string's NUL: from the buffer.
-        let (base, buffer_len) = (text.base_ptr(), text.buffer_len());
-        for event in &mut events {
-            event.rebase(base, buffer_len);
-        }
         Box::into_raw(Box::new(sse_batch {
             events,
             _text: text,
@@ -60,6 +59,34 @@ pub unsafe extern "C" fn sse_batch_event(
         unsafe { batch.as_ref() }
             .and_then(|b| b.events.get(index))
             .map_or(std::ptr::null(), |event| event as *const sse_event)
+    })
+}
+
+/// Fills `out[0..max]` with the views of items `first`, `first + 1`, ...
+/// of a batch, each as the `sse_event_*` accessors would give it: a whole
+/// batch in one call. Returns how many were filled (0 if `batch` or `out`
+/// is NULL or `first` is past the end).
+#[no_mangle]
+pub unsafe extern "C" fn sse_batch_views(
+    batch: *const sse_batch,
+    first: usize,
+    out: *mut sse_item_view,
+    max: usize,
+) -> usize {
+    ffi_guard!(0, {
+        let Some(batch) = (unsafe { batch.as_ref() }) else {
+            return 0;
+        };
+        if out.is_null() {
+            return 0;
+        }
+        let events = batch.events.get(first..).unwrap_or(&[]);
+        let count = events.len().min(max);
+        for (i, event) in events[..count].iter().enumerate() {
+            // SAFETY: the caller gives room for `max` views at `out`.
+            unsafe { out.add(i).write(event.view()) };
+        }
+        count
     })
 }
 

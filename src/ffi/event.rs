@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::borrow::Cow;
 
 use super::{ffi_guard, nul_terminate, sse_status};
-use crate::batch::MessageRef;
+use crate::batch::{MessageRef, MessageSpans, Span};
 use crate::event::{CloseReason, Item};
 
 /// What an `sse_event` is.
@@ -51,10 +51,12 @@ pub enum sse_close_reason {
 /// and valid as long as it is. An event may be read from any thread, one
 /// at a time.
 pub struct sse_event {
-    /// The item (None for a message borrowed from a batch).
-    item: Option<Item>,
     /// The strings handed to C, each with the NUL after it.
     text: Strings,
+    /// The item and its headers (None for a message borrowed from a
+    /// batch): boxed, so that a batch's events stay small (80 bytes, not
+    /// 200: a pulled batch of a thousand messages writes them all).
+    owned: Option<Box<Owned>>,
     /// A borrowed message's `retry`.
     retry: Option<u64>,
     /// Made by `boxed`: `sse_event_free` may free it.
@@ -120,14 +122,41 @@ impl CText {
     }
 }
 
+/// One item of a batch as plain fields, filled by `sse_batch_views`: the
+/// values of the `sse_event_*` accessors, read in one call per batch
+/// instead of several per item (what a binding crossing an expensive
+/// boundary, such as cgo, wants). The strings are NUL-terminated and
+/// belong to the batch (valid until `sse_batch_free`); "" where the
+/// accessor gives "".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sse_item_view {
+    /// The item itself, for what the view leaves out (headers, statuses).
+    pub event: *const sse_event,
+    /// What the item is.
+    pub kind: sse_kind,
+    /// `sse_event_type` (a type may contain NUL: use the length).
+    pub event_type: *const c_char,
+    /// `sse_event_type_len`.
+    pub event_type_len: usize,
+    /// `sse_event_data`: a message's data, a comment's text, an error's message.
+    pub data: *const c_char,
+    /// The data's length in bytes.
+    pub data_len: usize,
+    /// `sse_event_id`.
+    pub id: *const c_char,
+    /// `sse_event_id_len`.
+    pub id_len: usize,
+    /// `sse_event_retry_ms`: -1 if none.
+    pub retry_ms: i64,
+}
+
 /// The strings of an event as C sees them.
 struct Strings {
     event_type: CText,
     /// Data of a message, text of a comment, message of an error.
     data: CText,
     last_event_id: CText,
-    /// (name, value) of each header of an open or error item.
-    headers: Vec<(CText, CText)>,
 }
 
 impl Strings {
@@ -135,8 +164,14 @@ impl Strings {
         event_type: EMPTY_TEXT,
         data: EMPTY_TEXT,
         last_event_id: EMPTY_TEXT,
-        headers: Vec::new(),
     };
+}
+
+/// What an event that is not a borrowed message owns.
+struct Owned {
+    item: Item,
+    /// (name, value) of each header of an open or error item.
+    headers: Vec<(CText, CText)>,
 }
 
 fn owned_headers(headers: &mut [(String, String)]) -> Vec<(CText, CText)> {
@@ -150,6 +185,7 @@ impl sse_event {
     /// Wraps `item`, NUL-terminating each of its strings in place.
     pub(crate) fn new(mut item: Item) -> Self {
         let mut text = Strings::NONE;
+        let mut headers = Vec::new();
         match &mut item {
             Item::Message(event) => {
                 text.event_type = match &mut event.event_type {
@@ -160,15 +196,15 @@ impl sse_event {
                 text.last_event_id = CText::owned(&mut event.last_event_id);
             }
             Item::Comment(comment) => text.data = CText::owned(comment),
-            Item::Open { headers, .. } => text.headers = owned_headers(headers),
+            Item::Open { headers: list, .. } => headers = owned_headers(list),
             Item::Error { error, .. } => {
                 text.data = CText::owned(&mut error.message);
-                text.headers = owned_headers(&mut error.headers);
+                headers = owned_headers(&mut error.headers);
             }
             Item::Reconnecting { .. } | Item::Closed { .. } => {}
         }
         sse_event {
-            item: Some(item),
+            owned: Some(Box::new(Owned { item, headers })),
             text,
             retry: None,
             freeable: false,
@@ -185,14 +221,41 @@ impl sse_event {
     /// The message's strings must outlive every use of the event.
     pub(crate) unsafe fn borrowing(message: MessageRef<'_>) -> Self {
         sse_event {
-            item: None,
+            owned: None,
             text: Strings {
                 event_type: CText::fixed(message.event_type),
                 data: CText::fixed(message.data),
                 last_event_id: CText::fixed(message.last_event_id),
-                headers: Vec::new(),
             },
             retry: message.retry,
+            freeable: false,
+        }
+    }
+
+    /// A message of a pulled batch whose text buffer starts at `base`.
+    ///
+    /// # Safety
+    /// `base` must point at the buffer `spans` index (each string followed
+    /// by a NUL), which must outlive every use of the event.
+    pub(crate) unsafe fn at(base: *const u8, spans: &MessageSpans) -> Self {
+        let text_at = |span: Span| {
+            if span.len == 0 {
+                return EMPTY_TEXT;
+            }
+            CText {
+                // SAFETY: the span lies in the buffer (the caller's word).
+                ptr: unsafe { base.add(span.start) }.cast(),
+                len: span.len,
+            }
+        };
+        sse_event {
+            owned: None,
+            text: Strings {
+                event_type: spans.event_type.map_or(MESSAGE_TEXT, text_at),
+                data: text_at(spans.data),
+                last_event_id: text_at(spans.last_event_id),
+            },
+            retry: spans.retry,
             freeable: false,
         }
     }
@@ -208,7 +271,7 @@ impl sse_event {
     /// the whole text buffer (`buffer_len` bytes) its strings lie in, so
     /// that each may read its NUL.
     pub(crate) fn rebase(&mut self, base: *const u8, buffer_len: usize) {
-        if self.item.is_some() {
+        if self.owned.is_some() {
             return; // owned strings: their pointers come from their buffers
         }
         let text = &mut self.text;
@@ -223,15 +286,49 @@ impl sse_event {
 
     /// The item, unless this is a borrowed message.
     fn item(&self) -> Option<&Item> {
-        self.item.as_ref()
+        self.owned.as_ref().map(|owned| &owned.item)
+    }
+
+    /// The headers as handed to C.
+    fn c_headers(&self) -> &[(CText, CText)] {
+        self.owned.as_ref().map_or(&[], |owned| &owned.headers)
     }
 
     /// The `retry` of a message.
     fn retry(&self) -> Option<u64> {
-        match &self.item {
+        match self.item() {
             None => self.retry,
             Some(Item::Message(event)) => event.retry,
             Some(_) => None,
+        }
+    }
+
+    fn kind(&self) -> sse_kind {
+        match self.item() {
+            Some(Item::Message(_)) | None => sse_kind::SSE_KIND_MESSAGE,
+            Some(Item::Comment(_)) => sse_kind::SSE_KIND_COMMENT,
+            Some(Item::Open { .. }) => sse_kind::SSE_KIND_OPEN,
+            Some(Item::Error { .. }) => sse_kind::SSE_KIND_ERROR,
+            Some(Item::Reconnecting { .. }) => sse_kind::SSE_KIND_RECONNECTING,
+            Some(Item::Closed { .. }) => sse_kind::SSE_KIND_CLOSED,
+        }
+    }
+
+    /// The fields of `sse_item_view`, as the accessors give them.
+    pub(crate) fn view(&self) -> sse_item_view {
+        let text = &self.text;
+        sse_item_view {
+            event: self,
+            kind: self.kind(),
+            event_type: text.event_type.ptr,
+            event_type_len: text.event_type.len,
+            data: text.data.ptr,
+            data_len: text.data.len,
+            id: text.last_event_id.ptr,
+            id_len: text.last_event_id.len,
+            retry_ms: self
+                .retry()
+                .map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX)),
         }
     }
 
@@ -254,17 +351,7 @@ unsafe fn event_ref<'a>(event: *const sse_event) -> Option<&'a sse_event> {
 #[no_mangle]
 pub unsafe extern "C" fn sse_event_kind(event: *const sse_event) -> sse_kind {
     ffi_guard!(sse_kind::SSE_KIND_MESSAGE, {
-        let Some(event) = (unsafe { event_ref(event) }) else {
-            return sse_kind::SSE_KIND_MESSAGE;
-        };
-        match event.item() {
-            Some(Item::Message(_)) | None => sse_kind::SSE_KIND_MESSAGE,
-            Some(Item::Comment(_)) => sse_kind::SSE_KIND_COMMENT,
-            Some(Item::Open { .. }) => sse_kind::SSE_KIND_OPEN,
-            Some(Item::Error { .. }) => sse_kind::SSE_KIND_ERROR,
-            Some(Item::Reconnecting { .. }) => sse_kind::SSE_KIND_RECONNECTING,
-            Some(Item::Closed { .. }) => sse_kind::SSE_KIND_CLOSED,
-        }
+        unsafe { event_ref(event) }.map_or(sse_kind::SSE_KIND_MESSAGE, sse_event::kind)
     })
 }
 
@@ -468,7 +555,7 @@ pub unsafe extern "C" fn sse_event_header(
         else {
             return sse_status::SSE_ERR_ARGUMENT;
         };
-        let Some((n, v)) = event.text.headers.get(index) else {
+        let Some((n, v)) = event.c_headers().get(index) else {
             return sse_status::SSE_ERR_ARGUMENT;
         };
         unsafe {
@@ -497,7 +584,7 @@ pub unsafe extern "C" fn sse_event_header_value(
             .headers()
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map_or(std::ptr::null(), |i| event.text.headers[i].1.ptr)
+            .map_or(std::ptr::null(), |i| event.c_headers()[i].1.ptr)
     })
 }
 
@@ -651,6 +738,35 @@ mod tests {
         for (i, want) in want.into_iter().enumerate() {
             let event = unsafe { sse_batch_event(batch, i) };
             assert_eq!(unsafe { strings_of(event) }, want, "item {i}");
+        }
+        unsafe { sse_batch_free(batch) };
+    }
+
+    #[test]
+    fn every_string_of_a_batch_view_reads_as_a_c_string() {
+        use crate::ffi::batch::sse_batch_views;
+        let batch = sse_batch::boxed(items().into_iter().collect::<Batch>());
+        let want = expected();
+        let mut views = Vec::with_capacity(want.len());
+        let filled = unsafe { sse_batch_views(batch, 0, views.as_mut_ptr(), want.len()) };
+        assert_eq!(filled, want.len());
+        // SAFETY: `filled` views were written.
+        unsafe { views.set_len(filled) };
+        for (i, (view, want)) in views.iter().zip(want).enumerate() {
+            let view: &sse_item_view = view;
+            assert!(std::ptr::eq(view.event, unsafe {
+                sse_batch_event(batch, i)
+            }));
+            let (event_type, data, id) = (read(view.event_type), read(view.data), read(view.id));
+            assert_eq!(
+                (event_type.len(), data.len(), id.len()),
+                (view.event_type_len, view.data_len, view.id_len)
+            );
+            assert_eq!(
+                (event_type, data, id, view.retry_ms),
+                (want.0, want.1, want.2, want.3),
+                "item {i}"
+            );
         }
         unsafe { sse_batch_free(batch) };
     }

@@ -217,6 +217,38 @@ static void test_batch_pull(void) {
     sse_client_free(client);
 }
 
+/* sse_batch_views gives, for every item of `batch`, exactly what the
+ * accessors give (the same pointers: strings of the batch, not copies),
+ * whole or from an offset, and nothing for bad arguments. */
+static void check_views(const sse_batch *batch) {
+    size_t len = sse_batch_len(batch);
+    sse_item_view views[512];
+    REQUIRE(len <= 512, "batch of %zu items", len);
+    CHECK_INT(sse_batch_views(batch, 0, views, len + 5), len);
+    for (size_t i = 0; i < len; i++) {
+        const sse_event *ev = sse_batch_event(batch, i);
+        const sse_item_view *v = &views[i];
+        size_t data_len = 0;
+        CHECK(v->event == ev);
+        CHECK_INT(v->kind, sse_event_kind(ev));
+        CHECK(v->event_type == sse_event_type(ev));
+        CHECK_INT(v->event_type_len, sse_event_type_len(ev));
+        CHECK(v->data == sse_event_data(ev, &data_len));
+        CHECK_INT(v->data_len, data_len);
+        CHECK(v->id == sse_event_id(ev));
+        CHECK_INT(v->id_len, sse_event_id_len(ev));
+        CHECK_INT(v->retry_ms, sse_event_retry_ms(ev));
+    }
+    if (len >= 2) {
+        sse_item_view one;
+        CHECK_INT(sse_batch_views(batch, 1, &one, 1), 1);
+        CHECK(one.event == sse_batch_event(batch, 1));
+    }
+    CHECK_INT(sse_batch_views(batch, len, views, 4), 0);
+    CHECK_INT(sse_batch_views(batch, 0, NULL, 4), 0);
+    CHECK_INT(sse_batch_views(NULL, 0, views, 4), 0);
+}
+
 /* sse_next_batch: one network read's items per call, in order, owned by
  * the batch; its events cannot be freed one by one. */
 static void test_packed_batch(void) {
@@ -236,6 +268,7 @@ static void test_packed_batch(void) {
         CHECK(len >= 1, "empty batch");
         if (len > largest) largest = len;
         CHECK(sse_batch_event(batch, len) == NULL);
+        check_views(batch);
         for (size_t i = 0; i < len; i++) {
             const sse_event *ev = sse_batch_event(batch, i);
             REQUIRE(ev != NULL);
@@ -299,6 +332,7 @@ static void test_batch_fields(void) {
                 break;
             }
             size_t len = single ? 1 : sse_batch_len(batch);
+            if (!single) check_views(batch);
             for (size_t i = 0; i < len; i++) {
                 const sse_event *ev = single ? owned : sse_batch_event(batch, i);
                 size_t n = 0;

@@ -73,6 +73,18 @@ typedef struct sse_waitset sse_waitset;
 #define SSE_STATS_STATUS_SLOTS 32
 #define SSE_STATS_MESSAGE_BYTES 256
 
+typedef struct sse_item_view {
+  const struct sse_event *event;
+  enum sse_kind kind;
+  const char *event_type;
+  uintptr_t event_type_len;
+  const char *data;
+  uintptr_t data_len;
+  const char *id;
+  uintptr_t id_len;
+  int64_t retry_ms;
+} sse_item_view;
+
 typedef struct sse_stats {
   uintptr_t size;
   uint64_t events;
@@ -106,6 +118,7 @@ enum sse_status sse_next_events(struct sse_client *client, struct sse_event **ev
 enum sse_status sse_next_batch(struct sse_client *client, int32_t timeout_ms, struct sse_batch **out);
 uintptr_t sse_batch_len(const struct sse_batch *batch);
 const struct sse_event *sse_batch_event(const struct sse_batch *batch, uintptr_t index);
+uintptr_t sse_batch_views(const struct sse_batch *batch, uintptr_t first, struct sse_item_view *out, uintptr_t max);
 void sse_batch_free(struct sse_batch *batch);
 enum sse_status sse_client_set_callback(struct sse_client *client, sse_callback callback, void *userdata, sse_userdata_free userdata_free);
 int32_t sse_client_fd(const struct sse_client *client);
