@@ -82,16 +82,14 @@ type client struct {
 	cv        converter
 	texts     []string
 	cur       []C.gosse_item // the items of the batch in c.batch
-	pos       int            // the next item of cur (Items, NextBytes) or evs (Events) to deliver
+	pos       int            // the next item of cur (Items, Next, NextBytes) or evs (Events) to deliver
 	evs       []Event        // Events: the next messages of cur, converted (a chunk of at most eventChunk)
 	conv      int            // Events: the next item of cur to convert
 	held      *Item          // Items: the item that did not fit in the full channel, or nil
 	feedEnded bool           // the feeding is over
-	lent      *lentBatch     // NextBytes: the batch lent when the client finished
+	lent      *lentBatch     // Next, NextBytes: the batch still read when the client finished
 	lastBatch time.Time      // when the last batch was taken
 	endErr    error          // with feedEnded: the final error
-	pending   []Event        // Next: converted events not yet returned (owned by Next's caller)
-	next      int            // Next: index of the next pending event (owned by Next's caller)
 	lastErr   error          // the last non-fatal failure seen
 	fatal     error          // the fatal failure reported by an error item
 	ended     bool           // C reported the end of the stream
@@ -366,99 +364,110 @@ func (c *client) choose(m mode, owner *Client) {
 }
 
 // Next is Client.Next: it panics when another goroutine is inside.
-func (c *client) Next(owner *Client) (Event, error) {
+func (c *client) Next(owner *Client) (ev Event, err error) {
 	if !c.inNext.CompareAndSwap(0, 1) {
 		panic("sse: Client.Next called from several goroutines at once: events would be lost or duplicated; read a client from one goroutine (or use Events)")
 	}
-	defer c.inNext.Store(0)
-	// Fast path: pending and next belong to the goroutine calling Next
-	// (finish never touches them), so no lock is needed here.
-	if c.next < len(c.pending) {
-		ev := c.pending[c.next]
-		c.next++
-		return ev, nil
-	}
-	if c.modeNow.Load() != int32(modeNext) {
-		c.choose(modeNext, owner)
-	}
-	c.pullMu.Lock()
-	defer c.pullMu.Unlock()
-	for c.next >= len(c.pending) {
-		if c.batch == nil { // finished
-			err := c.Err()
-			if err == nil {
-				err = io.EOF
+	for {
+		// Fast path: the rest of the batch taken, each message converted
+		// when asked for (straight into the result: no array of converted
+		// events written, then read back). cur, pos and cv belong to the
+		// goroutine calling Next (finish keeps the batch, see lentBatch),
+		// so no lock is needed here; in another mode they are the
+		// channel feeder's (refill then panics).
+		for c.modeNow.Load() == int32(modeNext) && c.pos < len(c.cur) {
+			i := c.pos
+			c.pos++
+			if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
+				// Converted before the guard is let go, stored in the
+				// result after (see NextBytes).
+				typ, id, data, retry := c.cv.messageOf(it, c.cur[i:])
+				c.inNext.Store(0)
+				ev.Type, ev.Data, ev.ID, ev.Retry = typ, data, id, retry
+				return ev, nil
+			} else if it.kind != C.SSE_KIND_COMMENT {
+				c.convert(i, false) // keeps track of the errors
 			}
+		}
+		if err := c.refill(modeNext, owner); err != nil {
 			return Event{}, err
 		}
-		c.pending = c.pending[:0]
-		c.next = 0
-		if c.wake != nil && c.isDone() {
-			// Stopped: no more waiting (stop frees the client once this
-			// returns, or it is done here).
-			c.finish(nil)
-			continue
-		}
-		if final, ended := c.pull(); ended {
-			c.finish(final)
-		}
 	}
-	ev := c.pending[c.next]
-	c.next++
-	return ev, nil
 }
 
 // NextBytes is Client.NextBytes: it panics when another goroutine is
 // inside.
-func (c *client) NextBytes(owner *Client) (BytesEvent, error) {
+func (c *client) NextBytes(owner *Client) (ev BytesEvent, err error) {
 	if !c.inNext.CompareAndSwap(0, 1) {
 		panic("sse: Client.NextBytes called from several goroutines at once: events would be lost or duplicated, and borrowed data freed while in use; read a client from one goroutine")
 	}
-	// Fast path: the rest of the batch taken; cur and pos belong to the
-	// goroutine calling NextBytes (finish keeps the batch, see lentBatch),
-	// so no lock is needed here.
-	for c.pos < len(c.cur) {
-		i := c.pos
-		c.pos++
-		if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
-			ev := c.cv.bytesEvent(it)
-			ev.src = c
-			c.inNext.Store(0)
-			return ev, nil
-		} else if it.kind != C.SSE_KIND_COMMENT {
-			c.convert(i, false) // keeps track of the errors
-		}
-	}
-	defer c.inNext.Store(0)
-	if c.modeNow.Load() != int32(modeNextBytes) {
-		c.choose(modeNextBytes, owner)
-	}
-	c.pullMu.Lock()
-	defer c.pullMu.Unlock()
 	for {
-		for c.pos < len(c.cur) {
+		// Fast path: the rest of the batch taken; cur and pos belong to
+		// the goroutine calling NextBytes (finish keeps the batch, see
+		// lentBatch), so no lock is needed here. The event is built in
+		// the result itself (no copy of it on the way out).
+		for c.modeNow.Load() == int32(modeNextBytes) && c.pos < len(c.cur) {
 			i := c.pos
 			c.pos++
-			switch it := &c.cur[i]; it.kind {
-			case C.SSE_KIND_MESSAGE:
-				ev := c.cv.bytesEvent(it)
-				ev.src = c
+			if it := &c.cur[i]; it.kind == C.SSE_KIND_MESSAGE {
+				// Everything read from the batch and the converter
+				// before the guard is let go (its store waits for the
+				// stores before it: the result's are made after).
+				typ, id := c.cv.typeOf(it), c.cv.idOf(it)
+				data, n, retry := it.data, int(it.data_len), it.retry_ms
+				c.inNext.Store(0)
+				ev.Type, ev.ID, ev.src = typ, id, c
+				if n > 0 {
+					// Capacity = length: an append copies, never
+					// writes into the batch.
+					ev.Data = unsafe.Slice((*byte)(unsafe.Pointer(data)), n)[:n:n]
+				}
+				if retry > 0 {
+					ev.Retry = time.Duration(retry) * time.Millisecond
+				}
 				return ev, nil
-			case C.SSE_KIND_COMMENT:
-			default:
+			} else if it.kind != C.SSE_KIND_COMMENT {
 				c.convert(i, false) // keeps track of the errors
 			}
 		}
+		if err := c.refill(modeNextBytes, owner); err != nil {
+			return BytesEvent{}, err
+		}
+	}
+}
+
+// refill is the slow path of Next and NextBytes (mode m), once the batch
+// taken is used up (the caller holds inNext, which refill lets go of when
+// it returns an error, and keeps else): it takes the next batch out of C
+// (c.cur, c.pos 0), waiting as long as needed, and returns nil; or, once
+// the stream is over, the final error (io.EOF after a clean end).
+func (c *client) refill(m mode, owner *Client) error {
+	more := false
+	defer func() {
+		// Also when choose panics (mixed modes): a later call must not
+		// see a Next still inside.
+		if !more {
+			c.inNext.Store(0)
+		}
+	}()
+	if c.modeNow.Load() != int32(m) {
+		c.choose(m, owner)
+	}
+	c.pullMu.Lock()
+	defer c.pullMu.Unlock()
+	for c.pos >= len(c.cur) {
 		if c.batch == nil { // finished
-			c.cur = nil
+			c.cur, c.pos = nil, 0
 			c.freeLent()
 			err := c.Err()
 			if err == nil {
 				err = io.EOF
 			}
-			return BytesEvent{}, err
+			return err
 		}
 		if c.wake != nil && c.isDone() {
+			// Stopped: no more waiting (stop frees the client once this
+			// returns, or it is done here).
 			c.finish(nil)
 			continue
 		}
@@ -477,14 +486,17 @@ func (c *client) NextBytes(owner *Client) (BytesEvent, error) {
 			c.finish(c.endOf(rc))
 		}
 	}
+	more = true
+	return nil
 }
 
-// lentBatch is the C batch whose data a NextBytes caller may still be
-// reading when the client is finished: freed by the next NextBytes call,
-// or when the client is garbage collected.
+// lentBatch is the C batch a Next or NextBytes caller may still be
+// reading (NextBytes: its data lent to the caller) when the client is
+// finished: freed by the next Next or NextBytes call that finds it used
+// up, or when the client is garbage collected.
 type lentBatch struct{ b *C.gosse_batch }
 
-// freeLent frees the batch lent by NextBytes before the client finished.
+// freeLent frees the batch lent to Next or NextBytes when the client finished.
 // The caller holds pullMu.
 func (c *client) freeLent() {
 	if c.lent != nil {
@@ -610,8 +622,9 @@ func (c *client) drain() {
 // closes the channels; once. The caller owns the batch (pump or pullMu).
 func (c *client) finish(final error) {
 	c.finishOnce.Do(func() {
-		if c.modeNow.Load() == int32(modeNextBytes) && c.batch.packed != nil {
-			// NextBytes lent its data: keep it until the next call.
+		if m := c.modeNow.Load(); (m == int32(modeNextBytes) || m == int32(modeNext)) && c.batch.packed != nil {
+			// NextBytes lent its data, and Next reads its batch without
+			// a lock: keep it until the next call.
 			if fresh := C.gosse_client_batch_new(1); fresh != nil {
 				c.lent = &lentBatch{b: c.batch}
 				runtime.SetFinalizer(c.lent, func(l *lentBatch) { C.gosse_batch_free(l.b) })
@@ -985,33 +998,6 @@ func (c *client) convert(i int, items bool) (item Item, ok bool) {
 		}
 	}
 	return item, items
-}
-
-// pull (Next) takes one batch out of C and appends its messages to
-// pending. It returns ended = true and the final error when the stream is
-// over. When nothing is queued it waits for the wake channel or the stop,
-// then returns having appended nothing; without the wait set it waits in
-// C.
-func (c *client) pull() (final error, ended bool) {
-	timeout := C.int32_t(-1)
-	if c.wake != nil {
-		timeout = 0
-	}
-	rc := c.fetch(timeout, true)
-	if rc == C.SSE_TIMEOUT && c.wake != nil {
-		select {
-		case <-c.wake:
-		case <-c.done:
-		}
-		return nil, false
-	}
-	if rc != C.SSE_OK {
-		return c.endOf(rc), true
-	}
-	c.pending, _ = c.cv.events(c.cur, c.pending, len(c.cur))
-	c.track()
-	c.cur = nil
-	return nil, false
 }
 
 // copiedString returns a string libsse copies into a buffer of ours with

@@ -234,6 +234,21 @@ func (cv *converter) events(items []C.gosse_item, out []Event, max int) ([]Event
 	return out, i
 }
 
+// messageOf converts the message item it, the first of rest (the items
+// left in its batch, which size a new shared allocation): its type, id
+// and data copied as events does, and its retry.
+func (cv *converter) messageOf(it *C.gosse_item, rest []C.gosse_item) (typ, id, data string, retry time.Duration) {
+	typ = cv.typeOf(it)
+	if b := cbytes(it.id, it.id_len); string(b) != cv.lastID {
+		cv.lastID = cv.text(b, rest)
+	}
+	data = cv.text(cbytes(it.data, it.data_len), rest)
+	if it.retry_ms > 0 {
+		retry = time.Duration(it.retry_ms) * time.Millisecond
+	}
+	return typ, cv.lastID, data, retry
+}
+
 // text copies b, a string of the first of rest, into a Go string: a
 // slice of the shared allocation if small (a new one, sized for the rest
 // of the batch, when it is full), else a string of its own.
@@ -317,20 +332,6 @@ func (cv *converter) idOf(it *C.gosse_item) string {
 		cv.lastID = string(id)
 	}
 	return cv.lastID
-}
-
-// bytesEvent builds the BytesEvent of a message item, its data borrowed
-// from the C batch.
-func (cv *converter) bytesEvent(it *C.gosse_item) BytesEvent {
-	ev := BytesEvent{Type: cv.typeOf(it), ID: cv.idOf(it)}
-	if n := int(it.data_len); n > 0 {
-		// Capacity = length: an append copies, never writes into the batch.
-		ev.Data = unsafe.Slice((*byte)(unsafe.Pointer(it.data)), n)[:n:n]
-	}
-	if it.retry_ms > 0 {
-		ev.Retry = time.Duration(it.retry_ms) * time.Millisecond
-	}
-	return ev
 }
 
 // headers reads the response headers of an open or error item.

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
@@ -56,7 +57,22 @@ void gosse_batch_free(gosse_batch *b) {
 	free(b);
 }
 
-/* Each accessor is a call into libsse; fill makes as few as it can per
+/* A packed batch's items are read in one call (sse_batch_views) straight
+ * into `items`: gosse_item has sse_item_view's layout, field for field. */
+_Static_assert(sizeof(gosse_item) == sizeof(struct sse_item_view), "gosse_item size");
+_Static_assert(offsetof(gosse_item, ev) == offsetof(struct sse_item_view, event), "ev");
+_Static_assert(offsetof(gosse_item, kind) == offsetof(struct sse_item_view, kind), "kind");
+_Static_assert(sizeof(((gosse_item *)0)->kind) == sizeof(enum sse_kind), "kind size");
+_Static_assert(offsetof(gosse_item, type) == offsetof(struct sse_item_view, event_type), "type");
+_Static_assert(offsetof(gosse_item, type_len) == offsetof(struct sse_item_view, event_type_len), "type_len");
+_Static_assert(offsetof(gosse_item, data) == offsetof(struct sse_item_view, data), "data");
+_Static_assert(offsetof(gosse_item, data_len) == offsetof(struct sse_item_view, data_len), "data_len");
+_Static_assert(offsetof(gosse_item, id) == offsetof(struct sse_item_view, id), "id");
+_Static_assert(offsetof(gosse_item, id_len) == offsetof(struct sse_item_view, id_len), "id_len");
+_Static_assert(offsetof(gosse_item, retry_ms) == offsetof(struct sse_item_view, retry_ms), "retry_ms");
+
+/* Parser pulls (owned events, one by one): each accessor is a call into
+ * libsse; fill makes as few as it can per
  * message: an id never contains NUL (sse.h), so strlen gives its length;
  * a type at the same address as the previous message's (within one batch,
  * where every string lives until the batch is freed: the library's
@@ -129,7 +145,7 @@ static enum sse_status take_packed(struct sse_client *c, gosse_batch *b, int32_t
 enum sse_status gosse_client_pull(struct sse_client *c, gosse_batch *b, int32_t timeout_ms) {
 	enum sse_status st = take_packed(c, b, timeout_ms);
 	if (st != SSE_OK) return st;
-	fill(b);
+	sse_batch_views(b->packed, 0, (struct sse_item_view *)(void *)b->items, b->n);
 	return SSE_OK;
 }
 

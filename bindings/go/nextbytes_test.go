@@ -175,6 +175,20 @@ func TestNextBytesMixedPanics(t *testing.T) {
 	if m := catch(func() { c2.NextBytes() }); !strings.Contains(m, "NextBytes called on a Client read with Next") {
 		t.Errorf("NextBytes after Next: panic %q", m)
 	}
+	// While a batch is being delivered to the channel (the feeder owns
+	// it), Next and NextBytes panic without touching it (under -race: no
+	// data race with the feeder).
+	c3 := connect(t, "/fast?count=0&size=40")
+	ch := c3.Events()
+	<-ch
+	for name, f := range map[string]func(){
+		"Next":      func() { c3.Next() },
+		"NextBytes": func() { c3.NextBytes() },
+	} {
+		if m := catch(f); !strings.Contains(m, name+" called on a Client read with Events") {
+			t.Errorf("%s after Events: panic %q", name, m)
+		}
+	}
 }
 
 // A reader that drops its clients while holding borrowed data, under GC
@@ -312,5 +326,65 @@ func TestEventsBackpressure(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 	for range ch {
+	}
+}
+
+// Next converts each message of the batch it took when asked for, reading
+// the batch without a lock: a Close (or a cancellation) from another
+// goroutine while it is part way through leaves the batch readable, and
+// Next returns the rest of it intact, then the end.
+func TestNextRestOfBatchAfterClose(t *testing.T) {
+	for _, cancel := range []bool{false, true} {
+		ctx, stop := context.WithCancel(context.Background())
+		c, err := sse.Connect(ctx, baseURL+"/fast?count=0&size=100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := c.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ev.Data
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if cancel {
+				stop()
+				<-c.Done()
+			} else {
+				c.Close()
+			}
+		}()
+		<-done
+		// Churn the C heap: memory freed under Next would be reused.
+		for i := 0; i < 20; i++ {
+			o, err := sse.Connect(context.Background(), baseURL+"/fast?count=2000&size=100", sse.WithMaxRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				if _, err := o.NextBytes(); err != nil {
+					break
+				}
+			}
+			o.Close()
+		}
+		runtime.GC()
+		n := 0
+		for {
+			ev, err = c.Next()
+			if err != nil {
+				break
+			}
+			if ev.Data != want || ev.Type != "message" {
+				t.Fatalf("cancel=%v: event %d after the stop: %q %q", cancel, n, ev.Type, ev.Data)
+			}
+			n++
+		}
+		if cancel && !errors.Is(err, context.Canceled) || !cancel && err != io.EOF {
+			t.Fatalf("cancel=%v: Next() after the stop = %v", cancel, err)
+		}
+		t.Logf("cancel=%v: %d events of the batch after the stop", cancel, n)
+		stop()
 	}
 }
