@@ -115,8 +115,9 @@ enum Entry {
         last_event_id: Span,
         retry: Option<u64>,
     },
-    /// Any other item, kept whole.
-    Other(Item),
+    /// Any other item, kept whole (boxed: they are rare, and every
+    /// message entry would otherwise be as large as an item).
+    Other(Box<Item>),
 }
 
 /// A message borrowed from a [`Batch`] (or from an owned [`Event`]).
@@ -249,7 +250,7 @@ impl Batch {
                 last_event_id: &event.last_event_id,
                 retry: event.retry,
             }),
-            other => self.entries.push_back(Entry::Other(other)),
+            other => self.entries.push_back(Entry::Other(Box::new(other))),
         }
     }
 
@@ -328,7 +329,7 @@ impl Batch {
     /// Takes the first item left, as an owned item.
     pub fn pop_front(&mut self) -> Option<Item> {
         Some(match self.entries.pop_front()? {
-            Entry::Other(item) => item,
+            Entry::Other(item) => *item,
             message => self.view(&message).to_item(),
         })
     }
@@ -358,7 +359,7 @@ impl Batch {
         let entries = std::mem::take(&mut self.entries);
         for entry in entries {
             match entry {
-                Entry::Other(item) => each(Part::Other(item)),
+                Entry::Other(item) => each(Part::Other(*item)),
                 message => {
                     if let ItemRef::Message(message) = self.view(&message) {
                         each(Part::Message(message));
@@ -388,7 +389,8 @@ impl Batch {
     /// itself (with [`Batch::text_base_ptr`]): each message as the offsets
     /// of its strings, the cheapest form to hand a pulled batch to C.
     pub(crate) fn into_spans(mut self, mut each: impl FnMut(SpanPart)) -> Text {
-        for entry in std::mem::take(&mut self.entries) {
+        // By reference: a message's offsets are copied, not its entry.
+        for entry in &mut self.entries {
             each(match entry {
                 Entry::Message {
                     event_type,
@@ -396,12 +398,15 @@ impl Batch {
                     last_event_id,
                     retry,
                 } => SpanPart::Message(MessageSpans {
-                    event_type,
-                    data,
-                    last_event_id,
-                    retry,
+                    event_type: *event_type,
+                    data: *data,
+                    last_event_id: *last_event_id,
+                    retry: *retry,
                 }),
-                Entry::Other(item) => SpanPart::Other(item),
+                Entry::Other(item) => SpanPart::Other(std::mem::replace(
+                    &mut **item,
+                    Item::Comment(String::new()),
+                )),
             });
         }
         Text {
