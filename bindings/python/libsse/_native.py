@@ -97,6 +97,7 @@ SPEEDUPS_FUNCTIONS = (
     "sse_event_id_len",
     "sse_event_retry_ms",
     "sse_event_free",
+    "sse_batch_views",
 )
 
 
@@ -106,7 +107,7 @@ def _bind_speedups() -> bool:
     the former cffi batch packer)."""
     from ._types import Event
 
-    if getattr(speedups, "ABI", None) != 2 or not all(hasattr(speedups, n) for n in ("bind", "Batch", "AsyncBase")):
+    if getattr(speedups, "ABI", None) != 3 or not all(hasattr(speedups, n) for n in ("bind", "Batch", "AsyncBase")):
         return False
     try:
         speedups.bind(tuple(_address(name) for name in SPEEDUPS_FUNCTIONS), Event)  # type: ignore[union-attr]

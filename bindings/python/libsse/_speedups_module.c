@@ -35,6 +35,20 @@ struct sse_client;
 struct sse_parser;
 struct sse_batch;
 
+/* sse_item_view: an item's fields as the accessors give them (libsse
+ * fills a whole batch's with one sse_batch_views call). */
+struct view {
+    const struct sse_event *event;
+    int kind;
+    const char *type;
+    uintptr_t type_len;
+    const char *data;
+    uintptr_t data_len;
+    const char *id;
+    uintptr_t id_len;
+    int64_t retry;
+};
+
 /* libsse functions, by address (enums are returned as int). */
 static struct {
     int (*next_batch)(struct sse_client *, int32_t, struct sse_batch **);
@@ -50,9 +64,10 @@ static struct {
     uintptr_t (*id_len)(const struct sse_event *);
     int64_t (*retry)(const struct sse_event *);
     void (*free)(struct sse_event *);
+    uintptr_t (*views)(const struct sse_batch *, uintptr_t, struct view *, uintptr_t);
 } api;
 
-#define API_FUNCTIONS 13
+#define API_FUNCTIONS 14
 
 static PyTypeObject *event_type = NULL; /* libsse.Event (a NamedTuple), bound by bind() */
 
@@ -84,8 +99,11 @@ typedef struct {
     Py_ssize_t max_pack;      /* most messages per result (0: no limit) */
     Py_ssize_t max_bytes;     /* data bytes per result, about (0: no limit) */
     PyObject *result;         /* the last result's events (an iterator), or NULL */
-    const struct sse_event **scratch; /* the messages of the run being built */
+    const struct view **scratch; /* the messages of the run being built */
     size_t scratch_cap;
+    struct view *views;       /* every item of the source (count of them) */
+    size_t views_cap;
+    int views_ready;          /* views holds the current source's items */
     cached_str type_cache;
     cached_str id_cache;
 } Batch;
@@ -95,7 +113,35 @@ static const struct sse_event *current(Batch *b, size_t p)
 {
     if (p >= b->count)
         return NULL;
-    return b->batch != NULL ? api.batch_event(b->batch, p) : b->evs[p];
+    return b->views[p].event;
+}
+
+/* Room for `n` views; 0, or -1 with MemoryError set. */
+static int reserve_views(Batch *b, size_t n)
+{
+    if (n <= b->views_cap)
+        return 0;
+    struct view *views = PyMem_Realloc(b->views, n * sizeof(*views));
+    if (views == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->views = views;
+    b->views_cap = n;
+    return 0;
+}
+
+/* An owned event's view, from the accessors (the parser source). */
+static void view_of(const struct sse_event *ev, struct view *v)
+{
+    v->event = ev;
+    v->kind = api.kind(ev);
+    v->type = api.type(ev);
+    v->type_len = api.type_len(ev);
+    v->data = api.data(ev, &v->data_len);
+    v->id = api.id(ev);
+    v->id_len = api.id_len(ev);
+    v->retry = api.retry(ev);
 }
 
 /* Hands the item at pos out: frees it if it is an owned (parser) event. */
@@ -131,6 +177,7 @@ static void release_items(Batch *b)
     }
     b->pos = 0;
     b->count = 0;
+    b->views_ready = 0;
     b->other = 0;
 }
 
@@ -211,28 +258,25 @@ static PyObject *finish_event(PyObject *tuple)
 }
 
 /* One message as an Event; NULL with an exception set on failure. */
-static PyObject *make_event(Batch *b, const struct sse_event *ev)
+static PyObject *make_event(Batch *b, const struct view *v)
 {
-    uintptr_t data_len = 0;
-    const char *data = api.data(ev, &data_len);
     PyObject *tuple = new_event();
     if (tuple == NULL)
         return NULL;
-    PyObject *s = shared_str(&b->type_cache, api.type(ev), api.type_len(ev));
+    PyObject *s = shared_str(&b->type_cache, v->type, v->type_len);
     if (s == NULL)
         goto fail;
     PyTuple_SET_ITEM(tuple, 0, s);
-    s = PyUnicode_DecodeUTF8(data != NULL ? data : "", (Py_ssize_t)(data != NULL ? data_len : 0), "replace");
+    s = PyUnicode_DecodeUTF8(v->data != NULL ? v->data : "", (Py_ssize_t)(v->data != NULL ? v->data_len : 0), "replace");
     if (s == NULL)
         goto fail;
     PyTuple_SET_ITEM(tuple, 1, s);
-    s = shared_str(&b->id_cache, api.id(ev), api.id_len(ev));
+    s = shared_str(&b->id_cache, v->id, v->id_len);
     if (s == NULL)
         goto fail;
     PyTuple_SET_ITEM(tuple, 2, s);
-    int64_t retry = api.retry(ev);
-    if (retry >= 0) {
-        s = PyLong_FromLongLong((long long)retry);
+    if (v->retry >= 0) {
+        s = PyLong_FromLongLong((long long)v->retry);
         if (s == NULL)
             goto fail;
     } else {
@@ -260,7 +304,7 @@ fail:
 typedef struct {
     PyObject_HEAD
     Batch *owner;                 /* borrowed (see settle); NULL once detached */
-    const struct sse_event **evs; /* the run's messages, in order */
+    const struct view **evs;      /* the run's messages, in order (the Batch's views) */
     size_t next, n;
     PyObject *rest;               /* once settled: the iterator of what was left */
 } Run;
@@ -345,13 +389,25 @@ static int settle(Batch *b, int build_rest)
  * (nothing moved: the next pull tries again). */
 static int build(Batch *b, int skip_comments)
 {
+    /* The source's views, once per source (a MemoryError here leaves the
+     * items in place: the next pull tries again, nothing is lost). */
+    if (!b->views_ready) {
+        if (reserve_views(b, b->count) < 0)
+            return -1;
+        if (b->batch != NULL)
+            api.views(b->batch, 0, b->views, b->count);
+        else
+            for (size_t i = 0; i < b->count; i++)
+                view_of(b->evs[i], &b->views[i]);
+        b->views_ready = 1;
+    }
     /* One pass over the items for the run's extent (up to max_pack
      * messages, and no message after the one that reached max_bytes),
      * keeping the messages' addresses; then the Events, into a list of
      * the exact size. */
     size_t left = b->count - b->pos;
     if (left > b->scratch_cap) {
-        const struct sse_event **scratch = PyMem_Realloc(b->scratch, left * sizeof(*scratch));
+        const struct view **scratch = PyMem_Realloc(b->scratch, left * sizeof(*scratch));
         if (scratch == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -360,18 +416,16 @@ static int build(Batch *b, int skip_comments)
         b->scratch_cap = left;
     }
     size_t p = b->pos, n = 0, bytes = 0;
-    const struct sse_event *ev;
-    while ((b->max_pack == 0 || n < (size_t)b->max_pack) && (ev = current(b, p)) != NULL) {
-        int kind = api.kind(ev);
+    while ((b->max_pack == 0 || n < (size_t)b->max_pack) && p < b->count) {
+        const struct view *v = &b->views[p];
+        int kind = v->kind;
         if (kind == KIND_MESSAGE) {
             if (b->max_bytes != 0) {
                 if (n != 0 && bytes >= (size_t)b->max_bytes)
                     break;
-                uintptr_t len = 0;
-                api.data(ev, &len);
-                bytes += len;
+                bytes += v->data_len;
             }
-            b->scratch[n++] = ev;
+            b->scratch[n++] = v;
         } else if (kind != KIND_COMMENT || !skip_comments) {
             break;
         }
@@ -613,6 +667,7 @@ static void Batch_dealloc(Batch *b)
     Py_CLEAR(b->id_cache.str);
     PyMem_Free(b->evs);
     PyMem_Free(b->scratch);
+    PyMem_Free(b->views);
     Py_TYPE(b)->tp_free((PyObject *)b);
 }
 
@@ -956,7 +1011,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (PyModule_AddIntConstant(m, "ABI", 2) < 0) {
+    if (PyModule_AddIntConstant(m, "ABI", 3) < 0) {
         Py_DECREF(m);
         return NULL;
     }

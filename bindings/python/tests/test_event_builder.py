@@ -18,7 +18,9 @@ def test_events_are_built_as_they_are_taken(url: str) -> None:
     """A read of ~64 KiB holds ~1,600 small events: built one at a time,
     each freed before the next is made, the memory in use while iterating
     stays far below one batch's worth of Event objects (~290 KB, what a
-    list of the whole batch costs)."""
+    list of the whole batch costs; a module that built them all took 242
+    KB). What is counted is the item views libsse fills for a batch in
+    one call (72 bytes per item, ~115 KB) and the event in hand."""
     count = 100_000
     total = 0
     with libsse.connect(url + f"/fast?count={count}&size=40&framing=close", max_retries=0) as client:
@@ -33,7 +35,7 @@ def test_events_are_built_as_they_are_taken(url: str) -> None:
         finally:
             tracemalloc.stop()
     assert total == count * 40
-    assert peak < 100_000, f"{peak:,} B traced at the peak"
+    assert peak < 160_000, f"{peak:,} B traced at the peak"
 
 
 def test_a_run_left_half_taken_survives_close(url: str) -> None:
