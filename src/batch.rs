@@ -403,10 +403,9 @@ impl Batch {
                     last_event_id: *last_event_id,
                     retry: *retry,
                 }),
-                Entry::Other(item) => SpanPart::Other(std::mem::replace(
-                    &mut **item,
-                    Item::Comment(String::new()),
-                )),
+                Entry::Other(item) => {
+                    SpanPart::Other(std::mem::replace(&mut **item, Item::Comment(String::new())))
+                }
             });
         }
         Text {
