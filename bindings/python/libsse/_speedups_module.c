@@ -72,6 +72,7 @@ static struct {
 static PyTypeObject *event_type = NULL; /* libsse.Event (a NamedTuple), bound by bind() */
 
 #define KIND_MESSAGE 0
+#define SMALL_BATCH 64 /* items a Batch keeps room for between pulls */
 #define KIND_COMMENT 1
 #define STATUS_TIMEOUT 1
 
@@ -178,6 +179,18 @@ static void release_items(Batch *b)
     b->pos = 0;
     b->count = 0;
     b->views_ready = 0;
+    /* Sized to the traffic: the arrays of a burst's large batch go with
+     * it (a quiet client keeps room for a few items, not ~100 KB). */
+    if (b->views_cap > SMALL_BATCH) {
+        PyMem_Free(b->views);
+        b->views = NULL;
+        b->views_cap = 0;
+    }
+    if (b->scratch_cap > SMALL_BATCH) {
+        PyMem_Free(b->scratch);
+        b->scratch = NULL;
+        b->scratch_cap = 0;
+    }
     b->other = 0;
 }
 
@@ -257,37 +270,53 @@ static PyObject *finish_event(PyObject *tuple)
 #endif
 }
 
-/* One message as an Event; NULL with an exception set on failure. */
+/* One message as an Event; NULL with an exception set on failure. Every
+ * field is read from the view (the library's memory) before the Event is
+ * allocated: that allocation may run the collector, whose finalizers may
+ * let another thread close the client and free the batch; strings and
+ * ints never trigger a collection. */
 static PyObject *make_event(Batch *b, const struct view *v)
 {
-    PyObject *tuple = new_event();
-    if (tuple == NULL)
+    PyObject *type = shared_str(&b->type_cache, v->type, v->type_len);
+    if (type == NULL)
         return NULL;
-    PyObject *s = shared_str(&b->type_cache, v->type, v->type_len);
-    if (s == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(tuple, 0, s);
-    s = PyUnicode_DecodeUTF8(v->data != NULL ? v->data : "", (Py_ssize_t)(v->data != NULL ? v->data_len : 0), "replace");
-    if (s == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(tuple, 1, s);
-    s = shared_str(&b->id_cache, v->id, v->id_len);
-    if (s == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(tuple, 2, s);
-    if (v->retry >= 0) {
-        s = PyLong_FromLongLong((long long)v->retry);
-        if (s == NULL)
-            goto fail;
-    } else {
-        s = Py_None;
-        Py_INCREF(s);
+    PyObject *data = PyUnicode_DecodeUTF8(v->data != NULL ? v->data : "",
+                                          (Py_ssize_t)(v->data != NULL ? v->data_len : 0), "replace");
+    if (data == NULL) {
+        Py_DECREF(type);
+        return NULL;
     }
-    PyTuple_SET_ITEM(tuple, 3, s);
+    PyObject *id = shared_str(&b->id_cache, v->id, v->id_len);
+    if (id == NULL) {
+        Py_DECREF(type);
+        Py_DECREF(data);
+        return NULL;
+    }
+    PyObject *retry = Py_None;
+    if (v->retry >= 0)
+        retry = PyLong_FromLongLong((long long)v->retry);
+    else
+        Py_INCREF(retry);
+    if (retry == NULL) {
+        Py_DECREF(type);
+        Py_DECREF(data);
+        Py_DECREF(id);
+        return NULL;
+    }
+    /* (v is not read from here on) */
+    PyObject *tuple = new_event();
+    if (tuple == NULL) {
+        Py_DECREF(type);
+        Py_DECREF(data);
+        Py_DECREF(id);
+        Py_DECREF(retry);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(tuple, 0, type);
+    PyTuple_SET_ITEM(tuple, 1, data);
+    PyTuple_SET_ITEM(tuple, 2, id);
+    PyTuple_SET_ITEM(tuple, 3, retry);
     return finish_event(tuple);
-fail:
-    Py_DECREF(tuple);
-    return NULL;
 }
 
 /* ------------------------------------------------------------------- run
@@ -317,9 +346,13 @@ static PyObject *Run_iternext(Run *r)
         return Py_TYPE(r->rest)->tp_iternext(r->rest);
     if (r->owner == NULL || r->next >= r->n)
         return NULL;
-    PyObject *event = make_event(r->owner, r->evs[r->next]);
-    if (event != NULL)
-        r->next++; /* (on failure: the same event again at the next call) */
+    /* Taken before it is built: if building lets another thread settle
+     * this Run (see make_event), the event is not built twice. */
+    Batch *owner = r->owner;
+    size_t i = r->next++;
+    PyObject *event = make_event(owner, r->evs[i]);
+    if (event == NULL && r->owner == owner && r->next == i + 1)
+        r->next = i; /* (on failure: the same event again at the next call) */
     return event;
 }
 

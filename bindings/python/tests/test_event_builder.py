@@ -5,6 +5,7 @@ awaitable and StopIteration of the asyncio client safe to hold on to."""
 from __future__ import annotations
 
 import asyncio
+import time
 import tracemalloc
 
 import pytest
@@ -40,14 +41,20 @@ def test_events_are_built_as_they_are_taken(url: str) -> None:
 
 def test_a_run_left_half_taken_survives_close(url: str) -> None:
     """Events of a pull not taken yet when the client is closed are built
-    before the library's batch is freed: they come out intact, in order."""
-    client = libsse.connect(url + "/fast?count=20000&size=40&framing=close", max_retries=0)
+    before the library's batch is freed: they come out intact, in order,
+    right after the ones taken (ids and data contiguous)."""
+    client = libsse.connect(url + "/ticker?count=5000", max_retries=0)
     it = iter(client)
-    taken = [next(it) for _ in range(5)]
+    taken = [next(it)]
+    time.sleep(0.3)  # the rest arrives: the next pull holds many events
+    taken += [next(it) for _ in range(5)]
     client.close()
     rest = list(it)  # what that pull held, then the end
-    assert taken[0].data.startswith('{"token":"') and len(rest) < 20000 - 5
-    assert all(e == taken[0] for e in taken + rest)
+    assert rest, "the events of the pull in hand were dropped at close"
+    got = taken + rest
+    assert [e.id for e in got] == [str(n) for n in range(1, len(got) + 1)]
+    assert [e.data for e in got] == [f"tick {n}" for n in range(1, len(got) + 1)]
+    assert len(got) < 5000
 
 
 def test_awaitables_held_and_stop_iterations_kept(url: str) -> None:
@@ -84,3 +91,25 @@ def test_awaitables_held_and_stop_iterations_kept(url: str) -> None:
             assert seen + len(rest) == n and all(e == kept for e in rest)
 
     asyncio.run(main())
+
+
+def test_a_quiet_client_keeps_no_room_for_its_largest_batch(url: str) -> None:
+    """Buffers sized to the traffic: after a burst of large batches, a
+    client that waits on a quiet stream keeps room for a few items only,
+    not for the ~1,600 of a 64 KiB read (72 bytes of item views each)."""
+    tracemalloc.start()
+    try:
+        with libsse.connect(url + "/ticker?count=20000&hold=1", max_retries=0) as client:
+            it = iter(client)
+            next(it)
+            time.sleep(0.5)  # the burst is read meanwhile: large batches wait
+            for n, _ in enumerate(it, 2):
+                if n == 20000:
+                    break
+            _, burst_peak = tracemalloc.get_traced_memory()
+            assert client.next(0.1) is None  # a pull on the quiet stream
+            held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert burst_peak > 80_000, f"the burst's batches were small ({burst_peak:,} B): nothing measured"
+    assert held < 40_000, f"{held:,} B still held by a quiet client (peak {burst_peak:,})"
