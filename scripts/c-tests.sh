@@ -2,9 +2,10 @@
 # Runs the C/C++ suites (built by `make test-c`):
 #   asan      build/tests/asan/*  under AddressSanitizer + UBSan + LeakSanitizer
 #   valgrind  build/tests/plain/* under valgrind memcheck (leaks = errors)
+#   native    build/tests/plain/test_features start_stack_depth, natively
 #   ssecat    tests/c/test_ssecat.py with build/ssecat, the ASan ssecat,
 #             and a few cases under valgrind
-#   all       the three
+#   all       the four
 # and prints each tool's summary lines. Exits 1 if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +68,17 @@ run_valgrind() {
   echo "   valgrind: ${#tests[@]} binaries ($(took "$t0") s)"
 }
 
+# Checks that need the library as it runs natively (neither sanitizer nor
+# valgrind: their frames and allocators are not the library's).
+run_native() {
+  local log="$logs/native-test_features.log"
+  echo "== C tests run natively (test_features start_stack_depth)"
+  timeout -k 10 "$TEST_LIMIT" "$plain_dir/test_features" start_stack_depth >"$log" 2>&1
+  local rc=$?
+  grep -v '^ok ' "$log" | sed 's/^/   /'
+  [ $rc -eq 0 ] || failed+=("native:test_features start_stack_depth (exit $rc, log $log)")
+}
+
 run_ssecat() {
   local t0; t0=$(now)
   echo "== ssecat (tests/c/test_ssecat.py)"
@@ -86,8 +98,9 @@ case "$mode" in
   asan) run_asan ;;
   valgrind) run_valgrind ;;
   ssecat) run_ssecat ;;
-  all) run_asan; run_valgrind; run_ssecat ;;
-  *) echo "usage: $0 [all|asan|valgrind|ssecat]" >&2; exit 2 ;;
+  native) run_native ;;
+  all) run_asan; run_valgrind; run_native; run_ssecat ;;
+  *) echo "usage: $0 [all|asan|valgrind|native|ssecat]" >&2; exit 2 ;;
 esac
 if [ ${#failed[@]} -gt 0 ]; then
   echo "C/C++ tests FAILED:"

@@ -573,6 +573,7 @@ static void test_start_stack_depth(void) {
     pthread_join(thread, NULL);
     pthread_attr_destroy(&attr);
     free(painted);
+    printf("  sse_client_start went %zu bytes deep (bound 6656)\n", depth);
     CHECK(depth > 0, "the client did not start");
     CHECK(depth <= 6656, "sse_client_start went %zu bytes deep into its caller's stack (at most 6656)", depth);
 #endif
