@@ -113,3 +113,25 @@ def test_a_quiet_client_keeps_no_room_for_its_largest_batch(url: str) -> None:
         tracemalloc.stop()
     assert burst_peak > 80_000, f"the burst's batches were small ({burst_peak:,} B): nothing measured"
     assert held < 40_000, f"{held:,} B still held by a quiet client (peak {burst_peak:,})"
+
+
+def test_a_stalled_consumer_holds_at_most_the_queue_bound(url: str) -> None:
+    """A consumer that stops iterating an endless fast stream (a pull in
+    hand, built lazily) makes the library stop reading: the queue holds at
+    most its capacity plus one read's batch, and memory stays flat."""
+
+    def rss_kib() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+    with libsse.connect(url + "/fast?count=0&size=40", max_retries=0, queue_capacity=1000) as client:
+        it = iter(client)
+        next(it)
+        time.sleep(0.3)
+        before = rss_kib()
+        time.sleep(1.0)  # stalled: the server could send ~100 MB meanwhile
+        grown = rss_kib() - before
+        stats = client.stats
+        assert stats.queue_peak <= 1000 + 2048, stats
+        assert grown < 20_000, f"RSS grew {grown} KiB while the consumer stalled"
+        assert next(it).data.startswith('{"token":"')  # and it goes on
