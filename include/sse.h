@@ -393,7 +393,8 @@ enum sse_status sse_client_interrupt(struct sse_client *client);
 
 // Stops the stream for good within milliseconds, even while a read is
 // blocked. Items already queued can still be taken, then `sse_next_event`
-// returns `SSE_CLOSED`. Any thread, also a callback.
+// returns `SSE_CLOSED`. Any thread, also a callback. A thread waiting on
+// `sse_client_fd` or the client's wait set is woken at once.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL).
 enum sse_status sse_client_close(struct sse_client *client);

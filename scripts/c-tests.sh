@@ -2,7 +2,8 @@
 # Runs the C/C++ suites (built by `make test-c`):
 #   asan      build/tests/asan/*  under AddressSanitizer + UBSan + LeakSanitizer
 #   valgrind  build/tests/plain/* under valgrind memcheck (leaks = errors)
-#   native    build/tests/plain/test_features start_stack_depth, natively
+#   native    build/tests/plain/test_features start_stack_depth and
+#             close_wakes_fd_waiter, natively (timing and stack depth)
 #   ssecat    tests/c/test_ssecat.py with build/ssecat, the ASan ssecat,
 #             and a few cases under valgrind
 #   all       the four
@@ -72,11 +73,11 @@ run_valgrind() {
 # valgrind: their frames and allocators are not the library's).
 run_native() {
   local log="$logs/native-test_features.log"
-  echo "== C tests run natively (test_features start_stack_depth)"
-  timeout -k 10 "$TEST_LIMIT" "$plain_dir/test_features" start_stack_depth >"$log" 2>&1
+  echo "== C tests run natively (test_features start_stack_depth close_wakes_fd_waiter)"
+  timeout -k 10 "$TEST_LIMIT" "$plain_dir/test_features" start_stack_depth close_wakes_fd_waiter >"$log" 2>&1
   local rc=$?
   grep -v '^ok ' "$log" | sed 's/^/   /'
-  [ $rc -eq 0 ] || failed+=("native:test_features start_stack_depth (exit $rc, log $log)")
+  [ $rc -eq 0 ] || failed+=("native:test_features (exit $rc, log $log)")
 }
 
 run_ssecat() {

@@ -466,6 +466,16 @@ impl Client {
         if let Some(&id) = self.shared.on_loop.get() {
             self.engine.close(id);
         }
+        // Whoever waits on the descriptor or the wait set looks now, not
+        // when the loop thread gets to the close (a hop later, or much
+        // later if another client's callback holds it): a pull then finds
+        // what is queued, or nothing yet and the end within the grace.
+        if let Some(notifier) = self.shared.notifier.get() {
+            notifier.force_signal();
+        }
+        if let Some(member) = self.shared.wait_set.get() {
+            member.mark();
+        }
     }
 
     /// The last event id received (or configured), sent on reconnection.

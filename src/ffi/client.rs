@@ -435,7 +435,8 @@ pub unsafe extern "C" fn sse_client_interrupt(client: *mut sse_client) -> sse_st
 
 /// Stops the stream for good within milliseconds, even while a read is
 /// blocked. Items already queued can still be taken, then `sse_next_event`
-/// returns `SSE_CLOSED`. Any thread, also a callback.
+/// returns `SSE_CLOSED`. Any thread, also a callback. A thread waiting on
+/// `sse_client_fd` or the client's wait set is woken at once.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL).
 #[no_mangle]

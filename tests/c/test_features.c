@@ -468,7 +468,10 @@ typedef struct {
 static void blocking_callback(void *userdata, const sse_event *ev) {
     blocker_state *st = userdata;
     if (sse_event_kind(ev) != SSE_KIND_MESSAGE || atomic_exchange(&st->blocking, 1)) return;
-    for (int waited = 0; !atomic_load(&st->release) && waited < 20000; waited += 5) harness_sleep_ms(5);
+    /* (a cap against a hang: scaled, as a slow run under valgrind drains
+     * its backlogs for many seconds before the window it must cover) */
+    double until = harness_now_ms() + harness_ms(20000);
+    while (!atomic_load(&st->release) && harness_now_ms() < until) harness_sleep_ms(5);
 }
 
 /* Takes what is queued; returns how many messages it held. */
@@ -506,7 +509,7 @@ static void test_own_thread(void) {
 
     take_messages(own);
     take_messages(shared);
-    harness_sleep_ms(500);
+    harness_sleep_ms(harness_ms(500));
     int on_own = take_messages(own);
     int on_shared = take_messages(shared);
     atomic_store(&st.release, 1);
@@ -516,6 +519,73 @@ static void test_own_thread(void) {
     sse_client_free(blocker);
     sse_client_free(shared);
     sse_client_free(own);
+}
+
+/* sse_client_close wakes a thread polling the client's descriptor at
+ * once, itself: not through the loop thread, here held by another
+ * client's blocking callback (the closed item could not come before the
+ * callback returns, 3 s later). */
+typedef struct {
+    int fd;
+    atomic_int woke_ms; /* when poll returned, ms after the start (0: not yet) */
+    double start;
+} fd_waiter;
+
+static void *poll_fd(void *arg) {
+    fd_waiter *w = arg;
+    struct pollfd p = {.fd = w->fd, .events = POLLIN};
+    int rc;
+    do {
+        rc = poll(&p, 1, harness_ms(10000));
+    } while (rc < 0);
+    atomic_store(&w->woke_ms, (int)(harness_now_ms() - w->start) + 1);
+    return NULL;
+}
+
+static void test_close_wakes_fd_waiter(void) {
+#if __has_include(<valgrind/valgrind.h>)
+    /* Valgrind runs one thread at a time, in slices too coarse for a
+     * 1 s window beside a blocked loop thread; it runs natively instead. */
+    if (RUNNING_ON_VALGRIND) {
+        printf("  (skipped under valgrind: timing; run natively by c-tests.sh)\n");
+        return;
+    }
+#endif
+    sse_client *quiet = start(config_for("/silent"));
+    sse_event *ev = NULL;
+    REQUIRE(sse_next_event(quiet, harness_ms(10000), &ev) == SSE_OK); /* the open item */
+    sse_event_free(ev);
+    CHECK_INT(sse_next_event(quiet, 0, &ev), SSE_TIMEOUT); /* nothing queued: the fd is clear */
+    fd_waiter w = {.fd = sse_client_fd(quiet), .start = 0};
+    REQUIRE(w.fd >= 0);
+    atomic_init(&w.woke_ms, 0);
+
+    blocker_state st;
+    atomic_init(&st.blocking, 0);
+    atomic_init(&st.release, 0);
+    sse_client *blocker = start(config_for("/ticker?interval_ms=5"));
+    CHECK_INT(sse_client_set_callback(blocker, blocking_callback, &st, NULL), SSE_OK);
+    double deadline = harness_now_ms() + harness_ms(10000);
+    while (!atomic_load(&st.blocking) && harness_now_ms() < deadline) harness_sleep_ms(1);
+    REQUIRE(atomic_load(&st.blocking), "the blocking callback never ran");
+
+    w.start = harness_now_ms();
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, NULL, poll_fd, &w) == 0);
+    harness_sleep_ms(100);
+    CHECK(atomic_load(&w.woke_ms) == 0, "the descriptor was readable before the close");
+    CHECK_INT(sse_client_close(quiet), SSE_OK);
+    deadline = harness_now_ms() + harness_ms(1000);
+    while (!atomic_load(&w.woke_ms) && harness_now_ms() < deadline) harness_sleep_ms(1);
+    CHECK(atomic_load(&w.woke_ms) != 0, "poll not woken within 1 s of the close (the loop thread is held)");
+    atomic_store(&st.release, 1);
+    pthread_join(thread, NULL);
+    /* Then the end, once the loop thread is free again. */
+    sse_status status;
+    while ((status = sse_next_event(quiet, harness_ms(10000), &ev)) == SSE_OK) sse_event_free(ev);
+    CHECK_INT(status, SSE_CLOSED);
+    sse_client_free(blocker);
+    sse_client_free(quiet);
 }
 
 /* How deep sse_client_start goes into its caller's stack, measured in a
@@ -590,6 +660,7 @@ int main(int argc, char **argv) {
         {"waitset", test_waitset},
         {"waitset_frees", test_waitset_frees},
         {"own_thread", test_own_thread},
+        {"close_wakes_fd_waiter", test_close_wakes_fd_waiter},
         {"start_stack_depth", test_start_stack_depth},
     };
     if (harness_server_start(&server, 0) != 0) return 1;

@@ -465,9 +465,10 @@ class _Handle:
                 # memory is a copy. Calling into it could wait for ever.
                 self.ptr = self.sptr = None
                 return
-            # Closed from here on: wake the waiters first, so they end while
-            # libsse closes (outside the lock, counted as busy: the client
-            # is freed by whoever is the last out, never under a call).
+            # Closed from here on: wake the waiters (an asyncio one here, a
+            # poll by sse_client_close), so they end while libsse closes
+            # (outside the lock, counted as busy: the client is freed by
+            # whoever is the last out, never under a call).
             ptr = self.ptr
             self.doomed = True
             if self.busy:
@@ -499,14 +500,8 @@ class _Handle:
             self._free(ptr)
 
     def _wake_waiters(self) -> None:
-        """Wakes whoever waits on this client's news now, from here: its
-        descriptor made readable (a poll in a sync iteration, an event
-        loop's reader) and its asyncio waiter woken. Under ``lock``."""
-        if self.fd >= 0:
-            try:
-                os.eventfd_write(self.fd, 1)  # libsse's readiness eventfd; the client is closed
-            except (OSError, AttributeError):
-                pass
+        """Wakes this client's asyncio waiter now, from here (a poll on its
+        descriptor is woken by ``sse_client_close`` itself). Under ``lock``."""
         ws = self.waitset() if self.waitset else None
         if ws is not None:
             ws.wake(self.token)
