@@ -230,7 +230,12 @@ impl Client {
     /// [`Client::start`] with the settings already on the heap: the stack
     /// frames stay small (see [`crate::config::ConfigBuilder::build_boxed`]).
     pub(crate) fn start_boxed(config: Box<Config>) -> Result<Client> {
-        let engine = if config.own_thread {
+        let engine = if config.driven_by_caller {
+            let engine = Engine::driven_by_caller().map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("cannot start a loop: {e}"))
+            })?;
+            Arc::new(engine)
+        } else if config.own_thread {
             let engine = Engine::start().map_err(|e| {
                 Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}"))
             })?;
@@ -289,15 +294,13 @@ impl Client {
     }
 
     /// What `next` and `next_batch` share: waiting up to `timeout` with
-    /// `receive`, and telling a timeout from the end of the stream. Refused
-    /// on the client's own thread: the worker would wait for itself.
+    /// `receive` (driving the stream meanwhile if its caller drives it), and
+    /// telling a timeout from the end of the stream. Refused on the
+    /// client's own thread: the worker would wait for itself.
     fn take<T>(
         &self,
         timeout: Option<Duration>,
-        receive: impl FnOnce(
-            &QueueReceiver,
-            Option<Duration>,
-        ) -> std::result::Result<T, RecvTimeoutError>,
+        receive: impl Fn(&QueueReceiver, Option<Duration>) -> std::result::Result<T, RecvTimeoutError>,
     ) -> Result<Option<T>> {
         if self.on_worker_thread() {
             return Err(Error::argument(
@@ -315,7 +318,18 @@ impl Client {
         } else {
             timeout
         };
-        match receive(&self.shared.queue, timeout) {
+        let mut wait = timeout;
+        if self.engine.caller_may_drive() {
+            wait = match self.drive(timeout, &receive) {
+                Ok(taken) => {
+                    self.rearm_notifier();
+                    return Ok(Some(taken));
+                }
+                Err(None) => return Err(self.end_error()),
+                Err(Some(left)) => left,
+            };
+        }
+        match receive(&self.shared.queue, wait) {
             Ok(taken) => {
                 self.rearm_notifier();
                 Ok(Some(taken))
@@ -330,6 +344,42 @@ impl Client {
                 Ok(None)
             }
             Err(RecvTimeoutError::Disconnected) => Err(self.end_error()),
+        }
+    }
+
+    /// For a client its caller drives: runs the loop on this thread until
+    /// items come (`Ok`), the stream ends (`Err(None)`), or the loop cannot
+    /// be driven here or `timeout` passed: `Err(Some(wait left))`, waited
+    /// out on the queue as usual. While another thread drives, this one
+    /// waits on the queue in slices, to take over once that one stops.
+    fn drive<T>(
+        &self,
+        timeout: Option<Duration>,
+        receive: &impl Fn(&QueueReceiver, Option<Duration>) -> std::result::Result<T, RecvTimeoutError>,
+    ) -> std::result::Result<T, Option<Option<Duration>>> {
+        const SLICE: Duration = Duration::from_millis(20);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let queue = &self.shared.queue;
+        loop {
+            match receive(queue, Some(Duration::ZERO)) {
+                Ok(taken) => return Ok(taken),
+                Err(RecvTimeoutError::Disconnected) => return Err(None),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if left().is_some_and(|l| l.is_zero()) || !self.engine.caller_may_drive() {
+                return Err(Some(left()));
+            }
+            let news = || !queue.is_empty() || queue.is_shut() || self.thread_finished();
+            if !self.engine.drive(deadline, news) {
+                // Another thread drives (or the loop is moving to a thread).
+                let slice = left().map_or(SLICE, |l| l.min(SLICE));
+                match receive(queue, Some(slice)) {
+                    Ok(taken) => return Ok(taken),
+                    Err(RecvTimeoutError::Disconnected) => return Err(None),
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+            }
         }
     }
 
@@ -373,6 +423,7 @@ impl Client {
     /// A file descriptor readable while items are queued or the stream has
     /// ended (then `next` returns the end). Owned by the client.
     pub fn notify_fd(&self) -> Result<i32> {
+        self.to_thread()?;
         let notifier = match self.shared.notifier.get() {
             Some(notifier) => notifier,
             None => {
@@ -394,6 +445,7 @@ impl Client {
     /// descriptor for many clients, instead of [`Client::notify_fd`] each.
     /// A client joins one set at most.
     pub fn join_wait_set(&self, set: &Arc<WaitSet>, token: u64) -> Result<()> {
+        self.to_thread()?;
         let member = set.member(token);
         if self.shared.wait_set.set(member).is_err() {
             return Err(Error::argument("the client is in a wait set already"));
@@ -412,6 +464,11 @@ impl Client {
     /// closed). Replaces a previous callback. Must not be called from
     /// inside a callback.
     pub fn set_callback(&self, callback: ItemCallback) {
+        if let Err(error) = self.to_thread() {
+            crate::log::log(crate::log::LogLevel::Error, || {
+                format!("libsse: {error}: the callback waits for the next pull")
+            });
+        }
         let mut slot = lock(&self.shared.callback);
         let callback = slot.insert(callback);
         #[cfg(test)]
@@ -428,6 +485,23 @@ impl Client {
     /// For a C handle about to be freed while other threads are in calls.
     pub fn wake_waiters(&self) {
         self.shared.queue.shut();
+        self.engine.wake();
+    }
+
+    /// A client its caller drives goes to a background thread of its own
+    /// (for a descriptor, a wait set or a callback: something must read
+    /// the stream while nobody pulls); nothing for the others.
+    fn to_thread(&self) -> Result<()> {
+        if !self.engine.caller_may_drive() {
+            return Ok(());
+        }
+        self.engine
+            .to_thread()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))?;
+        if let Some(id) = self.engine.thread_id() {
+            let _ = self.shared.worker.set(id);
+        }
+        Ok(())
     }
 
     /// Removes the callback, waiting for a running call to return (unless

@@ -174,6 +174,7 @@ pub struct Config {
     pub(crate) allow_https_downgrade: bool,
     pub(crate) max_response_head_bytes: usize,
     pub(crate) own_thread: bool,
+    pub(crate) driven_by_caller: bool,
     pub(crate) event_types: Vec<String>,
     pub(crate) on_end: OnEnd,
     pub(crate) request_hook: Option<RequestHook>,
@@ -206,6 +207,7 @@ impl Config {
                 allow_https_downgrade: false,
                 max_response_head_bytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES,
                 own_thread: false,
+                driven_by_caller: false,
                 event_types: Vec::new(),
                 on_end: OnEnd::default(),
                 request_hook: None,
@@ -462,9 +464,27 @@ impl ConfigBuilder {
 
     /// Drive this client on a background thread of its own instead of the
     /// one all clients share: for a callback that may block (which would
-    /// hold up every stream of the shared thread). Costs a thread.
+    /// hold up every stream of the shared thread). Costs a thread. True
+    /// switches [`ConfigBuilder::driven_by_caller`] off (the last of the
+    /// two set wins).
     pub fn own_thread(mut self, own: bool) -> Self {
         self.config.own_thread = own;
+        self.config.driven_by_caller &= !own;
+        self
+    }
+
+    /// Read the stream on the thread that waits for its items, inside
+    /// [`crate::Client::next`] and [`crate::Client::next_batch`], instead
+    /// of a background thread: one wake-up per event instead of two, no
+    /// hand-over between threads. Between those calls the stream is not
+    /// read (the server is held back by TCP, as for any blocking reader),
+    /// and its reconnections and timeouts wait for the next call. Asking
+    /// for the client's descriptor, a wait set or a callback moves it to a
+    /// background thread of its own for good. True switches
+    /// [`ConfigBuilder::own_thread`] off (the last of the two set wins).
+    pub fn driven_by_caller(mut self, driven: bool) -> Self {
+        self.config.driven_by_caller = driven;
+        self.config.own_thread &= !driven;
         self
     }
 

@@ -232,6 +232,11 @@ impl QueueReceiver {
         self.state.end(|channel| channel.shut = true);
     }
 
+    /// Whether [`QueueReceiver::shut`] was called.
+    pub fn is_shut(&self) -> bool {
+        self.state.channel().shut
+    }
+
     /// The next batch sent, if one is there.
     fn try_receive(&self) -> Option<Batch> {
         self.state.channel().batches.pop_front()

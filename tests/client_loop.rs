@@ -33,6 +33,9 @@ fn message_ids(items: &[Item]) -> Vec<u64> {
 
 #[test]
 fn many_clients_share_one_loop_thread() {
+    if skipped_when_driven("clients on one shared loop") {
+        return;
+    }
     let server = Server::start().unwrap();
     let clients: Vec<Client> = (0..300)
         .map(|_| start(config(&format!("{}/ticker?interval_ms=20", server.url()))))
@@ -81,6 +84,9 @@ fn a_consumer_that_falls_behind_pauses_its_stream_and_loses_nothing() {
 
 #[test]
 fn a_paused_stream_does_not_hold_up_the_others_on_its_loop() {
+    if skipped_when_driven("streams on one shared loop") {
+        return;
+    }
     let server = Server::start().unwrap();
     // Never read: its queue fills and the loop stops reading it.
     let stalled =
@@ -233,6 +239,9 @@ fn proxied_streams_run_on_the_loop_too() {
 /// on it; a client given a thread of its own goes on.
 #[test]
 fn a_blocking_callback_does_not_stall_a_client_with_its_own_thread() {
+    if skipped_when_driven("compares the shared loop with an own thread") {
+        return;
+    }
     let server = Server::start().unwrap();
     let ticker = format!("{}/ticker?interval_ms=5", server.url());
     let shared = start(config(&ticker));

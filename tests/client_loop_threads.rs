@@ -18,6 +18,9 @@ fn threads_named(name: &str) -> usize {
 
 #[test]
 fn clients_spread_over_the_engine_threads_asked_for() {
+    if skipped_when_driven("clients on the shared loops") {
+        return;
+    }
     std::env::set_var("LIBSSE_ENGINE_THREADS", "3");
     let server = Server::start().unwrap();
     let clients: Vec<Client> = (0..30)

@@ -102,7 +102,12 @@ fn large_events_for_a_stalled_consumer_are_bounded_in_bytes_too() {
     let grown = rss_kib().saturating_sub(rss_before);
     assert!(grown < 160 * 1024, "RSS grew by {grown} KiB while stalled");
     let queued = client.queued();
-    assert!((1..=80).contains(&queued), "{queued} items of 1 MiB queued");
+    // Driven by the caller, nothing is read while it stalls.
+    let least = usize::from(!driven());
+    assert!(
+        (least..=80).contains(&queued),
+        "{queued} items of 1 MiB queued"
+    );
     let more = messages(&client, 200);
     assert!(
         more.iter().all(|e| e.data.len() == 1 << 20),
@@ -112,6 +117,9 @@ fn large_events_for_a_stalled_consumer_are_bounded_in_bytes_too() {
 
 #[test]
 fn closing_with_a_full_queue_ends_the_thread_at_once() {
+    if skipped_when_driven("waits for the queue to fill without pulling") {
+        return;
+    }
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start().unwrap();
     let baseline = library_thread_count();

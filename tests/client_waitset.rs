@@ -79,6 +79,9 @@ fn one_descriptor_tells_which_of_many_clients_have_news() {
 
 #[test]
 fn joining_late_lists_a_client_that_has_news_already() {
+    if skipped_when_driven("waits for items to queue before it joins the wait set") {
+        return;
+    }
     let server = Server::start().unwrap();
     let client = start(config(&format!("{}/ticker?count=1", server.url())).on_end(OnEnd::End));
     wait_until("queued items", || client.queued() > 0);

@@ -10,6 +10,8 @@
  * connection (a second thread), so both see the same machine load:
  *   raw       plain TCP socket: same GET, read(), find "data: <ns>\n"
  *   pull      sse_next_event(-1) on the main thread
+ *   driven    the same, with sse_config_set_driven_by_caller: the stream is
+ *             read inside the pull, on the main thread (one wake-up per event)
  *   callback  stamp taken inside the callback (libsse's thread)
  *   fd        poll() on sse_client_fd, then sse_next_event(0) until SSE_TIMEOUT
  *   handoff   reference, no libsse: a raw reader thread hands each stamp to
@@ -30,9 +32,10 @@
 #include "common.h"
 
 #define WARMUP 10
-enum { RAW, PULL, CALLBACK, FD, HANDOFF, NMODES };
-static const char *MODE_NAMES[NMODES] = {"raw socket (reference)", "pull `sse_next_event`", "callback", "fd + poll",
-                                         "reference: raw reader → second thread (condvar)"};
+enum { RAW, PULL, DRIVEN, CALLBACK, FD, HANDOFF, NMODES };
+static const char *MODE_NAMES[NMODES] = {"raw socket (reference)", "pull `sse_next_event`",
+                                         "driven pull `sse_next_event` (read on the caller's thread)", "callback",
+                                         "fd + poll", "reference: raw reader → second thread (condvar)"};
 static const char *FRAMINGS[2] = {"chunked", "close"};
 
 static const char *g_base;
@@ -109,14 +112,17 @@ static void run_raw(int framing, struct samples *s) {
     if (events != g_count) DIE("raw: %llu events, expected %llu", (unsigned long long)events, (unsigned long long)g_count);
 }
 
-static sse_client *start(int framing) {
+static sse_client *start_as(int framing, bool driven) {
     char path[256];
     path_for(path, sizeof path, framing);
     sse_config *cfg = make_config(g_base, path, 1, 1);
+    if (driven && sse_config_set_driven_by_caller(cfg, true) != SSE_OK) DIE("set_driven_by_caller");
     sse_client *c = start_client(cfg);
     sse_config_free(cfg);
     return c;
 }
+
+static sse_client *start(int framing) { return start_as(framing, false); }
 
 static void take(sse_event *ev, struct samples *s) {
     uint64_t t = now_ns();
@@ -131,10 +137,10 @@ static void finish(sse_client *c, sse_status st, const struct samples *s, uint64
     sse_client_free(c);
 }
 
-static void run_pull(int framing, struct samples *s) {
+static void run_pull(int framing, struct samples *s, bool driven) {
     uint64_t before = s->seen;
     s->seen = 0;
-    sse_client *c = start(framing);
+    sse_client *c = start_as(framing, driven);
     sse_event *ev;
     sse_status st;
     while ((st = sse_next_event(c, -1, &ev)) == SSE_OK) take(ev, s);
@@ -273,7 +279,8 @@ int main(int argc, char **argv) {
                 if (pthread_create(&th, NULL, raw_thread, &job) != 0) DIE("pthread_create");
                 usleep(500); /* the two streams' writes half a period apart */
                 switch (m) {
-                case PULL: run_pull(f, &one); break;
+                case PULL: run_pull(f, &one, false); break;
+                case DRIVEN: run_pull(f, &one, true); break;
                 case CALLBACK: run_callback(f, &one); break;
                 case HANDOFF: run_handoff(f, &one); break;
                 default: run_fd(f, &one); break;

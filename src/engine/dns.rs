@@ -4,15 +4,16 @@
 //! lookups; while every thread is busy (slow lookups) the pool grows, up to
 //! [`MAX_THREADS`], and the extra threads go once idle for a while. A
 //! lookup its stream gave up on ([`Resolver::forget`]) is dropped before it
-//! starts. Answers go back to the loop through a function the loop gives
-//! (a command and its waker); the threads end on their own once the loop
-//! is gone. IP literals never come here.
+//! starts. Each lookup carries the function its answer goes back through
+//! (its loop's command and waker), so one pool serves every loop of the
+//! process ([`shared`]); the threads end on their own once no loop holds
+//! the pool. IP literals never come here.
 
 use std::collections::HashSet;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::Duration;
 
@@ -37,16 +38,17 @@ struct Lookup {
     key: u64,
     host: String,
     port: u16,
+    reply: AnswerFn,
 }
 
-type AnswerFn = Arc<dyn Fn(Answer) + Send + Sync>;
+/// Where a lookup's answer goes (called on a resolver thread).
+pub(crate) type AnswerFn = Arc<dyn Fn(Answer) + Send + Sync>;
 type ResolveFn = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
 
 /// What the pool's threads share.
 struct Pool {
     inbox: Receiver<Lookup>,
     resolve: ResolveFn,
-    answer: AnswerFn,
     /// Keys still wanted: a lookup whose key is gone is skipped.
     wanted: Mutex<HashSet<u64>>,
     threads: AtomicUsize,
@@ -61,26 +63,39 @@ pub(crate) struct Resolver {
     pool: Arc<Pool>,
 }
 
+/// The pool every loop of the process shares: started with the first loop
+/// that asks, gone (its threads ending) with the last that holds it.
+pub(crate) fn shared() -> io::Result<Arc<Resolver>> {
+    static SHARED: Mutex<Weak<Resolver>> = Mutex::new(Weak::new());
+    let mut shared = lock(&SHARED);
+    if let Some(resolver) = shared.upgrade() {
+        return Ok(resolver);
+    }
+    let resolver = Arc::new(Resolver::start()?);
+    *shared = Arc::downgrade(&resolver);
+    Ok(resolver)
+}
+
+/// A key no other lookup of the process has (loops share the pool).
+pub(crate) fn new_key() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 impl Resolver {
-    /// Starts the core threads; each answer is handed to `answer` (on a
-    /// resolver thread).
-    pub(crate) fn start(answer: impl Fn(Answer) + Send + Sync + 'static) -> io::Result<Self> {
-        Self::start_with(
-            |host, port| (host, port).to_socket_addrs().map(Iterator::collect),
-            answer,
-        )
+    /// Starts the core threads, with the system resolver.
+    pub(crate) fn start() -> io::Result<Self> {
+        Self::start_with(|host, port| (host, port).to_socket_addrs().map(Iterator::collect))
     }
 
     /// [`Resolver::start`] with `resolve` in place of the system resolver.
     fn start_with(
         resolve: impl Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
-        answer: impl Fn(Answer) + Send + Sync + 'static,
     ) -> io::Result<Self> {
         let (lookups, inbox) = unbounded::<Lookup>();
         let pool = Arc::new(Pool {
             inbox,
             resolve: Arc::new(resolve),
-            answer: Arc::new(answer),
             wanted: Mutex::new(HashSet::new()),
             threads: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
@@ -92,14 +107,16 @@ impl Resolver {
         Ok(Resolver { lookups, pool })
     }
 
-    /// Looks `host` up for `port`; the answer comes with `key`.
-    pub(crate) fn lookup(&self, key: u64, host: &str, port: u16) {
+    /// Looks `host` up for `port`; the answer comes to `reply` with `key`
+    /// (from [`new_key`]).
+    pub(crate) fn lookup(&self, key: u64, host: &str, port: u16, reply: &AnswerFn) {
         lock(&self.pool.wanted).insert(key);
         self.pool.queued.fetch_add(1, Ordering::SeqCst);
         let _ = self.lookups.send(Lookup {
             key,
             host: host.to_owned(),
             port,
+            reply: reply.clone(),
         });
         // More lookups than threads (slow ones): one more thread per
         // waiting lookup, as far as the cap allows.
@@ -153,7 +170,7 @@ fn spawn(pool: &Arc<Pool>, core: bool) -> io::Result<()> {
                     }
                     let addresses = (pool.resolve)(&lookup.host, lookup.port);
                     pool.busy.fetch_sub(1, Ordering::SeqCst);
-                    (pool.answer)(Answer {
+                    (lookup.reply)(Answer {
                         key: lookup.key,
                         addresses,
                     });
@@ -177,12 +194,12 @@ mod tests {
     #[test]
     fn answers_come_back_with_their_keys() {
         let (tx, rx) = unbounded();
-        let resolver = Resolver::start(move |answer| {
+        let reply: AnswerFn = Arc::new(move |answer| {
             let _ = tx.send(answer);
-        })
-        .unwrap();
-        resolver.lookup(7, "localhost", 8080);
-        resolver.lookup(8, "", 80); // refused locally, no DNS query
+        });
+        let resolver = Resolver::start().unwrap();
+        resolver.lookup(7, "localhost", 8080, &reply);
+        resolver.lookup(8, "", 80, &reply); // refused locally, no DNS query
         let mut answers: Vec<Answer> = (0..2)
             .map(|_| rx.recv_timeout(Duration::from_secs(20)).expect("an answer"))
             .collect();
@@ -208,16 +225,16 @@ mod tests {
             Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
         };
         let (tx, rx) = unbounded();
-        let resolver = Resolver::start_with(slow, move |answer| {
+        let reply: AnswerFn = Arc::new(move |answer| {
             let _ = tx.send(answer.key);
-        })
-        .unwrap();
+        });
+        let resolver = Resolver::start_with(slow).unwrap();
         for key in 0..4 {
-            resolver.lookup(key, &format!("slow{key}"), 80);
+            resolver.lookup(key, &format!("slow{key}"), 80, &reply);
         }
         std::thread::sleep(Duration::from_millis(50)); // the slow ones are busy
         let asked = std::time::Instant::now();
-        resolver.lookup(99, "fast", 80);
+        resolver.lookup(99, "fast", 80, &reply);
         let first = rx.recv_timeout(Duration::from_secs(20)).expect("an answer");
         assert_eq!(first, 99, "a slow lookup answered first");
         assert!(
@@ -234,17 +251,17 @@ mod tests {
             Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
         };
         let (tx, rx) = unbounded();
-        let resolver = Resolver::start_with(slow, move |answer| {
+        let reply: AnswerFn = Arc::new(move |answer| {
             let _ = tx.send(answer.key);
-        })
-        .unwrap();
+        });
+        let resolver = Resolver::start_with(slow).unwrap();
         // Past the cap every thread is busy: what queues behind them and
         // is forgotten meanwhile never runs.
         for key in 0..MAX_THREADS as u64 {
-            resolver.lookup(key, "busy", 80);
+            resolver.lookup(key, "busy", 80, &reply);
         }
         std::thread::sleep(Duration::from_millis(50));
-        resolver.lookup(1000, "given-up", 80);
+        resolver.lookup(1000, "given-up", 80, &reply);
         resolver.forget(1000);
         let mut keys: Vec<u64> = Vec::new();
         while let Ok(key) = rx.recv_timeout(Duration::from_secs(2)) {

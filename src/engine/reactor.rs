@@ -22,7 +22,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind as Io};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Instant, SystemTime};
 
@@ -31,7 +32,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::connection::{self, Connection, Event, Request, Settings, StreamState};
-use super::dns::{Answer, Resolver};
+use super::dns::{self, Answer, AnswerFn, Resolver};
 use super::link::Link;
 use super::prefetch::{lines_of, prefetch};
 use super::request::{last_event_id_to_send, Attempt};
@@ -94,33 +95,150 @@ const READ_BYTES: usize = 64 * 1024;
 /// Reads of one stream per turn of the loop at most.
 const READS_PER_TURN: usize = 16;
 
-/// A loop thread and the way to reach it.
+/// A loop and the way to reach it. The loop runs on a thread of its own,
+/// or, for a client driven by its caller, on whichever thread waits for
+/// its items ([`Engine::drive`]) until it is moved to a thread of its own
+/// ([`Engine::to_thread`]).
 pub(crate) struct Engine {
     commands: Sender<Command>,
     waker: Arc<Waker>,
     next_id: std::sync::atomic::AtomicU64,
-    thread: Option<JoinHandle<()>>,
+    driver: Mutex<Driver>,
+    /// Asks the caller driving the loop to let go of it (for `to_thread`).
+    let_go: AtomicBool,
+    /// The loop has a thread of its own.
+    threaded: AtomicBool,
 }
+
+/// What runs the loop.
+enum Driver {
+    /// Its thread.
+    Thread(JoinHandle<()>),
+    /// Whoever calls [`Engine::drive`]; the loop waits here meanwhile.
+    Caller(Box<Reactor>),
+    /// Nothing (a failed start of its thread).
+    Gone,
+}
+
+/// Readiness events taken per poll by a loop thread, and by a loop its
+/// caller drives (one stream: a few suffice).
+const EVENTS_THREAD: usize = 1024;
+const EVENTS_CALLER: usize = 8;
+/// The read buffer a loop driven by its caller starts with; it grows (up
+/// to [`READ_BYTES`]) when reads fill it.
+const READ_BYTES_CALLER: usize = 2 * 1024;
 
 impl Engine {
     /// Starts a loop thread.
     pub(crate) fn start() -> io::Result<Engine> {
+        let engine = Self::new(EVENTS_THREAD, READ_BYTES)?;
+        engine.to_thread()?;
+        Ok(engine)
+    }
+
+    /// A loop run by its caller: nothing happens until a thread calls
+    /// [`Engine::drive`] (or [`Engine::to_thread`]).
+    pub(crate) fn driven_by_caller() -> io::Result<Engine> {
+        Self::new(EVENTS_CALLER, READ_BYTES_CALLER)
+    }
+
+    fn new(events: usize, read_bytes: usize) -> io::Result<Engine> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (commands, inbox) = unbounded();
-        let thread = thread::Builder::new().name("libsse-engine".into()).spawn({
-            let (commands, waker) = (commands.clone(), waker.clone());
-            move || {
-                crate::signals::block_on_this_thread();
-                Reactor::new(poll, inbox, commands, waker).run()
-            }
-        })?;
+        let reactor = Reactor::new(
+            poll,
+            inbox,
+            commands.clone(),
+            waker.clone(),
+            events,
+            read_bytes,
+        );
         Ok(Engine {
             commands,
             waker,
             next_id: std::sync::atomic::AtomicU64::new(1),
-            thread: Some(thread),
+            driver: Mutex::new(Driver::Caller(Box::new(reactor))),
+            let_go: AtomicBool::new(false),
+            threaded: AtomicBool::new(false),
         })
+    }
+
+    /// Runs the loop on a thread of its own from now on (nothing if it
+    /// has one already). A caller driving it lets go first (woken here).
+    pub(crate) fn to_thread(&self) -> io::Result<()> {
+        self.let_go.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+        let mut driver = lock(&self.driver);
+        self.let_go.store(false, Ordering::SeqCst);
+        let Driver::Caller(_) = &*driver else {
+            return Ok(());
+        };
+        let Driver::Caller(reactor) = std::mem::replace(&mut *driver, Driver::Gone) else {
+            unreachable!("matched above")
+        };
+        // The reactor comes back if the thread cannot start.
+        let handed = Arc::new(Mutex::new(Some(reactor)));
+        let spawned = thread::Builder::new().name("libsse-engine".into()).spawn({
+            let handed = handed.clone();
+            move || {
+                crate::signals::block_on_this_thread();
+                let reactor = lock(&handed).take();
+                if let Some(reactor) = reactor {
+                    reactor.run();
+                }
+            }
+        });
+        match spawned {
+            Ok(thread) => {
+                *driver = Driver::Thread(thread);
+                self.threaded.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(reactor) = lock(&handed).take() {
+                    *driver = Driver::Caller(reactor);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the loop on the calling thread until `done` says so, the
+    /// `deadline` passes (None: no deadline) or another thread wants the
+    /// loop (`to_thread`). Returns false at once, having done nothing,
+    /// when the loop has a thread of its own or another caller drives it:
+    /// the caller then waits for its items as usual.
+    pub(crate) fn drive(&self, deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
+        if self.let_go.load(Ordering::SeqCst) {
+            return false;
+        }
+        let Ok(mut driver) = self.driver.try_lock() else {
+            return false;
+        };
+        let Driver::Caller(reactor) = &mut *driver else {
+            return false;
+        };
+        loop {
+            if done() || self.let_go.load(Ordering::SeqCst) {
+                return true;
+            }
+            let wait = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        // One look at what is ready, then the deadline holds.
+                        reactor.turn(Some(std::time::Duration::ZERO));
+                        return true;
+                    }
+                    Some(left)
+                }
+                None => None,
+            };
+            if !reactor.turn(wait) {
+                return true;
+            }
+        }
     }
 
     /// Starts a stream of `config` whose items go to `sink`; returns its
@@ -148,9 +266,22 @@ impl Engine {
         let _ = self.send(Command::Resume(id));
     }
 
-    /// The loop thread's id (a callback runs there).
+    /// Whether a caller may drive the loop (it has no thread of its own).
+    pub(crate) fn caller_may_drive(&self) -> bool {
+        !self.threaded.load(Ordering::Acquire)
+    }
+
+    /// Wakes the loop (a caller driving it looks at its `done` again).
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// The loop thread's id (a callback runs there), if it has one.
     pub(crate) fn thread_id(&self) -> Option<thread::ThreadId> {
-        self.thread.as_ref().map(|t| t.thread().id())
+        match &*lock(&self.driver) {
+            Driver::Thread(thread) => Some(thread.thread().id()),
+            _ => None,
+        }
     }
 
     fn send(&self, command: Command) -> Result<()> {
@@ -165,15 +296,30 @@ impl Engine {
 impl Drop for Engine {
     /// Closes every stream (each gets its closed item) and joins the
     /// thread; dropped on the loop thread itself (by a callback), it lets
-    /// the thread end on its own.
+    /// the thread end on its own. A loop driven by its caller ends its
+    /// streams here, on the dropping thread (a stream never driven is not
+    /// connected first).
     fn drop(&mut self) {
         let _ = self.send(Command::Shutdown);
-        if let Some(thread) = self.thread.take() {
-            if thread.thread().id() != thread::current().id() {
-                let _ = thread.join();
+        let driver = std::mem::replace(&mut *lock(&self.driver), Driver::Gone);
+        match driver {
+            Driver::Thread(thread) => {
+                if thread.thread().id() != thread::current().id() {
+                    let _ = thread.join();
+                }
             }
+            Driver::Caller(mut reactor) => {
+                reactor.shutting_down = true;
+                reactor.commands();
+                reactor.end_all();
+            }
+            Driver::Gone => {}
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Where a stream stands between polls.
@@ -238,17 +384,20 @@ struct Reactor {
     /// For the resolver pool's answers.
     commands: Sender<Command>,
     waker: Arc<Waker>,
-    /// Started on the first name to look up.
-    resolver: Option<Resolver>,
+    /// The process's pool, held from the first name to look up.
+    resolver: Option<Arc<Resolver>>,
+    /// Where answers come back, made at the first lookup.
+    reply: Option<AnswerFn>,
     /// Lookups in flight: their streams.
     lookups: HashMap<u64, Slot>,
-    next_lookup: u64,
     timers: Timers,
     /// Boxed: the table grows by doubling, and a stream is large.
     streams: Vec<Option<Box<Stream>>>,
     free: Vec<Slot>,
     slots: HashMap<u64, Slot>,
+    /// Grown (up to [`READ_BYTES`]) when reads fill it.
     read_buffer: Vec<u8>,
+    events: Events,
     /// Streams that may have more to read (they stopped at the per-turn
     /// limit, before the socket would block).
     again: Vec<Slot>,
@@ -261,6 +410,8 @@ impl Reactor {
         inbox: Receiver<Command>,
         commands: Sender<Command>,
         waker: Arc<Waker>,
+        events: usize,
+        read_bytes: usize,
     ) -> Self {
         Reactor {
             poll,
@@ -268,77 +419,91 @@ impl Reactor {
             commands,
             waker,
             resolver: None,
+            reply: None,
             lookups: HashMap::new(),
-            next_lookup: 1,
             timers: Timers::default(),
             streams: Vec::new(),
             free: Vec::new(),
             slots: HashMap::new(),
-            read_buffer: vec![0; READ_BYTES],
+            read_buffer: vec![0; read_bytes],
+            events: Events::with_capacity(events),
             again: Vec::new(),
             shutting_down: false,
         }
     }
 
-    fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
-        loop {
-            let timeout = if self.again.is_empty() {
-                self.timers.wait(Instant::now())
-            } else {
-                Some(std::time::Duration::ZERO)
-            };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != Io::Interrupted {
-                    log(LogLevel::Error, || {
-                        format!("libsse engine: poll failed: {e}")
-                    });
-                    break;
-                }
-            }
-            // Every ready stream's state is asked for at once, so that the
-            // fetches overlap instead of stalling one stream after another.
-            for event in events.iter() {
-                if let Some(Some(stream)) = self.streams.get(event.token().0) {
-                    prefetch(&**stream, lines_of::<Stream>(8));
-                }
-            }
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => self.commands(),
-                    Token(slot) => {
-                        if event.is_read_closed() || event.is_error() {
-                            if let Some(stream) = self.stream(slot) {
-                                stream.hangup_seen = true;
-                            }
-                        }
-                        self.guarded(slot, |r| r.ready(slot))
-                    }
-                }
-            }
-            for slot in std::mem::take(&mut self.again) {
-                self.guarded(slot, |r| r.pump(slot));
-            }
-            let now = Instant::now();
-            while let Some(slot) = self.timers.pop_due(now) {
-                self.guarded(slot, |r| r.due(slot, now));
-            }
-            let live = self.slots.len();
-            let streams = &self.streams;
-            self.timers.compact(live, |slot, deadline| {
-                streams
-                    .get(slot)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|s| s.armed == Some(deadline))
-            });
-            if self.shutting_down && self.slots.is_empty() {
-                break;
-            }
-        }
-        // Anything left (a failed poll): end it.
+    /// Turns until the loop ends (a shutdown, or a failed poll).
+    fn run(mut self: Box<Self>) {
+        while self.turn(None) {}
+        self.end_all();
+    }
+
+    /// Ends whatever stream is left (a failed poll, a dropped engine).
+    fn end_all(&mut self) {
         for slot in 0..self.streams.len() {
             self.end(slot, Ending::Closed(CloseReason::ClosedByUser));
         }
+    }
+
+    /// One turn: waits for readiness at most `most` (None: as long as no
+    /// deadline comes) and handles what is ready and due. False: the loop
+    /// is over (shut down with no stream left, or the poll failed).
+    fn turn(&mut self, most: Option<std::time::Duration>) -> bool {
+        let timeout = if self.again.is_empty() {
+            match (self.timers.wait(Instant::now()), most) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        } else {
+            Some(std::time::Duration::ZERO)
+        };
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        if let Err(e) = self.poll.poll(&mut events, timeout) {
+            if e.kind() != Io::Interrupted {
+                log(LogLevel::Error, || {
+                    format!("libsse engine: poll failed: {e}")
+                });
+                self.events = events;
+                return false;
+            }
+        }
+        // Every ready stream's state is asked for at once, so that the
+        // fetches overlap instead of stalling one stream after another.
+        for event in events.iter() {
+            if let Some(Some(stream)) = self.streams.get(event.token().0) {
+                prefetch(&**stream, lines_of::<Stream>(8));
+            }
+        }
+        for event in events.iter() {
+            match event.token() {
+                WAKER => self.commands(),
+                Token(slot) => {
+                    if event.is_read_closed() || event.is_error() {
+                        if let Some(stream) = self.stream(slot) {
+                            stream.hangup_seen = true;
+                        }
+                    }
+                    self.guarded(slot, |r| r.ready(slot))
+                }
+            }
+        }
+        self.events = events;
+        for slot in std::mem::take(&mut self.again) {
+            self.guarded(slot, |r| r.pump(slot));
+        }
+        let now = Instant::now();
+        while let Some(slot) = self.timers.pop_due(now) {
+            self.guarded(slot, |r| r.due(slot, now));
+        }
+        let live = self.slots.len();
+        let streams = &self.streams;
+        self.timers.compact(live, |slot, deadline| {
+            streams
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.armed == Some(deadline))
+        });
+        !(self.shutting_down && self.slots.is_empty())
     }
 
     /// Runs `work` for `slot`; a panic in it (a bug, or a Rust callback
@@ -473,6 +638,10 @@ impl Reactor {
         });
         self.streams[slot] = Some(Box::new(stream));
         self.slots.insert(id, slot);
+        if self.shutting_down {
+            // Never driven before its engine went: not connected at all.
+            return self.end(slot, Ending::Closed(CloseReason::ClosedByUser));
+        }
         self.connect(slot);
     }
 
@@ -510,12 +679,12 @@ impl Reactor {
                 self.connect_next(slot, deadline);
             }
             Ok(Target::Name(host, port)) => {
-                let key = self.next_lookup;
-                self.next_lookup += 1;
+                let key = dns::new_key();
                 stream.phase = Phase::Resolving(key, deadline);
                 self.lookups.insert(key, slot);
+                let reply = self.reply();
                 match self.resolver() {
-                    Ok(resolver) => resolver.lookup(key, &host, port),
+                    Ok(resolver) => resolver.lookup(key, &host, port, &reply),
                     Err(error) => return self.finish_exchange(slot, Outcome::Failed(error)),
                 }
                 self.arm(slot, deadline);
@@ -523,21 +692,30 @@ impl Reactor {
         }
     }
 
-    /// The resolver pool, started on the first name.
+    /// The resolver pool (the process's, see [`dns::shared`]), asked for at
+    /// the first name.
     fn resolver(&mut self) -> Result<&Resolver> {
         if self.resolver.is_none() {
-            let (commands, waker) = (self.commands.clone(), self.waker.clone());
-            let resolver = Resolver::start(move |answer| {
-                if commands.send(Command::Resolved(answer)).is_ok() {
-                    let _ = waker.wake();
-                }
-            })
-            .map_err(|e| {
+            let resolver = dns::shared().map_err(|e| {
                 Error::new(ErrorKind::Internal, format!("cannot start a resolver: {e}"))
             })?;
             self.resolver = Some(resolver);
         }
-        Ok(self.resolver.as_ref().expect("just started"))
+        Ok(self.resolver.as_deref().expect("just set"))
+    }
+
+    /// Where this loop's answers go: its inbox, and its waker.
+    fn reply(&mut self) -> AnswerFn {
+        self.reply
+            .get_or_insert_with(|| {
+                let (commands, waker) = (self.commands.clone(), self.waker.clone());
+                Arc::new(move |answer| {
+                    if commands.send(Command::Resolved(answer)).is_ok() {
+                        let _ = waker.wake();
+                    }
+                })
+            })
+            .clone()
     }
 
     /// A lookup answered: connect to its addresses in turn.
@@ -784,10 +962,15 @@ impl Reactor {
                     stream.hand_on()
                 }
                 Ok(n) => {
-                    drained =
-                        !stream.hangup_seen && link.tls.is_none() && n < self.read_buffer.len();
+                    let full = n == self.read_buffer.len();
+                    drained = !stream.hangup_seen && link.tls.is_none() && !full;
                     stream.sink.received(n);
-                    stream.feed(&self.read_buffer[..n])
+                    let handed = stream.feed(&self.read_buffer[..n]);
+                    if full && n < READ_BYTES {
+                        // More is coming than the buffer holds: read more at once.
+                        self.read_buffer.resize((n * 4).min(READ_BYTES), 0);
+                    }
+                    handed
                 }
                 Err(e) if e.kind() == Io::Interrupted => continue,
                 Err(e) if e.kind() == Io::WouldBlock => {

@@ -836,7 +836,9 @@ pub unsafe extern "C" fn sse_config_set_on_end(config: *mut sse_config, on_end: 
 /// When true, the client runs on a background thread of its own instead of
 /// the one all clients share. For a callback that may block: on the shared
 /// thread it would hold up every other stream. Costs a thread (and a
-/// little memory) per such client. Default false.
+/// little memory) per such client. True switches
+/// `sse_config_set_driven_by_caller` off (the last of the two set wins).
+/// Default false.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
 #[no_mangle]
@@ -847,6 +849,29 @@ pub unsafe extern "C" fn sse_config_set_own_thread(
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
         let config = try_mut!(config);
         config.update(|b| b.own_thread(own))
+    })
+}
+
+/// When true, the stream is read on the thread that waits for its items,
+/// inside `sse_next_event`, `sse_next_events` and `sse_next_batch`, instead
+/// of on a background thread: one wake-up per event instead of two (lower
+/// latency and CPU), and no thread hand-over. Between those calls nothing
+/// reads the stream (TCP holds the server back) and its reconnections and
+/// timeouts wait for the next call; the request hook runs inside them.
+/// `sse_client_fd`, `sse_client_join_waitset` or `sse_client_set_callback`
+/// moves the client to a background thread of its own for good. True
+/// switches `sse_config_set_own_thread` off (the last of the two set wins).
+/// Default false.
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_driven_by_caller(
+    config: *mut sse_config,
+    driven: bool,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        config.update(|b| b.driven_by_caller(driven))
     })
 }
 

@@ -6,6 +6,7 @@
  * valgrind by `make test-c`.
  *
  * usage: test_features [TEST...]   (from the repository root) */
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -612,6 +613,108 @@ static void test_close_wakes_fd_waiter(void) {
     sse_client_free(quiet);
 }
 
+/* ------------------------------------------------- driven by the caller */
+
+/* Threads of this process named libsse-engine (a loop thread). */
+static int engine_threads(void) {
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == NULL) return -1;
+    int count = 0;
+    struct dirent *task;
+    while ((task = readdir(dir)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        char path[300], name[64] = {0};
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) continue;
+        if (fgets(name, sizeof name, f) != NULL && strncmp(name, "libsse-engine", 13) == 0) count++;
+        fclose(f);
+    }
+    closedir(dir);
+    return count;
+}
+
+static int engine_threads_become(int want) {
+    double deadline = harness_now_ms() + harness_ms(10000);
+    while (engine_threads() != want && harness_now_ms() < deadline) harness_sleep_ms(5);
+    return engine_threads();
+}
+
+typedef struct {
+    sse_client *client;
+    sse_status status;
+    int items;
+} puller;
+
+static void *pull_until_end(void *arg) {
+    puller *p = arg;
+    sse_event *ev = NULL;
+    while ((p->status = sse_next_event(p->client, -1, &ev)) == SSE_OK) {
+        p->items++;
+        sse_event_free(ev);
+    }
+    return NULL;
+}
+
+static sse_config *driven_config(const char *path) {
+    sse_config *cfg = config_for(path);
+    if (cfg != NULL) CHECK_INT(sse_config_set_driven_by_caller(cfg, true), SSE_OK);
+    return cfg;
+}
+
+static void test_driven_by_caller(void) {
+    CHECK_INT(sse_config_set_driven_by_caller(NULL, true), SSE_ERR_ARGUMENT);
+    REQUIRE(engine_threads_become(0) == 0, "a loop thread outlived its clients");
+    /* The pulls read the stream, reconnections included: no loop thread. */
+    sse_client *client = start(driven_config("/ticker?interval_ms=2&drop_after=3"));
+    tally t = drain(client, 10);
+    CHECK_INT(t.messages, 10);
+    CHECK(t.reconnecting >= 2, "%d reconnections", t.reconnecting);
+    CHECK_INT(engine_threads(), 0);
+    /* A close from another thread ends a pull that waits for ever. */
+    puller p = {.client = client};
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, NULL, pull_until_end, &p) == 0);
+    harness_sleep_ms(50);
+    CHECK_INT(sse_client_close(client), SSE_OK);
+    pthread_join(thread, NULL);
+    CHECK_INT(p.status, SSE_CLOSED);
+    sse_client_free(client);
+
+    /* A free while another thread waits in a pull on a silent stream: the
+     * pull returns, then the free. */
+    client = start(driven_config("/silent"));
+    puller q = {.client = client};
+    REQUIRE(pthread_create(&thread, NULL, pull_until_end, &q) == 0);
+    double deadline = harness_now_ms() + harness_ms(10000);
+    sse_stats stats = {.size = sizeof stats};
+    while (harness_now_ms() < deadline) {
+        stats.size = sizeof stats;
+        CHECK_INT(sse_client_stats(client, &stats), SSE_OK);
+        if (stats.connections > 0) break;
+        harness_sleep_ms(5);
+    }
+    CHECK(stats.connections > 0, "the waiting pull did not connect");
+    sse_client_free(client);
+    pthread_join(thread, NULL);
+    CHECK(q.status != SSE_OK, "the pull went on after the free");
+
+    /* The descriptor moves the stream to a loop thread of its own. */
+    client = start(driven_config("/ticker?interval_ms=5"));
+    CHECK_INT(drain(client, 1).messages, 1);
+    CHECK_INT(engine_threads(), 0);
+    int fd = sse_client_fd(client);
+    REQUIRE(fd >= 0);
+    CHECK_INT(engine_threads_become(1), 1);
+    sse_event *ev = NULL;
+    while (sse_next_event(client, 0, &ev) == SSE_OK) sse_event_free(ev);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN}; /* readable with nobody pulling */
+    CHECK_INT(poll(&pfd, 1, harness_ms(10000)), 1);
+    CHECK_INT(drain(client, 5).messages, 5);
+    sse_client_free(client);
+    CHECK_INT(engine_threads_become(0), 0);
+}
+
 /* How deep sse_client_start goes into its caller's stack, measured in a
  * thread whose stack is painted first. Every page a thread touches stays
  * resident for its life, so a program with a thread per client (Python's
@@ -685,6 +788,7 @@ int main(int argc, char **argv) {
         {"waitset_frees", test_waitset_frees},
         {"own_thread", test_own_thread},
         {"close_wakes_fd_waiter", test_close_wakes_fd_waiter},
+        {"driven_by_caller", test_driven_by_caller},
         {"start_stack_depth", test_start_stack_depth},
     };
     if (harness_server_start(&server, 0) != 0) return 1;

@@ -14,14 +14,34 @@ pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A config for `url` with fast, jitter-free reconnection and no proxy.
+/// A config for `url` with fast, jitter-free reconnection and no proxy;
+/// with `LIBSSE_TEST_DRIVEN` set, driven by its caller (`make test` runs
+/// the client suites both ways).
 pub fn config(url: &str) -> ConfigBuilder {
-    Config::builder(url).proxy(ProxySetting::None).retry(|r| {
-        r.initial_delay = ms(20);
-        r.min_delay = ms(5);
-        r.max_delay = ms(200);
-        r.jitter = 0.0;
-    })
+    Config::builder(url)
+        .proxy(ProxySetting::None)
+        .retry(|r| {
+            r.initial_delay = ms(20);
+            r.min_delay = ms(5);
+            r.max_delay = ms(200);
+            r.jitter = 0.0;
+        })
+        .driven_by_caller(driven())
+}
+
+/// Whether the suite runs with clients driven by their callers.
+pub fn driven() -> bool {
+    std::env::var_os("LIBSSE_TEST_DRIVEN").is_some()
+}
+
+/// For a test that waits for the stream to move while nothing pulls
+/// (which a client driven by its caller does not do): true, with a note,
+/// when the suite runs driven.
+pub fn skipped_when_driven(why: &str) -> bool {
+    if driven() {
+        eprintln!("skipped with clients driven by their callers: {why}");
+    }
+    driven()
 }
 
 pub fn start(builder: ConfigBuilder) -> Client {

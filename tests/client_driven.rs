@@ -1,0 +1,256 @@
+//! Clients driven by their callers (`ConfigBuilder::driven_by_caller`):
+//! the stream is read inside `next`/`next_batch` on the pulling thread,
+//! with no background thread, until a descriptor, a wait set or a callback
+//! moves it to a thread of its own. (`make test` also runs the other
+//! client suites with every client driven: `LIBSSE_TEST_DRIVEN`.)
+//!
+//! The tests count this process's libsse threads: they run one at a time.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sse::{Client, CloseReason, Item, ItemRef};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn driven_client(url: &str) -> Client {
+    start(config(url).driven_by_caller(true))
+}
+
+fn engine_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "libsse-engine")
+        .count()
+}
+
+fn message_ids(items: &[Item]) -> Vec<u64> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Message(event) => event.last_event_id.parse().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_pulling_thread_reads_the_stream_with_no_thread_of_libsse() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    // Dropped after 3 events each time: the reconnections (from the last
+    // id) happen inside the pulls too.
+    let url = format!("{}/ticker?count=0&interval_ms=2&drop_after=3", server.url());
+    let client = driven_client(&url);
+    let events = messages(&client, 12);
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e.last_event_id.parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=12).collect::<Vec<u64>>());
+    assert_eq!(engine_threads(), 0, "a loop thread ran the driven stream");
+    assert!(
+        server.requests().len() >= 4,
+        "{} requests",
+        server.requests().len()
+    );
+    let resumed = server.requests()[1]
+        .header("last-event-id")
+        .map(str::to_owned);
+    assert_eq!(resumed.as_deref(), Some("3"));
+}
+
+#[test]
+fn a_stream_nobody_pulls_is_not_read_and_never_connects() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let counter = hooked.clone();
+    let client = start(
+        config(&format!("{}/ticker?interval_ms=1", server.url()))
+            .driven_by_caller(true)
+            .request_hook(sse::RequestHook::new(move |_request| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })),
+    );
+    std::thread::sleep(ms(200));
+    assert!(
+        server.requests().is_empty(),
+        "connected with nobody pulling"
+    );
+    assert_eq!(client.queued(), 0);
+    // Its first pull connects (the hook runs on this thread, in the pull).
+    messages(&client, 1);
+    assert_eq!(hooked.load(Ordering::SeqCst), 1);
+    // Nothing is read between pulls: the queue stays as the pull left it.
+    let queued = client.queued();
+    std::thread::sleep(ms(100));
+    assert_eq!(client.queued(), queued, "read while nobody pulled");
+    drop(client);
+    let never = driven_client(&format!("{}/ticker", server.url()));
+    drop(never);
+    std::thread::sleep(ms(50));
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a client never pulled connected"
+    );
+    assert_eq!(hooked.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_close_from_another_thread_ends_a_waiting_pull_at_once() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let client = Arc::new(driven_client(&format!("{}/silent", server.url())));
+    let closer = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(ms(300));
+            let asked = Instant::now();
+            client.close();
+            asked
+        })
+    };
+    let (items, end) = drain(&client);
+    let ended = Instant::now();
+    let asked = closer.join().unwrap();
+    assert!(
+        matches!(items.first(), Some(Item::Open { .. })),
+        "{items:?}"
+    );
+    assert_eq!(
+        items.last(),
+        Some(&Item::Closed {
+            reason: CloseReason::ClosedByUser
+        })
+    );
+    assert_eq!(end.kind, sse::ErrorKind::Closed);
+    // Against a hang only: a close waits for nothing (benches measure it).
+    assert!(
+        ended - asked < Duration::from_secs(2),
+        "{:?}",
+        ended - asked
+    );
+}
+
+#[test]
+fn a_timeout_passes_on_a_silent_stream_and_the_stream_goes_on() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let client = driven_client(&format!("{}/silent", server.url()));
+    assert!(matches!(next(&client), Item::Open { .. }));
+    let asked = Instant::now();
+    assert!(matches!(client.next(Some(ms(100))), Ok(None)));
+    assert!(asked.elapsed() >= ms(100), "{:?}", asked.elapsed());
+    assert!(matches!(client.next(Some(Duration::ZERO)), Ok(None)));
+    assert_eq!(server.requests().len(), 1, "the silent stream was dropped");
+}
+
+#[test]
+fn the_descriptor_moves_the_stream_to_a_thread_of_its_own() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let client = driven_client(&format!("{}/ticker?count=0&interval_ms=5", server.url()));
+    messages(&client, 2);
+    assert_eq!(engine_threads(), 0);
+    let fd = client.notify_fd().unwrap();
+    wait_until("a thread to take the stream", || engine_threads() == 1);
+    // Now items queue while nobody pulls, and the descriptor says so.
+    wait_until("items queued by the thread", || client.queued() > 0);
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    assert_eq!(unsafe { libc::poll(&mut pollfd, 1, 5000) }, 1);
+    let ids = message_ids(&(0..20).map(|_| next(&client)).collect::<Vec<_>>());
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    drop(client);
+    wait_until("its thread to be joined", || engine_threads() == 0);
+}
+
+#[test]
+fn a_callback_moves_the_stream_to_a_thread_of_its_own() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let client = driven_client(&format!("{}/ticker?count=0&interval_ms=5", server.url()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    client.set_callback(Box::new(move |item, _| {
+        if let ItemRef::Message(event) = item {
+            let on_thread = std::thread::current().name() == Some("libsse-engine");
+            sink.lock()
+                .unwrap()
+                .push((event.data.to_owned(), on_thread));
+        }
+    }));
+    wait_until("ten events through the callback", || {
+        seen.lock().unwrap().len() >= 10
+    });
+    assert!(seen.lock().unwrap().iter().all(|(_, on_thread)| *on_thread));
+    drop(client);
+    wait_until("its thread to be joined", || engine_threads() == 0);
+}
+
+#[test]
+fn two_threads_pulling_one_client_share_its_events_once_each() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let count = 3000;
+    let client = Arc::new(start(
+        config(&format!("{}/ticker?count={count}", server.url()))
+            .driven_by_caller(true)
+            .messages_only(true)
+            .retry(|r| r.reconnect = false),
+    ));
+    let pullers: Vec<_> = (0..2)
+        .map(|_| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                let mut items = Vec::new();
+                loop {
+                    match client.next(Some(PATIENCE)) {
+                        Ok(Some(item)) => items.push(item),
+                        Ok(None) => panic!("no item within {PATIENCE:?}"),
+                        Err(end) => {
+                            assert_eq!(end.kind, sse::ErrorKind::Closed, "{end}");
+                            return items;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let items: Vec<Item> = pullers
+        .into_iter()
+        .flat_map(|p| p.join().unwrap())
+        .collect();
+    let mut ids = message_ids(&items);
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=count).collect::<Vec<u64>>());
+}
+
+#[test]
+fn a_name_is_looked_up_off_the_pulling_thread() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let url = format!("http://localhost:{}/ticker?count=3", server.addr().port());
+    let client = start(
+        config(&url)
+            .driven_by_caller(true)
+            .retry(|r| r.reconnect = false),
+    );
+    let (items, _) = drain(&client);
+    assert_eq!(message_ids(&items), [1, 2, 3]);
+}
