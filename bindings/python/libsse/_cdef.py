@@ -173,6 +173,7 @@ enum sse_status sse_config_set_max_response_head_bytes(struct sse_config *config
 enum sse_status sse_config_set_max_retry_after_ms(struct sse_config *config, uint64_t millis);
 enum sse_status sse_config_set_messages_only(struct sse_config *config, bool only);
 enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
+enum sse_status sse_config_set_driven_by_caller(struct sse_config *config, bool driven);
 enum sse_status sse_config_set_on_end(struct sse_config *config, int32_t on_end);
 enum sse_status sse_config_validate(const struct sse_config *config);
 const char *sse_status_name(int32_t status);

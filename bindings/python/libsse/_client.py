@@ -211,6 +211,7 @@ def _build_config(
     max_response_head_bytes: Optional[int],
     max_retry_after: Optional[float],
     on_end: str,
+    driven: bool = False,
 ) -> Any:
     _log.install()  # the hook follows the ``libsse`` logger's level
     config = lib.sse_config_new(_encode(url, "url"))
@@ -311,6 +312,8 @@ def _build_config(
             if not isinstance(on_end, str) or on_end not in _ON_END:
                 raise E.InvalidArgument(f"on_end must be 'by-method', 'reconnect' or 'end', not {on_end!r}")
             _check(config, lib.sse_config_set_on_end(config, _ON_END[on_end]))
+        if driven:
+            _check(config, lib.sse_config_set_driven_by_caller(config, True))
         return config
     except BaseException:
         lib.sse_config_free(config)
@@ -481,7 +484,7 @@ class _Handle:
             with self.lock:
                 self.busy -= 1
                 reader = self.reader
-                if self.busy and self.closer is None and reader and reader != threading.get_ident() and self.fd >= 0:
+                if self.busy and self.closer is None and reader and reader != threading.get_ident():
                     # A sync iterator in another thread, woken above: wait a
                     # little for it to leave, and free the client here, off
                     # the path that ends its loop.
@@ -626,6 +629,7 @@ class Client(_Stream):
 
     # Instance attributes once set (class defaults until then):
     _wait_first = False  # the last pull handed items out (see _fill); set per instance once true
+    _driven = False  # the stream is read inside the pulls (connect's ``background=False``)
 
     def __enter__(self) -> "Client":
         return self
@@ -723,6 +727,8 @@ class Client(_Stream):
             # stays readable while items are queued (libsse clears it when
             # a pull leaves the queue empty), so at one event per wake-up
             # an empty pull (a call, a lock, a read of the eventfd) is saved.
+            if self._driven:
+                return self._drive(h, skip_comments, deadline)
             wait_first = self._wait_first and timeout != 0 and not h.batch.pending()
             self._wait_first = False
             poller = None
@@ -769,6 +775,29 @@ class Client(_Stream):
                     h.free_if_doomed()
 
 
+    def _drive(self, h: "_Handle", skip_comments: bool, deadline: Optional[float]) -> bool:
+        """``_fill`` for a stream read inside the pulls: each pull waits
+        (GIL released) while libsse reads the socket on this thread. In the
+        main thread it waits in slices, so that Ctrl-C is seen."""
+        main = threading.current_thread() is threading.main_thread()
+        while True:
+            if deadline is None:
+                wait = _MAIN_SLICE_MS if main else -1
+            else:
+                remaining = deadline - _monotonic()
+                wait = max(0, int(remaining * 1000) + 1) if remaining > 0 else 0
+                if main and wait > _MAIN_SLICE_MS:
+                    wait = _MAIN_SLICE_MS
+            got = self._pull_once(skip_comments, wait)
+            if got:
+                return got > 0
+            if h.doomed:  # closed meanwhile
+                self._ended = True
+                return False
+            if deadline is not None and _monotonic() >= deadline:
+                return False
+
+
 _monotonic = time.monotonic
 
 
@@ -800,9 +829,10 @@ def connect(
     max_response_head_bytes: Optional[int] = None,
     max_retry_after: Optional[float] = None,
     on_end: str = "by-method",
+    background: bool = False,
 ) -> Client:
-    """Opens an SSE stream; returns at once (connecting happens in the
-    background; errors come out of iteration).
+    """Opens an SSE stream; returns at once (connecting happens as you
+    iterate; errors come out of iteration).
 
     Durations are in seconds (floats welcome).
 
@@ -812,8 +842,9 @@ def connect(
     - ``headers`` may also be a callable, called with no arguments before
       every connection attempt (the first and each reconnection) and
       returning the headers to set (a mapping or pairs, or None; each
-      replaces a same-named one), e.g. a fresh token. It runs on a libsse
-      thread and takes the GIL: keep it quick (no network call; it holds
+      replaces a same-named one), e.g. a fresh token. It runs inside the
+      iteration (or on libsse's thread with ``background=True``) and takes
+      the GIL: keep it quick (no network call; on libsse's thread it holds
       up the other streams meanwhile). If it raises, the attempt fails
       with a :class:`RequestHookError` (an :class:`Error` item) and is
       retried with backoff.
@@ -859,10 +890,22 @@ def connect(
       and the other headers that frame the request are refused in
       ``headers`` (:class:`InvalidArgument`).
 
+    - ``background``: by default the stream is read on the thread that
+      iterates, while it waits for the next event (one wake-up per event,
+      no hand-over between threads: the lowest latency and CPU); between
+      two waits nothing reads it, and TCP holds the server back, as with
+      any blocking reader (reconnections also wait for the next one).
+      ``background=True`` reads it on libsse's thread all the time,
+      queueing up to ``queue_capacity`` events while you do something else.
+      :meth:`Client.fileno` switches a client to that for good (the
+      descriptor must turn readable while nobody reads).
+
     Raises :class:`InvalidArgument` / :class:`InvalidURL` for bad settings.
     """
-    options = {k: v for k, v in locals().items() if k != "url"}
-    return Client(url, _start(_build_config(url, **options)))
+    options = {k: v for k, v in locals().items() if k not in ("url", "background")}
+    client = Client(url, _start(_build_config(url, driven=not background, **options)))
+    client._driven = not background
+    return client
 
 
 __all__ = ["Client", "connect", "Closed", "CloseReason"]

@@ -43,10 +43,10 @@ def test_a_run_left_half_taken_survives_close(url: str) -> None:
     """Events of a pull not taken yet when the client is closed are built
     before the library's batch is freed: they come out intact, in order,
     right after the ones taken (ids and data contiguous)."""
-    client = libsse.connect(url + "/ticker?count=5000", max_retries=0)
+    client = libsse.connect(url + "/ticker?count=5000", max_retries=0, background=True)
     it = iter(client)
     taken = [next(it)]
-    time.sleep(0.3)  # the rest arrives: the next pull holds many events
+    time.sleep(0.3)  # the rest arrives (read in the background): the next pull holds many events
     taken += [next(it) for _ in range(5)]
     client.close()
     rest = list(it)  # what that pull held, then the end
@@ -99,7 +99,7 @@ def test_a_quiet_client_keeps_no_room_for_its_largest_batch(url: str) -> None:
     not for the ~1,600 of a 64 KiB read (72 bytes of item views each)."""
     tracemalloc.start()
     try:
-        with libsse.connect(url + "/ticker?count=20000&hold=1", max_retries=0) as client:
+        with libsse.connect(url + "/ticker?count=20000&hold=1", max_retries=0, background=True) as client:
             it = iter(client)
             next(it)
             time.sleep(0.5)  # the burst is read meanwhile: large batches wait
