@@ -190,11 +190,12 @@ class PyBatch:
     becomes ``pos`` at the next pull, once the result was handed over.
     """
 
-    __slots__ = ("_evs", "_count", "pos", "next_pos", "count", "_max", "_batch", "_batch_out", "seq", "taken", "_max_pack")
+    __slots__ = ("_evs", "pos", "next_pos", "count", "_max", "_batch", "_batch_out", "seq", "taken", "_max_pack")
 
     def __init__(self, max_items: int = MAX_ITEMS) -> None:
-        self._evs = ffi.new("struct sse_event *[]", max_items)
-        self._count = ffi.new("uintptr_t *")
+        # The parser source's slots (8 KiB at 1,024 items), made by the
+        # first parser pull: a client's batch never uses them.
+        self._evs: Any = None
         self._batch_out = ffi.new("struct sse_batch **")
         self._batch = ffi.NULL
         self._max = max_items
@@ -314,6 +315,8 @@ class PyBatch:
         return E.OK, events, other, self.seq
 
     def pull_parser(self, parser: Any, skip_comments: bool) -> Pulled:
+        if self._evs is None:
+            self._evs = ffi.new("struct sse_event *[]", self._max)
         if self.pos >= self.count:
             self.pos = self.count = 0  # every slot is NULL: all handed out
             out = ffi.new("struct sse_event **")
@@ -341,11 +344,12 @@ class PyBatch:
         # Every slot, not only [0, count): consumed slots are NULL, so the
         # scan frees exactly what was not handed out.
         evs = self._evs
-        for index in range(self._max):
-            ev = evs[index]
-            if ev != ffi.NULL:
-                evs[index] = ffi.NULL
-                lib.sse_event_free(ev)
+        if evs is not None:  # (None: a client's batch, no parser slots)
+            for index in range(self._max):
+                ev = evs[index]
+                if ev != ffi.NULL:
+                    evs[index] = ffi.NULL
+                    lib.sse_event_free(ev)
         self.pos = self.next_pos = self.count = 0
         self.taken = self.seq
 

@@ -4,6 +4,7 @@ and :class:`AsyncClient` are in ``_async.py``)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import threading
@@ -510,13 +511,43 @@ class _Handle:
             ws.wake(self.token)
 
 
+# The handles of the clients not closed yet (as keys): close() (or the
+# client's collection, or the interpreter's exit) takes a handle out and
+# disposes of it, once (the removal is atomic). A dict entry per client
+# (~40 bytes; a set's costs more) instead of a weakref.finalize (its weak
+# reference, info record, args tuple and registry entry: ~370 bytes).
+_open_handles: "dict[_Handle, None]" = {}
+
+
+def _close_all() -> None:
+    """At exit, as weakref.finalize did: closes the clients still open."""
+    while _open_handles:
+        try:
+            h, _ = _open_handles.popitem()
+        except KeyError:
+            return
+        h.dispose()
+
+
+atexit.register(_close_all)
+
+
 class _Stream:
-    """What the sync and async clients share: state and one pull step."""
+    """What the sync and async clients share: state and one pull step.
+
+    No ``__dict__`` of its own: the asyncio client keeps ``_FIELDS`` in
+    ``__slots__`` (beside its compiled base's ``_it``): ~330 bytes less per
+    client than an instance dict. The sync :class:`Client` has a dict."""
+
+    __slots__ = ()
+    # The instance attributes set here, but ``_it`` (a subclass gives it:
+    # AsyncClient's compiled base has it as a field).
+    _FIELDS = ("url", "_h", "_other", "_ended", "_end_error", "_fatal", "_last_error", "_reading", "_cancelled")
 
     def __init__(self, url: str, ptr: Any) -> None:
         self.url = url
-        self._h = _Handle(ptr)
-        self._finalizer = weakref.finalize(self, _Handle.dispose, self._h)
+        self._h = h = _Handle(ptr)
+        _open_handles[h] = None
         self._it: Optional[Iterator[Event]] = None  # events received, not yet handed out
         self._other: Optional[Item] = None  # the item after them
         self._ended = False
@@ -557,7 +588,15 @@ class _Stream:
         """Stops the stream for good and frees it (at once, or as soon as a
         thread blocked in iteration wakes up, within milliseconds). Safe from
         any thread, any number of times. Iteration then ends normally."""
-        self._finalizer()
+        try:
+            h = self._h
+            del _open_handles[h]  # atomic: one caller disposes
+        except (AttributeError, KeyError, TypeError):  # closed already, never opened, or at exit
+            return
+        h.dispose()
+
+    def __del__(self) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
