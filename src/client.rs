@@ -371,7 +371,13 @@ impl Client {
                 return Err(Some(left()));
             }
             let news = || !queue.is_empty() || queue.is_shut() || self.thread_finished();
-            if !self.engine.drive(deadline, news) {
+            let drove = self.engine.drive(deadline, news);
+            if self.engine.take_backlogged() {
+                // The server sends faster than this caller takes: a thread
+                // of its own reads ahead from now on, beside the caller.
+                let _ = self.to_thread();
+            }
+            if !drove {
                 // Another thread drives (or the loop is moving to a thread).
                 let slice = left().map_or(SLICE, |l| l.min(SLICE));
                 match receive(queue, Some(slice)) {

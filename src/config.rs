@@ -480,7 +480,9 @@ impl ConfigBuilder {
     /// read (the server is held back by TCP, as for any blocking reader),
     /// and its reconnections and timeouts wait for the next call. Asking
     /// for the client's descriptor, a wait set or a callback moves it to a
-    /// background thread of its own for good. True switches
+    /// background thread of its own for good; so does a backlog (eight
+    /// whole 64 KiB reads in a row: the server is far ahead, and a thread
+    /// reading ahead overlaps reading with the caller's work). True switches
     /// [`ConfigBuilder::own_thread`] off (the last of the two set wins).
     pub fn driven_by_caller(mut self, driven: bool) -> Self {
         self.config.driven_by_caller = driven;

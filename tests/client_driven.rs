@@ -254,3 +254,31 @@ fn a_name_is_looked_up_off_the_pulling_thread() {
     let (items, _) = drain(&client);
     assert_eq!(message_ids(&items), [1, 2, 3]);
 }
+
+#[test]
+fn a_backlog_moves_the_stream_to_a_thread_that_reads_ahead() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    // A live stream (small reads) stays on the pulling thread...
+    let live = driven_client(&format!("{}/ticker?count=0&interval_ms=1", server.url()));
+    messages(&live, 50);
+    assert_eq!(engine_threads(), 0);
+    drop(live);
+    // ...a server far ahead of the caller (whole 64 KiB reads in a row)
+    // gets a thread that reads ahead while the caller takes the items.
+    let count = 200_000;
+    let client = start(
+        config(&format!("{}/fast?count={count}&size=40", server.url()))
+            .driven_by_caller(true)
+            .messages_only(true)
+            .retry(|r| r.reconnect = false),
+    );
+    let mut events = 0;
+    while let Ok(Some(batch)) = client.next_batch(Some(PATIENCE)) {
+        events += batch.len();
+    }
+    assert_eq!(events, count);
+    assert_eq!(engine_threads(), 1, "no thread read ahead of the backlog");
+    drop(client);
+    wait_until("its thread to be joined", || engine_threads() == 0);
+}

@@ -108,6 +108,8 @@ pub(crate) struct Engine {
     let_go: AtomicBool,
     /// The loop has a thread of its own.
     threaded: AtomicBool,
+    /// A caller driving the loop found a backlog (see [`Engine::drive`]).
+    backlogged: AtomicBool,
 }
 
 /// What runs the loop.
@@ -127,6 +129,10 @@ const EVENTS_CALLER: usize = 8;
 /// The read buffer a loop driven by its caller starts with; it grows (up
 /// to [`READ_BYTES`]) when reads fill it.
 const READ_BYTES_CALLER: usize = 2 * 1024;
+/// Whole [`READ_BYTES`] reads in a row after which a loop driven by its
+/// caller says it is backlogged: the server sends faster than the caller
+/// takes, and a thread reading ahead would overlap the two.
+const BACKLOG_READS: u32 = 8;
 
 impl Engine {
     /// Starts a loop thread.
@@ -161,6 +167,7 @@ impl Engine {
             driver: Mutex::new(Driver::Caller(Box::new(reactor))),
             let_go: AtomicBool::new(false),
             threaded: AtomicBool::new(false),
+            backlogged: AtomicBool::new(false),
         })
     }
 
@@ -238,7 +245,19 @@ impl Engine {
             if !reactor.turn(wait) {
                 return true;
             }
+            if reactor.full_reads >= BACKLOG_READS {
+                reactor.full_reads = 0;
+                self.backlogged.store(true, Ordering::Release);
+                return true;
+            }
         }
+    }
+
+    /// Whether a caller driving the loop found a backlog: [`BACKLOG_READS`]
+    /// whole reads in a row (the caller may then move the loop to a thread,
+    /// to read ahead while it takes the items). Cleared by the call.
+    pub(crate) fn take_backlogged(&self) -> bool {
+        self.backlogged.swap(false, Ordering::AcqRel)
     }
 
     /// Starts a stream of `config` whose items go to `sink`; returns its
@@ -401,6 +420,9 @@ struct Reactor {
     /// Streams that may have more to read (they stopped at the per-turn
     /// limit, before the socket would block).
     again: Vec<Slot>,
+    /// Reads in a row that filled a whole [`READ_BYTES`] buffer: a
+    /// backlog (see [`Engine::drive`]).
+    full_reads: u32,
     shutting_down: bool,
 }
 
@@ -428,6 +450,7 @@ impl Reactor {
             read_buffer: vec![0; read_bytes],
             events: Events::with_capacity(events),
             again: Vec::new(),
+            full_reads: 0,
             shutting_down: false,
         }
     }
@@ -970,6 +993,11 @@ impl Reactor {
                         // More is coming than the buffer holds: read more at once.
                         self.read_buffer.resize((n * 4).min(READ_BYTES), 0);
                     }
+                    self.full_reads = if n == READ_BYTES {
+                        self.full_reads.saturating_add(1)
+                    } else {
+                        0
+                    };
                     handed
                 }
                 Err(e) if e.kind() == Io::Interrupted => continue,

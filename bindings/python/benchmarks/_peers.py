@@ -8,6 +8,7 @@ from typing import Optional
 MODULES = {
     "libsse": "libsse",
     "libsse-async": "libsse",
+    "libsse-background": "libsse",
     "launchdarkly": "ld_eventsource",
     "ssec": "ssec",
     "httpx": "httpx",

@@ -117,15 +117,19 @@ LARGE_OF_RAW = 0.5  # 64 KiB events: libsse (sync) at least this share of the ra
 LINE_OF_RAW = 2.0  # the 8 MiB line: libsse (sync) takes at most this many times the raw reader's time
 
 
-def run_libsse(url: str, n: int) -> Tuple[int, int]:
+def run_libsse(url: str, n: int, background: bool = False) -> Tuple[int, int]:
     import libsse
 
     events = total = 0
-    with libsse.connect(url, max_retries=0) as client:
+    with libsse.connect(url, max_retries=0, background=background) as client:
         for event in client:
             total += len(event.data)
             events += 1
     return events, total
+
+
+def run_libsse_background(url: str, n: int) -> Tuple[int, int]:
+    return run_libsse(url, n, background=True)
 
 
 def run_libsse_async(url: str, n: int) -> Tuple[int, int]:
@@ -251,12 +255,13 @@ def run_raw(url: str, n: int) -> Tuple[int, int]:
 CLIENTS: Dict[str, Callable[[str, int], Tuple[int, int]]] = {
     "libsse": run_libsse,
     "libsse-async": run_libsse_async,
+    "libsse-background": run_libsse_background,
     "launchdarkly": run_launchdarkly,
     "ssec": run_ssec,
     "httpx": run_httpx,
     "raw": run_raw,
 }
-OURS = ("libsse", "libsse-async")
+OURS = ("libsse", "libsse-async", "libsse-background")
 # Rows for reference, not peers: the raw socket reader is no SSE client.
 REFERENCES = ("raw",)
 
@@ -314,6 +319,8 @@ def describe(name: str) -> str:
         return "libsse, sync iterator (`libsse.connect`)"
     if name == "libsse-async":
         return "libsse, asyncio (`libsse.connect_async`)"
+    if name == "libsse-background":
+        return "libsse, sync iterator read on libsse's thread (`libsse.connect(background=True)`)"
     if name == "launchdarkly":
         return (f"launchdarkly-eventsource {dist_version('launchdarkly-eventsource')} "
                 f"(urllib3 {dist_version('urllib3')}), `SSEClient.events`")

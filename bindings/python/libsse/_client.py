@@ -937,7 +937,8 @@ def connect(
       ``background=True`` reads it on libsse's thread all the time,
       queueing up to ``queue_capacity`` events while you do something else.
       :meth:`Client.fileno` switches a client to that for good (the
-      descriptor must turn readable while nobody reads).
+      descriptor must turn readable while nobody reads), and so does a
+      backlog (a server far ahead of the loop: a thread reads ahead).
 
     Raises :class:`InvalidArgument` / :class:`InvalidURL` for bad settings.
     """
