@@ -580,6 +580,11 @@ impl Drop for Client {
         }
         // No callback runs after this point.
         self.take_callback();
+        if self.engine.caller_may_drive() {
+            // Nobody else runs its loop: the engine, dropped right after
+            // this, ends the stream on this thread.
+            return;
+        }
         // The stream ends once the closed item is out (the loop ends a
         // closed stream at once, connect or not).
         self.shared.wait_ended(JOIN_GRACE);

@@ -282,3 +282,25 @@ fn a_backlog_moves_the_stream_to_a_thread_that_reads_ahead() {
     drop(client);
     wait_until("its thread to be joined", || engine_threads() == 0);
 }
+
+#[test]
+fn dropping_a_driven_client_ends_its_stream_on_the_spot() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    // Pulled (connected) or never pulled: nothing else runs its loop, so
+    // the drop itself ends the stream; it used to wait out the 200 ms
+    // grace for a loop thread that does not exist.
+    for pulled in [true, false] {
+        let client = driven_client(&format!("{}/silent", server.url()));
+        if pulled {
+            assert!(matches!(next(&client), Item::Open { .. }));
+        }
+        let asked = Instant::now();
+        drop(client);
+        let took = asked.elapsed();
+        assert!(took < ms(150), "pulled {pulled}: the drop took {took:?}");
+    }
+    wait_until("the connection to be closed", || {
+        server.open_connections() == 0
+    });
+}
