@@ -406,7 +406,9 @@ enum sse_status sse_client_close(struct sse_client *client);
 // joined), runs the callback's `userdata_free`, and frees it. While
 // another client's callback holds the shared loop thread, the wait for
 // the stream's end lasts at most 200 ms: the socket is then closed when
-// the loop goes on. NULL is a
+// the loop goes on. A client driven by its caller
+// (`sse_config_set_driven_by_caller`) ends its stream on the freeing
+// thread, at once. NULL is a
 // no-op. No call on the client may start once this is called (one that
 // starts during the free is refused; after it, the handle is gone). From inside
 // the callback the thread finishes on its own right after the callback

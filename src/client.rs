@@ -309,6 +309,12 @@ impl Client {
                  would wait for itself",
             ));
         }
+        if self.engine.driven_here() {
+            return Err(Error::argument(
+                "cannot take items from inside the request hook of a client driven by its \
+                 caller: the hook runs inside a pull of this client, which would wait for itself",
+            ));
+        }
         // After close(), queued items are still handed out, then the end
         // comes within the grace period even if the loop thread is held
         // (by another client's blocking callback); normally the closed
@@ -372,9 +378,11 @@ impl Client {
             }
             let news = || !queue.is_empty() || queue.is_shut() || self.thread_finished();
             let drove = self.engine.drive(deadline, news);
-            if self.engine.take_backlogged() {
-                // The server sends faster than this caller takes: a thread
-                // of its own reads ahead from now on, beside the caller.
+            if self.engine.take_wants_thread() {
+                // The server sends faster than this caller takes (a thread
+                // of its own reads ahead from now on, beside the caller),
+                // or the request hook asked for a descriptor, a wait set
+                // or a callback.
                 let _ = self.to_thread();
             }
             if !drove {
@@ -504,6 +512,9 @@ impl Client {
         self.engine
             .to_thread()
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))?;
+        if self.engine.driven_here() {
+            return Ok(()); // from the request hook: moved once the pull lets go
+        }
         if let Some(id) = self.engine.thread_id() {
             let _ = self.shared.worker.set(id);
         }
@@ -545,6 +556,11 @@ impl Client {
         }
         if let Some(&id) = self.shared.on_loop.get() {
             self.engine.close(id);
+        }
+        if self.engine.caller_may_drive() {
+            // Nobody may be pulling: the close happens now, not at the
+            // next pull (the socket closed, the closed item queued).
+            self.engine.run_pending();
         }
         // Whoever waits on the descriptor or the wait set looks now, not
         // when the loop thread gets to the close (a hop later, or much
@@ -706,7 +722,13 @@ fn shared_engine() -> Result<Arc<Engine>> {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .map_or(1, |n| n.clamp(1, 64))
     });
+    static PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let mut engines = lock(&ENGINES);
+    // In a fork()ed child the parent's loops are copies without their
+    // threads: forgotten (never joined), the child starts its own.
+    if PID.swap(std::process::id(), Ordering::Relaxed) != std::process::id() {
+        engines.clear();
+    }
     engines.resize_with(count, std::sync::Weak::new);
     let slot = &mut engines[NEXT.fetch_add(1, Ordering::Relaxed) % count];
     if let Some(engine) = slot.upgrade() {

@@ -304,3 +304,63 @@ fn dropping_a_driven_client_ends_its_stream_on_the_spot() {
         server.open_connections() == 0
     });
 }
+
+#[test]
+fn the_request_hook_may_ask_for_the_descriptor_but_not_pull() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    // The hook runs inside a pull of its own client, on the pulling thread:
+    // a pull from there is refused (it would wait for itself), a
+    // descriptor is given and the loop moves to a thread once the pull
+    // lets go (it used to hang on its own lock).
+    let slot: Arc<std::sync::OnceLock<std::sync::Weak<Client>>> = Arc::default();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (hook_slot, hook_seen) = (slot.clone(), seen.clone());
+    let hook = sse::RequestHook::new(move |_request| {
+        if let Some(client) = hook_slot.get().and_then(std::sync::Weak::upgrade) {
+            let pulled = client.next(Some(Duration::ZERO)).map(|_| ());
+            let fd = client.notify_fd();
+            hook_seen.lock().unwrap().push((pulled, fd.is_ok()));
+        }
+        Ok(())
+    });
+    let client = Arc::new(start(
+        config(&format!("{}/ticker?count=0&interval_ms=5", server.url()))
+            .driven_by_caller(true)
+            .request_hook(hook),
+    ));
+    slot.set(Arc::downgrade(&client)).unwrap();
+    messages(&client, 3);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        seen[0].0.as_ref().map_err(|e| e.kind),
+        Err(sse::ErrorKind::InvalidArgument)
+    );
+    assert!(seen[0].1, "no descriptor from inside the hook");
+    wait_until("the loop to move to a thread", || engine_threads() == 1);
+    drop(client);
+    wait_until("its thread to be joined", || engine_threads() == 0);
+}
+
+#[test]
+fn a_close_with_nobody_pulling_closes_the_connection_at_once() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let client = driven_client(&format!("{}/ticker?count=0&interval_ms=50", server.url()));
+    messages(&client, 2);
+    assert_eq!(server.open_connections(), 1);
+    client.close();
+    // Not at the next pull: now.
+    wait_until("the connection to be closed", || {
+        server.open_connections() == 0
+    });
+    let (items, end) = drain(&client);
+    assert_eq!(end.kind, sse::ErrorKind::Closed);
+    assert_eq!(
+        items.last(),
+        Some(&Item::Closed {
+            reason: CloseReason::ClosedByUser
+        })
+    );
+}

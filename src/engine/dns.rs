@@ -65,14 +65,19 @@ pub(crate) struct Resolver {
 
 /// The pool every loop of the process shares: started with the first loop
 /// that asks, gone (its threads ending) with the last that holds it.
+/// In a `fork()`ed child the parent's pool is a copy without its threads:
+/// the child starts one of its own.
 pub(crate) fn shared() -> io::Result<Arc<Resolver>> {
-    static SHARED: Mutex<Weak<Resolver>> = Mutex::new(Weak::new());
+    static SHARED: Mutex<(u32, Weak<Resolver>)> = Mutex::new((0, Weak::new()));
     let mut shared = lock(&SHARED);
-    if let Some(resolver) = shared.upgrade() {
-        return Ok(resolver);
+    let pid = std::process::id();
+    if shared.0 == pid {
+        if let Some(resolver) = shared.1.upgrade() {
+            return Ok(resolver);
+        }
     }
     let resolver = Arc::new(Resolver::start()?);
-    *shared = Arc::downgrade(&resolver);
+    *shared = (pid, Arc::downgrade(&resolver));
     Ok(resolver)
 }
 

@@ -108,8 +108,17 @@ pub(crate) struct Engine {
     let_go: AtomicBool,
     /// The loop has a thread of its own.
     threaded: AtomicBool,
-    /// A caller driving the loop found a backlog (see [`Engine::drive`]).
-    backlogged: AtomicBool,
+    /// The loop should move to a thread of its own once its caller lets
+    /// go of it: a backlog (see [`Engine::drive`]), or a `to_thread` asked
+    /// on the driving thread itself (from the request hook).
+    wants_thread: AtomicBool,
+}
+
+thread_local! {
+    /// The engine whose loop this thread is driving now (its address; 0:
+    /// none): a call from inside that loop (the request hook) must not
+    /// wait for it.
+    static DRIVING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// What runs the loop.
@@ -167,13 +176,19 @@ impl Engine {
             driver: Mutex::new(Driver::Caller(Box::new(reactor))),
             let_go: AtomicBool::new(false),
             threaded: AtomicBool::new(false),
-            backlogged: AtomicBool::new(false),
+            wants_thread: AtomicBool::new(false),
         })
     }
 
     /// Runs the loop on a thread of its own from now on (nothing if it
     /// has one already). A caller driving it lets go first (woken here).
+    /// Asked on the thread driving the loop (from inside it: the request
+    /// hook), the move waits until that thread lets go of the loop.
     pub(crate) fn to_thread(&self) -> io::Result<()> {
+        if self.driven_here() {
+            self.wants_thread.store(true, Ordering::Release);
+            return Ok(());
+        }
         self.let_go.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
         let mut driver = lock(&self.driver);
@@ -226,8 +241,12 @@ impl Engine {
         let Driver::Caller(reactor) = &mut *driver else {
             return false;
         };
+        let _driving = Driving::enter(self);
         loop {
-            if done() || self.let_go.load(Ordering::SeqCst) {
+            if done()
+                || self.let_go.load(Ordering::SeqCst)
+                || self.wants_thread.load(Ordering::Acquire)
+            {
                 return true;
             }
             let wait = match deadline {
@@ -247,17 +266,41 @@ impl Engine {
             }
             if reactor.full_reads >= BACKLOG_READS {
                 reactor.full_reads = 0;
-                self.backlogged.store(true, Ordering::Release);
+                self.wants_thread.store(true, Ordering::Release);
                 return true;
             }
         }
     }
 
-    /// Whether a caller driving the loop found a backlog: [`BACKLOG_READS`]
-    /// whole reads in a row (the caller may then move the loop to a thread,
-    /// to read ahead while it takes the items). Cleared by the call.
-    pub(crate) fn take_backlogged(&self) -> bool {
-        self.backlogged.swap(false, Ordering::AcqRel)
+    /// Whether the loop should move to a thread of its own now that its
+    /// caller let go: a backlog ([`BACKLOG_READS`] whole reads in a row: a
+    /// thread reads ahead while the caller takes the items), or a move
+    /// asked from inside the loop. Cleared by the call.
+    pub(crate) fn take_wants_thread(&self) -> bool {
+        self.wants_thread.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether this thread is driving the loop now (so it is inside it: in
+    /// the request hook).
+    pub(crate) fn driven_here(&self) -> bool {
+        DRIVING.with(|d| d.get() == self as *const Engine as usize)
+    }
+
+    /// For a loop its caller drives and nobody drives now: handles what
+    /// was asked of it (a close: the socket closed, the closed item queued)
+    /// and what is ready, without waiting. Nothing otherwise: a thread
+    /// driving it, or its own thread, does that.
+    pub(crate) fn run_pending(&self) {
+        if self.driven_here() {
+            return;
+        }
+        let Ok(mut driver) = self.driver.try_lock() else {
+            return;
+        };
+        if let Driver::Caller(reactor) = &mut *driver {
+            let _driving = Driving::enter(self);
+            reactor.turn(Some(std::time::Duration::ZERO));
+        }
     }
 
     /// Starts a stream of `config` whose items go to `sink`; returns its
@@ -334,6 +377,21 @@ impl Drop for Engine {
             }
             Driver::Gone => {}
         }
+    }
+}
+
+/// Marks this thread as driving an engine's loop while it lives.
+struct Driving(usize);
+
+impl Driving {
+    fn enter(engine: &Engine) -> Driving {
+        Driving(DRIVING.with(|d| d.replace(engine as *const Engine as usize)))
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        DRIVING.with(|d| d.set(self.0));
     }
 }
 

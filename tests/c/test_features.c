@@ -682,8 +682,13 @@ static void test_driven_by_caller(void) {
     sse_client_free(client);
 
     /* A free while another thread waits in a pull on a silent stream: the
-     * pull returns, then the free. */
-    client = start(driven_config("/silent"));
+     * pull returns, then the free (messages only: the puller's one call
+     * waits until the free; a second call after it would use a freed
+     * handle). */
+    sse_config *silent = driven_config("/silent");
+    REQUIRE(silent != NULL);
+    CHECK_INT(sse_config_set_messages_only(silent, true), SSE_OK);
+    client = start(silent);
     puller q = {.client = client};
     REQUIRE(pthread_create(&thread, NULL, pull_until_end, &q) == 0);
     double deadline = harness_now_ms() + harness_ms(10000);

@@ -250,6 +250,37 @@ print("parent:", os.waitstatus_to_exitcode(status), flush=True)
     assert out.stdout.split("\n")[:2] == ["child: raised", "parent: 0"], out.stdout + out.stderr
 
 
+def test_a_forked_child_connects_again_by_name(url: str) -> None:
+    """The parent's libsse threads (loops, the name resolver) do not exist
+    in a fork()ed child: a connection made there, to a host name, on the
+    iterating thread or libsse's, starts its own (it used to time out on
+    the name lookup, or hang)."""
+    port = url.rsplit(":", 1)[1]
+    script = f"""
+import os, sys
+sys.path.insert(0, {os.path.dirname(HERE)!r})
+import libsse
+by_name = "http://localhost:{port}/ticker?count=3&interval_ms=5"
+parents = [libsse.connect(by_name), libsse.connect(by_name, background=True)]
+for client in parents:
+    next(iter(client))  # connected: the parent's resolver and loop run
+pid = os.fork()
+if pid == 0:
+    for background in (False, True):
+        with libsse.connect(by_name, background=background, max_retries=0, connect_timeout=5) as client:
+            print("child:", [e.data for e in client], flush=True)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+for client in parents:
+    client.close()
+print("parent:", os.waitstatus_to_exitcode(status), flush=True)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    ticks = "['tick 1', 'tick 2', 'tick 3']"
+    assert out.stdout.split("\n")[:3] == [f"child: {ticks}", f"child: {ticks}", "parent: 0"], out.stdout + out.stderr
+
+
 def test_async_read_after_cancelled_read_raises(url: str) -> None:
     async def main():
         async with libsse.connect_async(url + "/silent") as client:
