@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Instant, SystemTime};
 
-use crossbeam_channel::{unbounded, Receiver, Sender};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -100,7 +99,7 @@ const READS_PER_TURN: usize = 16;
 /// its items ([`Engine::drive`]) until it is moved to a thread of its own
 /// ([`Engine::to_thread`]).
 pub(crate) struct Engine {
-    commands: Sender<Command>,
+    commands: Arc<Inbox>,
     waker: Arc<Waker>,
     next_id: std::sync::atomic::AtomicU64,
     driver: Mutex<Driver>,
@@ -137,7 +136,7 @@ const EVENTS_THREAD: usize = 1024;
 const EVENTS_CALLER: usize = 8;
 /// The read buffer a loop driven by its caller starts with; it grows (up
 /// to [`READ_BYTES`]) when reads fill it.
-const READ_BYTES_CALLER: usize = 2 * 1024;
+const READ_BYTES_CALLER: usize = 1024;
 /// Whole [`READ_BYTES`] reads in a row after which a loop driven by its
 /// caller says it is backlogged: the server sends faster than the caller
 /// takes, and a thread reading ahead would overlap the two.
@@ -160,15 +159,8 @@ impl Engine {
     fn new(events: usize, read_bytes: usize) -> io::Result<Engine> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (commands, inbox) = unbounded();
-        let reactor = Reactor::new(
-            poll,
-            inbox,
-            commands.clone(),
-            waker.clone(),
-            events,
-            read_bytes,
-        );
+        let commands = Arc::new(Inbox::default());
+        let reactor = Reactor::new(poll, commands.clone(), waker.clone(), events, read_bytes);
         Ok(Engine {
             commands,
             waker,
@@ -347,8 +339,9 @@ impl Engine {
     }
 
     fn send(&self, command: Command) -> Result<()> {
-        let gone = |_| Error::new(ErrorKind::Internal, "the engine thread is gone");
-        self.commands.send(command).map_err(gone)?;
+        if !self.commands.send(command) {
+            return Err(Error::new(ErrorKind::Internal, "the engine thread is gone"));
+        }
         self.waker
             .wake()
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot wake the engine: {e}")))
@@ -455,11 +448,50 @@ struct Stream {
     armed: Option<Instant>,
 }
 
+/// The requests to a loop, in order: a list under a lock (a channel took
+/// a 1.5 KiB block per loop at its first request, a loop per client for
+/// clients driven by their callers). Closed when the loop is gone.
+struct Inbox {
+    commands: Mutex<Option<VecDeque<Command>>>,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Inbox {
+            commands: Mutex::new(Some(VecDeque::new())),
+        }
+    }
+}
+
+impl Inbox {
+    /// Queues `command`; false when the loop is gone.
+    fn send(&self, command: Command) -> bool {
+        match &mut *lock(&self.commands) {
+            Some(commands) => {
+                commands.push_back(command);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The oldest request, if any.
+    fn take(&self) -> Option<Command> {
+        lock(&self.commands).as_mut()?.pop_front()
+    }
+
+    /// The loop is gone: later sends fail; what was queued is dropped
+    /// (outside the lock).
+    fn close(&self) {
+        let left = lock(&self.commands).take();
+        drop(left);
+    }
+}
+
 struct Reactor {
     poll: Poll,
-    inbox: Receiver<Command>,
-    /// For the resolver pool's answers.
-    commands: Sender<Command>,
+    /// Its requests (the engine's, and the resolver pool's answers).
+    inbox: Arc<Inbox>,
     waker: Arc<Waker>,
     /// The process's pool, held from the first name to look up.
     resolver: Option<Arc<Resolver>>,
@@ -484,11 +516,17 @@ struct Reactor {
     shutting_down: bool,
 }
 
+impl Drop for Reactor {
+    /// Later requests fail ("the engine thread is gone").
+    fn drop(&mut self) {
+        self.inbox.close();
+    }
+}
+
 impl Reactor {
     fn new(
         poll: Poll,
-        inbox: Receiver<Command>,
-        commands: Sender<Command>,
+        inbox: Arc<Inbox>,
         waker: Arc<Waker>,
         events: usize,
         read_bytes: usize,
@@ -496,7 +534,6 @@ impl Reactor {
         Reactor {
             poll,
             inbox,
-            commands,
             waker,
             resolver: None,
             reply: None,
@@ -633,7 +670,7 @@ impl Reactor {
     }
 
     fn commands(&mut self) {
-        while let Ok(command) = self.inbox.try_recv() {
+        while let Some(command) = self.inbox.take() {
             let slot = |r: &Self, id: u64| r.slots.get(&id).copied();
             match command {
                 Command::Start(id, config, sink) => {
@@ -789,9 +826,9 @@ impl Reactor {
     fn reply(&mut self) -> AnswerFn {
         self.reply
             .get_or_insert_with(|| {
-                let (commands, waker) = (self.commands.clone(), self.waker.clone());
+                let (inbox, waker) = (self.inbox.clone(), self.waker.clone());
                 Arc::new(move |answer| {
-                    if commands.send(Command::Resolved(answer)).is_ok() {
+                    if inbox.send(Command::Resolved(answer)) {
                         let _ = waker.wake();
                     }
                 })
@@ -1576,7 +1613,7 @@ fn seed(id: u64) -> u64 {
 mod tests {
     use std::time::Duration;
 
-    use crossbeam_channel::RecvTimeoutError;
+    use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
     use sse_demo_server::Server;
 
     use super::*;
