@@ -13,7 +13,8 @@ Two implementations with the same interface:
   of :class:`Event` tuples straight from the library's memory (one decode
   per data string; a type or id equal to the previous event's is the same
   str object).
-* ``PyBatch`` uses only the ABI-mode calls: five calls per event.
+* ``PyBatch`` uses only the ABI-mode calls: five calls per event (a type
+  or id equal to the previous event's is the same str object here too).
 
 Invariant (both): ``release()`` frees exactly what was not handed out,
 whatever interrupted the consumer (the libsse batch as a whole; of parser
@@ -190,7 +191,10 @@ class PyBatch:
     becomes ``pos`` at the next pull, once the result was handed over.
     """
 
-    __slots__ = ("_evs", "pos", "next_pos", "count", "_max", "_batch", "_batch_out", "seq", "taken", "_max_pack")
+    __slots__ = (
+        "_evs", "pos", "next_pos", "count", "_max", "_batch", "_batch_out", "seq", "taken", "_max_pack",
+        "_shared",
+    )
 
     def __init__(self, max_items: int = MAX_ITEMS) -> None:
         # The parser source's slots (8 KiB at 1,024 items), made by the
@@ -205,6 +209,9 @@ class PyBatch:
         self.seq = 0
         self.taken = 0
         self._max_pack = 0
+        # The last event's type and id, as bytes and str: an event with the
+        # same bytes gets the same str (no decode, no second copy).
+        self._shared: List[Any] = [b"message", "message", b"", ""]
 
     def limit(self, messages: int, data_bytes: int = 0) -> None:
         """Hands out at most ``messages`` messages per pull (0: no limit);
@@ -232,6 +239,7 @@ class PyBatch:
         length = _len
         owned = self._batch == ffi.NULL
         evs = self._evs
+        shared = self._shared
         events: List[Event] = []
         p = self.pos
         count = self.count
@@ -243,12 +251,20 @@ class PyBatch:
             if kind == KIND_MESSAGE:
                 data = data_of(ev, length)
                 retry = retry_of(ev)
+                raw_type = unpack(type_of(ev), type_len(ev))
+                if raw_type != shared[0]:
+                    shared[0] = raw_type
+                    shared[1] = raw_type.decode("utf-8", "replace")
+                raw_id = string(id_of(ev))
+                if raw_id != shared[2]:
+                    shared[2] = raw_id
+                    shared[3] = raw_id.decode("utf-8", "replace")
                 events.append(
                     _new_event(
                         (
-                            unpack(type_of(ev), type_len(ev)).decode("utf-8", "replace"),
+                            shared[1],
                             unpack(data, length[0]).decode("utf-8", "replace"),
-                            string(id_of(ev)).decode("utf-8", "replace"),
+                            shared[3],
                             retry if retry >= 0 else None,
                         )
                     )

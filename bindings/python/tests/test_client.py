@@ -726,3 +726,22 @@ def test_log_hook_asks_libsse_only_for_the_levels_the_logger_lets_through(url: s
     finally:
         log.setLevel(old)
         _log.install()
+
+
+def test_a_type_or_id_shared_by_events_is_one_string(url: str, mode: str) -> None:
+    """Events whose type and id equal the previous event's get the same str
+    objects (built once, not once per event), on both paths; a new type or
+    id gets a new string."""
+    import base64
+
+    body = b"id: req-42\n" + b"".join(b"event: token\ndata: %d\n\n" % n for n in range(200))
+    body += b"event: done\nid: req-43\ndata: end\n\n"
+    b64 = urllib.parse.quote(base64.b64encode(body).decode())
+    with libsse.connect(url + "/raw?b64=" + b64, max_retries=0) as client:
+        events = list(client)
+    assert [e.data for e in events] == [str(n) for n in range(200)] + ["end"]
+    tokens, last = events[:-1], events[-1]
+    assert all(e.event == "token" and e.id == "req-42" for e in tokens)
+    assert len({id(e.event) for e in tokens}) == 1, "one str per event for the shared type"
+    assert len({id(e.id) for e in tokens}) == 1, "one str per event for the shared id"
+    assert (last.event, last.id) == ("done", "req-43")
