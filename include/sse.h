@@ -177,6 +177,20 @@ typedef struct sse_config sse_config;
 // at a time.
 typedef struct sse_event sse_event;
 
+// A loop for many clients that the application's own event loop runs
+// (asyncio, libuv, epoll, a game loop) on its thread: no libsse thread,
+// and an event costs one wake-up (the application's) instead of two.
+// Create with `sse_loop_new`; start clients on it with
+// `sse_config_set_loop`; watch `sse_loop_fd` for readability and call
+// `sse_loop_run(loop, 0)` when it is readable or `sse_loop_timeout_ms`
+// has passed, then pull the clients that have items (a wait set lists
+// them: `sse_client_join_waitset`). A pull of one of its clients runs the
+// loop too (a blocking pull waits inside it). Callbacks and request hooks
+// of its clients run inside `sse_loop_run` or those pulls; asking a
+// client for a descriptor, a wait set or a callback does not move it to
+// another thread. Free with `sse_loop_free`.
+typedef struct sse_loop sse_loop;
+
 // An incremental event-stream parser: feed bytes as they arrive, take
 // message and comment events out. Not thread-safe: one thread at a time.
 typedef struct sse_parser sse_parser;
@@ -751,7 +765,8 @@ enum sse_status sse_config_set_on_end(struct sse_config *config, int32_t on_end)
 // the one all clients share. For a callback that may block: on the shared
 // thread it would hold up every other stream. Costs a thread (and a
 // little memory) per such client. True switches
-// `sse_config_set_driven_by_caller` off (the last of the two set wins).
+// `sse_config_set_driven_by_caller` and `sse_config_set_loop` off (the last
+// set wins).
 // Default false.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
@@ -766,8 +781,9 @@ enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
 // `sse_client_fd`, `sse_client_join_waitset` or `sse_client_set_callback`
 // moves the client to a background thread of its own for good; so does a
 // backlog (eight whole 64 KiB reads in a row: a thread reading ahead then
-// overlaps reading with the caller's work). True
-// switches `sse_config_set_own_thread` off (the last of the two set wins).
+// overlaps reading with the caller's work). True switches
+// `sse_config_set_own_thread` and `sse_config_set_loop` off (the last set
+// wins).
 // Default false.
 //
 // Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
@@ -778,6 +794,15 @@ enum sse_status sse_config_set_driven_by_caller(struct sse_config *config, bool 
 // Returns `SSE_OK` or the status of the first invalid setting (the
 // config's last error says which).
 enum sse_status sse_config_validate(const struct sse_config *config);
+
+// Starts clients of this configuration on `event_loop` (see `sse_loop_new`),
+// which the application's event loop runs; NULL: on the loop all clients
+// share (the default). The configuration keeps the loop until it is freed
+// or set otherwise. Non-NULL switches `sse_config_set_own_thread` and
+// `sse_config_set_driven_by_caller` off (the last of the three set wins).
+//
+// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+enum sse_status sse_config_set_loop(struct sse_config *config, const struct sse_loop *event_loop);
 
 // The name of a status, e.g. "SSE_ERR_TLS". Static; never freed.
 // Unknown numbers give "SSE_UNKNOWN_STATUS".
@@ -860,6 +885,40 @@ const char *sse_event_header_value(const struct sse_event *event, const char *na
 // Frees an event. NULL, an event of a batch and the event a callback
 // receives are ignored (they are not the caller's to free).
 void sse_event_free(struct sse_event *event);
+
+// Creates a loop (a poll descriptor and a waker; no thread). NULL if they
+// cannot be created.
+struct sse_loop *sse_loop_new(void);
+
+// The descriptor to watch for readability (poll/epoll/asyncio): readable
+// when a socket, a request from another thread (a close, a consumer's
+// room) or a name lookup's answer needs the loop. Owned by the loop (do
+// not read or close it). -1 if `event_loop` is NULL.
+int32_t sse_loop_fd(const struct sse_loop *event_loop);
+
+// The most milliseconds the application may wait on `sse_loop_fd` before
+// it must call `sse_loop_run`: the next timer (a reconnection delay, a
+// connect or read timeout; rounded up), 0 when work is left over from the
+// last run, -1 when only readiness matters (or `event_loop` is NULL). While
+// another thread runs the loop (a blocking pull), 20.
+int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
+
+// Runs the loop once on this thread: waits at most `timeout_ms` for
+// readiness (0: not at all; negative: until something happens), then
+// reads what is ready, fires what is due and queues the clients' items
+// (their wait sets and descriptors are signalled).
+//
+// Returns `SSE_OK` (a turn ran), `SSE_TIMEOUT` (another thread runs the
+// loop now, a blocking pull of one of its clients: nothing done) or
+// `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a call from inside the loop: a
+// callback or request hook of one of its clients).
+enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
+
+// Frees the loop handle. Clients still on it go on: their streams move to
+// a background thread of their own (stop watching `sse_loop_fd` first).
+// Configurations set with it keep it until they are freed. NULL is a
+// no-op.
+void sse_loop_free(struct sse_loop *event_loop);
 
 // Installs a process-wide log callback for messages at `max_level` or
 // more severe (an `sse_log_level`: `SSE_LOG_ERROR` 1 .. `SSE_LOG_DEBUG`

@@ -229,8 +229,13 @@ impl Client {
 
     /// [`Client::start`] with the settings already on the heap: the stack
     /// frames stay small (see [`crate::config::ConfigBuilder::build_boxed`]).
-    pub(crate) fn start_boxed(config: Box<Config>) -> Result<Client> {
-        let engine = if config.driven_by_caller {
+    pub(crate) fn start_boxed(mut config: Box<Config>) -> Result<Client> {
+        // Not kept in the stream's settings: the loop's own streams would
+        // keep its handle alive (a cycle through the loop).
+        let event_loop = config.event_loop.take();
+        let engine = if let Some(event_loop) = event_loop {
+            event_loop.engine()
+        } else if config.driven_by_caller {
             let engine = Engine::driven_by_caller().map_err(|e| {
                 Error::new(ErrorKind::Internal, format!("cannot start a loop: {e}"))
             })?;
@@ -557,9 +562,10 @@ impl Client {
         if let Some(&id) = self.shared.on_loop.get() {
             self.engine.close(id);
         }
-        if self.engine.caller_may_drive() {
+        if self.engine.caller_may_drive() && !self.engine.run_by_application() {
             // Nobody may be pulling: the close happens now, not at the
-            // next pull (the socket closed, the closed item queued).
+            // next pull (the socket closed, the closed item queued). A loop
+            // the application runs is woken instead: its run does it.
             self.engine.run_pending();
         }
         // Whoever waits on the descriptor or the wait set looks now, not

@@ -175,6 +175,8 @@ pub struct Config {
     pub(crate) max_response_head_bytes: usize,
     pub(crate) own_thread: bool,
     pub(crate) driven_by_caller: bool,
+    /// The loop the application runs, for a client on one.
+    pub(crate) event_loop: Option<crate::Loop>,
     pub(crate) event_types: Vec<String>,
     pub(crate) on_end: OnEnd,
     pub(crate) request_hook: Option<RequestHook>,
@@ -208,6 +210,7 @@ impl Config {
                 max_response_head_bytes: DEFAULT_MAX_RESPONSE_HEAD_BYTES,
                 own_thread: false,
                 driven_by_caller: false,
+                event_loop: None,
                 event_types: Vec::new(),
                 on_end: OnEnd::default(),
                 request_hook: None,
@@ -465,11 +468,14 @@ impl ConfigBuilder {
     /// Drive this client on a background thread of its own instead of the
     /// one all clients share: for a callback that may block (which would
     /// hold up every stream of the shared thread). Costs a thread. True
-    /// switches [`ConfigBuilder::driven_by_caller`] off (the last of the
-    /// two set wins).
+    /// switches [`ConfigBuilder::driven_by_caller`] and
+    /// [`ConfigBuilder::on_loop`] off (the last set wins).
     pub fn own_thread(mut self, own: bool) -> Self {
         self.config.own_thread = own;
         self.config.driven_by_caller &= !own;
+        if own {
+            self.config.event_loop = None;
+        }
         self
     }
 
@@ -483,10 +489,27 @@ impl ConfigBuilder {
     /// background thread of its own for good; so does a backlog (eight
     /// whole 64 KiB reads in a row: the server is far ahead, and a thread
     /// reading ahead overlaps reading with the caller's work). True switches
-    /// [`ConfigBuilder::own_thread`] off (the last of the two set wins).
+    /// [`ConfigBuilder::own_thread`] and [`ConfigBuilder::on_loop`] off
+    /// (the last set wins).
     pub fn driven_by_caller(mut self, driven: bool) -> Self {
         self.config.driven_by_caller = driven;
         self.config.own_thread &= !driven;
+        if driven {
+            self.config.event_loop = None;
+        }
+        self
+    }
+
+    /// Run the client on `event_loop`, a [`crate::Loop`] the application's
+    /// own event loop runs (None: the loop all clients share). Switches
+    /// [`ConfigBuilder::own_thread`] and [`ConfigBuilder::driven_by_caller`]
+    /// off (the last of the three set wins).
+    pub fn on_loop(mut self, event_loop: Option<&crate::Loop>) -> Self {
+        self.config.event_loop = event_loop.cloned();
+        if event_loop.is_some() {
+            self.config.own_thread = false;
+            self.config.driven_by_caller = false;
+        }
         self
     }
 

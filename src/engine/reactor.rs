@@ -111,6 +111,13 @@ pub(crate) struct Engine {
     /// go of it: a backlog (see [`Engine::drive`]), or a `to_thread` asked
     /// on the driving thread itself (from the request hook).
     wants_thread: AtomicBool,
+    /// The application's event loop runs this loop (`crate::Loop`): it
+    /// never moves to a thread of its own (until the application lets go
+    /// of it: [`Engine::release_to_thread`]).
+    by_application: AtomicBool,
+    /// The poll's descriptor (epoll): readable when a socket, the waker or
+    /// an answer has something for the loop.
+    poll_fd: i32,
 }
 
 thread_local! {
@@ -156,8 +163,19 @@ impl Engine {
         Self::new(EVENTS_CALLER, READ_BYTES_CALLER)
     }
 
+    /// A loop the application's event loop runs: it watches
+    /// [`Engine::poll_fd`] and calls [`Engine::run_once`] when it is
+    /// readable or [`Engine::next_timeout`] has passed. Pulls of its
+    /// clients run it too; it never moves to a thread of its own.
+    pub(crate) fn driven_by_application() -> io::Result<Engine> {
+        let engine = Self::new(EVENTS_THREAD, READ_BYTES)?;
+        engine.by_application.store(true, Ordering::Release);
+        Ok(engine)
+    }
+
     fn new(events: usize, read_bytes: usize) -> io::Result<Engine> {
         let poll = Poll::new()?;
+        let poll_fd = std::os::fd::AsRawFd::as_raw_fd(&poll);
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let commands = Arc::new(Inbox::default());
         let reactor = Reactor::new(poll, commands.clone(), waker.clone(), events, read_bytes);
@@ -169,7 +187,64 @@ impl Engine {
             let_go: AtomicBool::new(false),
             threaded: AtomicBool::new(false),
             wants_thread: AtomicBool::new(false),
+            by_application: AtomicBool::new(false),
+            poll_fd,
         })
+    }
+
+    /// Whether the application's event loop runs this loop.
+    pub(crate) fn run_by_application(&self) -> bool {
+        self.by_application.load(Ordering::Acquire)
+    }
+
+    /// The poll's descriptor, for the application's event loop (see
+    /// [`Engine::driven_by_application`]).
+    pub(crate) fn poll_fd(&self) -> i32 {
+        self.poll_fd
+    }
+
+    /// How long the application's event loop may wait on
+    /// [`Engine::poll_fd`] before it must run the loop: the next timer
+    /// (a reconnection, a timeout), zero when work is left over (a stream
+    /// stopped at its per-turn read limit), None when only readiness
+    /// matters. While another thread runs the loop, a short slice (that
+    /// thread takes the readiness meanwhile).
+    pub(crate) fn next_timeout(&self) -> Option<std::time::Duration> {
+        const BUSY: std::time::Duration = std::time::Duration::from_millis(20);
+        let Ok(driver) = self.driver.try_lock() else {
+            return Some(BUSY);
+        };
+        match &*driver {
+            Driver::Caller(reactor) if reactor.again.is_empty() => {
+                reactor.timers.wait(Instant::now())
+            }
+            Driver::Caller(_) => Some(std::time::Duration::ZERO),
+            _ => Some(BUSY),
+        }
+    }
+
+    /// One turn of the loop on this thread: waits for readiness at most
+    /// `most` (None: until something happens), then handles what is
+    /// ready and due. False, having done nothing, when another thread runs
+    /// the loop now or the loop has a thread of its own.
+    pub(crate) fn run_once(&self, most: Option<std::time::Duration>) -> bool {
+        let Ok(mut driver) = self.driver.try_lock() else {
+            return false;
+        };
+        let Driver::Caller(reactor) = &mut *driver else {
+            return false;
+        };
+        let _driving = Driving::enter(self);
+        reactor.turn(most);
+        reactor.full_reads = 0;
+        true
+    }
+
+    /// The application stopped running the loop (its handle was freed)
+    /// while streams are left on it: they go on on a thread of its own.
+    pub(crate) fn release_to_thread(&self) -> io::Result<()> {
+        self.by_application.store(false, Ordering::Release);
+        self.to_thread()
     }
 
     /// Runs the loop on a thread of its own from now on (nothing if it
@@ -177,6 +252,9 @@ impl Engine {
     /// Asked on the thread driving the loop (from inside it: the request
     /// hook), the move waits until that thread lets go of the loop.
     pub(crate) fn to_thread(&self) -> io::Result<()> {
+        if self.by_application.load(Ordering::Acquire) {
+            return Ok(()); // the application's event loop runs it
+        }
         if self.driven_here() {
             self.wants_thread.store(true, Ordering::Release);
             return Ok(());
@@ -258,8 +336,10 @@ impl Engine {
             }
             if reactor.full_reads >= BACKLOG_READS {
                 reactor.full_reads = 0;
-                self.wants_thread.store(true, Ordering::Release);
-                return true;
+                if !self.by_application.load(Ordering::Acquire) {
+                    self.wants_thread.store(true, Ordering::Release);
+                    return true;
+                }
             }
         }
     }

@@ -837,7 +837,8 @@ pub unsafe extern "C" fn sse_config_set_on_end(config: *mut sse_config, on_end: 
 /// the one all clients share. For a callback that may block: on the shared
 /// thread it would hold up every other stream. Costs a thread (and a
 /// little memory) per such client. True switches
-/// `sse_config_set_driven_by_caller` off (the last of the two set wins).
+/// `sse_config_set_driven_by_caller` and `sse_config_set_loop` off (the last
+/// set wins).
 /// Default false.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
@@ -861,8 +862,9 @@ pub unsafe extern "C" fn sse_config_set_own_thread(
 /// `sse_client_fd`, `sse_client_join_waitset` or `sse_client_set_callback`
 /// moves the client to a background thread of its own for good; so does a
 /// backlog (eight whole 64 KiB reads in a row: a thread reading ahead then
-/// overlaps reading with the caller's work). True
-/// switches `sse_config_set_own_thread` off (the last of the two set wins).
+/// overlaps reading with the caller's work). True switches
+/// `sse_config_set_own_thread` and `sse_config_set_loop` off (the last set
+/// wins).
 /// Default false.
 ///
 /// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
@@ -889,5 +891,24 @@ pub unsafe extern "C" fn sse_config_validate(config: *const sse_config) -> sse_s
             Ok(_) => sse_status::SSE_OK,
             Err(status) => status,
         }
+    })
+}
+
+/// Starts clients of this configuration on `event_loop` (see `sse_loop_new`),
+/// which the application's event loop runs; NULL: on the loop all clients
+/// share (the default). The configuration keeps the loop until it is freed
+/// or set otherwise. Non-NULL switches `sse_config_set_own_thread` and
+/// `sse_config_set_driven_by_caller` off (the last of the three set wins).
+///
+/// Returns `SSE_OK` or `SSE_ERR_ARGUMENT` (NULL config).
+#[no_mangle]
+pub unsafe extern "C" fn sse_config_set_loop(
+    config: *mut sse_config,
+    event_loop: *const super::event_loop::sse_loop,
+) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let config = try_mut!(config);
+        let event_loop = unsafe { event_loop.as_ref() }.map(|l| &l.event_loop);
+        config.update(|b| b.on_loop(event_loop))
     })
 }

@@ -19,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod event_loop;
 pub mod log;
 pub mod parser;
 pub mod request;

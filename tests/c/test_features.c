@@ -720,6 +720,91 @@ static void test_driven_by_caller(void) {
     CHECK_INT(engine_threads_become(0), 0);
 }
 
+/* A loop the application runs (sse_loop): one poll() on the loop's and
+ * the wait set's descriptors, sse_loop_run when either is readable or the
+ * loop's timeout passed, then the listed clients pulled. No libsse thread;
+ * the reconnections' delays are the loop's timers; a client freed while
+ * listed and the loop freed before its last client are safe (ASan,
+ * valgrind), that client going on on a thread of its own. */
+static void test_loop_run_by_the_application(void) {
+    enum { N = 8 };
+    CHECK_INT(sse_loop_fd(NULL), -1);
+    CHECK_INT(sse_loop_timeout_ms(NULL), -1);
+    CHECK_INT(sse_loop_run(NULL, 0), SSE_ERR_ARGUMENT);
+    sse_loop_free(NULL);
+    CHECK_INT(sse_config_set_loop(NULL, NULL), SSE_ERR_ARGUMENT);
+    REQUIRE(engine_threads_become(0) == 0, "a loop thread outlived its clients");
+    sse_loop *loop = sse_loop_new();
+    REQUIRE(loop != NULL);
+    sse_waitset *set = sse_waitset_new();
+    REQUIRE(set != NULL);
+    sse_client *clients[N];
+    for (int i = 0; i < N; i++) {
+        /* Dropped after 2 events: each client reconnects twice for 6. */
+        sse_config *cfg = config_for("/ticker?count=6&interval_ms=2&drop_after=2");
+        REQUIRE(cfg != NULL);
+        CHECK_INT(sse_config_set_loop(cfg, loop), SSE_OK);
+        CHECK_INT(sse_config_set_on_end(cfg, SSE_ON_END_END), SSE_OK);
+        CHECK_INT(sse_config_set_messages_only(cfg, true), SSE_OK);
+        clients[i] = start(cfg); /* frees the config: the client keeps the loop */
+        CHECK_INT(sse_client_join_waitset(clients[i], set, (uint64_t)i), SSE_OK);
+    }
+    int messages[N] = {0}, ended = 0, runs = 0;
+    bool done[N] = {false};
+    double t0 = harness_now_ms();
+    while (ended < N && harness_now_ms() - t0 < harness_ms(20000)) {
+        struct pollfd pfd[2] = {{sse_loop_fd(loop), POLLIN, 0}, {sse_waitset_fd(set), POLLIN, 0}};
+        int wait = sse_loop_timeout_ms(loop);
+        poll(pfd, 2, wait < 0 || wait > 1000 ? 1000 : wait);
+        CHECK_INT(sse_loop_run(loop, 0), SSE_OK);
+        runs++;
+        uint64_t tokens[N];
+        size_t n = sse_waitset_ready(set, tokens, N);
+        for (size_t k = 0; k < n; k++) {
+            int i = (int)tokens[k];
+            REQUIRE(i >= 0 && i < N);
+            sse_event *ev = NULL;
+            sse_status st;
+            while ((st = sse_next_event(clients[i], 0, &ev)) == SSE_OK) {
+                char want[16];
+                snprintf(want, sizeof want, "%d", messages[i] + 1);
+                CHECK_STR(sse_event_id(ev), want);
+                messages[i]++;
+                sse_event_free(ev);
+            }
+            if (st == SSE_CLOSED && !done[i]) {
+                done[i] = true;
+                ended++;
+            }
+        }
+    }
+    CHECK_INT(ended, N);
+    for (int i = 0; i < N; i++) CHECK_INT(messages[i], 6);
+    CHECK_INT(engine_threads(), 0);
+    CHECK(runs > 3, "%d runs", runs);
+    for (int i = 0; i < N; i++) sse_client_free(clients[i]);
+
+    /* A client on a silent stream outlives the loop's handle: it moves to a
+     * thread of its own, and a close still ends its pull. */
+    sse_config *cfg = config_for("/silent");
+    REQUIRE(cfg != NULL);
+    CHECK_INT(sse_config_set_loop(cfg, loop), SSE_OK);
+    sse_client *left = start(cfg);
+    CHECK_INT(sse_loop_run(loop, 50), SSE_OK);
+    sse_loop_free(loop);
+    CHECK_INT(engine_threads_become(1), 1);
+    puller p = {.client = left};
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, NULL, pull_until_end, &p) == 0);
+    harness_sleep_ms(50);
+    CHECK_INT(sse_client_close(left), SSE_OK);
+    pthread_join(thread, NULL);
+    CHECK_INT(p.status, SSE_CLOSED);
+    sse_client_free(left);
+    sse_waitset_free(set);
+    CHECK_INT(engine_threads_become(0), 0);
+}
+
 /* How deep sse_client_start goes into its caller's stack, measured in a
  * thread whose stack is painted first. Every page a thread touches stays
  * resident for its life, so a program with a thread per client (Python's
@@ -794,6 +879,7 @@ int main(int argc, char **argv) {
         {"own_thread", test_own_thread},
         {"close_wakes_fd_waiter", test_close_wakes_fd_waiter},
         {"driven_by_caller", test_driven_by_caller},
+        {"loop_run_by_the_application", test_loop_run_by_the_application},
         {"start_stack_depth", test_start_stack_depth},
     };
     if (harness_server_start(&server, 0) != 0) return 1;

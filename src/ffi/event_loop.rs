@@ -1,0 +1,105 @@
+//! `sse_loop`: a loop the application's event loop runs (see `sse_loop_new`).
+
+use std::time::Duration;
+
+use super::error::sse_status;
+use super::{ffi_guard, try_ref};
+use crate::event_loop::Loop;
+
+/// A loop for many clients that the application's own event loop runs
+/// (asyncio, libuv, epoll, a game loop) on its thread: no libsse thread,
+/// and an event costs one wake-up (the application's) instead of two.
+/// Create with `sse_loop_new`; start clients on it with
+/// `sse_config_set_loop`; watch `sse_loop_fd` for readability and call
+/// `sse_loop_run(loop, 0)` when it is readable or `sse_loop_timeout_ms`
+/// has passed, then pull the clients that have items (a wait set lists
+/// them: `sse_client_join_waitset`). A pull of one of its clients runs the
+/// loop too (a blocking pull waits inside it). Callbacks and request hooks
+/// of its clients run inside `sse_loop_run` or those pulls; asking a
+/// client for a descriptor, a wait set or a callback does not move it to
+/// another thread. Free with `sse_loop_free`.
+pub struct sse_loop {
+    pub(crate) event_loop: Loop,
+}
+
+/// Creates a loop (a poll descriptor and a waker; no thread). NULL if they
+/// cannot be created.
+#[no_mangle]
+pub extern "C" fn sse_loop_new() -> *mut sse_loop {
+    ffi_guard!(std::ptr::null_mut(), {
+        match Loop::new() {
+            Ok(event_loop) => Box::into_raw(Box::new(sse_loop { event_loop })),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// The descriptor to watch for readability (poll/epoll/asyncio): readable
+/// when a socket, a request from another thread (a close, a consumer's
+/// room) or a name lookup's answer needs the loop. Owned by the loop (do
+/// not read or close it). -1 if `event_loop` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sse_loop_fd(event_loop: *const sse_loop) -> i32 {
+    ffi_guard!(-1, {
+        match unsafe { event_loop.as_ref() } {
+            Some(l) => l.event_loop.fd(),
+            None => -1,
+        }
+    })
+}
+
+/// The most milliseconds the application may wait on `sse_loop_fd` before
+/// it must call `sse_loop_run`: the next timer (a reconnection delay, a
+/// connect or read timeout; rounded up), 0 when work is left over from the
+/// last run, -1 when only readiness matters (or `event_loop` is NULL). While
+/// another thread runs the loop (a blocking pull), 20.
+#[no_mangle]
+pub unsafe extern "C" fn sse_loop_timeout_ms(event_loop: *const sse_loop) -> i32 {
+    ffi_guard!(-1, {
+        let Some(l) = (unsafe { event_loop.as_ref() }) else {
+            return -1;
+        };
+        match l.event_loop.timeout() {
+            None => -1,
+            Some(wait) => {
+                let ms = wait.as_nanos().div_ceil(1_000_000);
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            }
+        }
+    })
+}
+
+/// Runs the loop once on this thread: waits at most `timeout_ms` for
+/// readiness (0: not at all; negative: until something happens), then
+/// reads what is ready, fires what is due and queues the clients' items
+/// (their wait sets and descriptors are signalled).
+///
+/// Returns `SSE_OK` (a turn ran), `SSE_TIMEOUT` (another thread runs the
+/// loop now, a blocking pull of one of its clients: nothing done) or
+/// `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a call from inside the loop: a
+/// callback or request hook of one of its clients).
+#[no_mangle]
+pub unsafe extern "C" fn sse_loop_run(event_loop: *const sse_loop, timeout_ms: i32) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let l = try_ref!(event_loop);
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        match l.event_loop.run(timeout) {
+            Ok(true) => sse_status::SSE_OK,
+            Ok(false) => sse_status::SSE_TIMEOUT,
+            Err(_) => sse_status::SSE_ERR_ARGUMENT,
+        }
+    })
+}
+
+/// Frees the loop handle. Clients still on it go on: their streams move to
+/// a background thread of their own (stop watching `sse_loop_fd` first).
+/// Configurations set with it keep it until they are freed. NULL is a
+/// no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sse_loop_free(event_loop: *mut sse_loop) {
+    ffi_guard!((), {
+        if !event_loop.is_null() {
+            drop(unsafe { Box::from_raw(event_loop) });
+        }
+    })
+}
