@@ -780,7 +780,7 @@ enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
 // timeouts wait for the next call; the request hook runs inside them.
 // `sse_client_fd`, `sse_client_join_waitset` or `sse_client_set_callback`
 // moves the client to a background thread of its own for good; so does a
-// backlog (eight whole 64 KiB reads in a row: a thread reading ahead then
+// backlog (eight reads of 16 KiB or more in a row: a thread reading ahead then
 // overlaps reading with the caller's work). True switches
 // `sse_config_set_own_thread` and `sse_config_set_loop` off (the last set
 // wins).
@@ -899,8 +899,9 @@ int32_t sse_loop_fd(const struct sse_loop *event_loop);
 // The most milliseconds the application may wait on `sse_loop_fd` before
 // it must call `sse_loop_run`: the next timer (a reconnection delay, a
 // connect or read timeout; rounded up), 0 when work is left over from the
-// last run, -1 when only readiness matters (or `event_loop` is NULL). While
-// another thread runs the loop (a blocking pull), 20.
+// last run, -1 when only readiness matters (or the loop has a thread of
+// its own, or `event_loop` is NULL). While another thread runs the loop (a
+// blocking pull), 20.
 int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
 
 // Runs the loop once on this thread: waits at most `timeout_ms` for
@@ -909,9 +910,14 @@ int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
 // (their wait sets and descriptors are signalled).
 //
 // Returns `SSE_OK` (a turn ran), `SSE_TIMEOUT` (another thread runs the
-// loop now, a blocking pull of one of its clients: nothing done) or
-// `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a call from inside the loop: a
-// callback or request hook of one of its clients).
+// loop now, a blocking pull of one of its clients: nothing done),
+// `SSE_CLOSED` (the loop has moved to a thread of its own for good, on a
+// backlog: eight reads of 16 KiB or more in a row, the server far ahead of the
+// application, where a thread reading ahead overlaps reading with the
+// application's work; stop watching `sse_loop_fd`, the clients' wait sets
+// and descriptors go on) or `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a
+// call from inside the loop: a callback or request hook of one of its
+// clients).
 enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
 
 // Frees the loop handle. Clients still on it go on: their streams move to

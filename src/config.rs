@@ -487,7 +487,7 @@ impl ConfigBuilder {
     /// and its reconnections and timeouts wait for the next call. Asking
     /// for the client's descriptor, a wait set or a callback moves it to a
     /// background thread of its own for good; so does a backlog (eight
-    /// whole 64 KiB reads in a row: the server is far ahead, and a thread
+    /// reads of 16 KiB or more in a row: the server is far ahead, and a thread
     /// reading ahead overlaps reading with the caller's work). True switches
     /// [`ConfigBuilder::own_thread`] and [`ConfigBuilder::on_loop`] off
     /// (the last set wins).

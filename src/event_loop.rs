@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::reactor::Engine;
+pub use crate::engine::reactor::Turn;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A loop for many clients that the application's event loop runs. Watch
@@ -52,22 +53,27 @@ impl Loop {
     /// The longest the application may wait on [`Loop::fd`] before it
     /// must call [`Loop::run`]: the next timer (a reconnection delay, a
     /// timeout), zero when work is left over from the last run, None when
-    /// only readiness matters. While another thread runs the loop (a
-    /// blocking pull), 20 ms.
+    /// only readiness matters (or the loop has a thread of its own). While
+    /// another thread runs the loop (a blocking pull), 20 ms.
     pub fn timeout(&self) -> Option<Duration> {
         self.inner.engine.next_timeout()
     }
 
     /// Runs the loop once on this thread: waits at most `timeout` for
     /// readiness (None: until something happens; zero: not at all), then
-    /// reads what is ready, fires what is due and queues the items.
-    /// Returns false, having done nothing, when another thread runs it now
-    /// (a blocking pull of one of its clients).
+    /// reads what is ready, fires what is due and queues the items
+    /// ([`Turn::Ran`]). [`Turn::Busy`]: another thread runs it now (a
+    /// blocking pull of one of its clients), nothing done.
+    /// [`Turn::Threaded`]: the loop has moved to a thread of its own for
+    /// good (a backlog: eight reads of 16 KiB or more in a row, the server far
+    /// ahead of the application; a thread reading ahead overlaps reading
+    /// with the application's work): stop watching [`Loop::fd`]; the
+    /// clients' wait sets and descriptors go on.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidArgument`] when called from inside the loop
     /// (a callback or request hook of one of its clients).
-    pub fn run(&self, timeout: Option<Duration>) -> Result<bool> {
+    pub fn run(&self, timeout: Option<Duration>) -> Result<Turn> {
         let engine = &self.inner.engine;
         if engine.driven_here() {
             return Err(Error::argument(

@@ -58,7 +58,7 @@ pub use client::{Client, ItemCallback};
 pub use config::{Config, ConfigBuilder, ErrorPolicy, OnEnd, ProxySetting, RetryPolicy};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{CloseReason, Event, Item};
-pub use event_loop::Loop;
+pub use event_loop::{Loop, Turn};
 pub use log::{set_log_hook, LogLevel};
 pub use parser::{EventRef, ParseError, ParsedItem, Parser, DEFAULT_MAX_EVENT_SIZE};
 pub use request_hook::{Request, RequestHook};

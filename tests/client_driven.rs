@@ -264,7 +264,7 @@ fn a_backlog_moves_the_stream_to_a_thread_that_reads_ahead() {
     messages(&live, 50);
     assert_eq!(engine_threads(), 0);
     drop(live);
-    // ...a server far ahead of the caller (whole 64 KiB reads in a row)
+    // ...a server far ahead of the caller (reads of 16 KiB or more in a row)
     // gets a thread that reads ahead while the caller takes the items.
     let count = 200_000;
     let client = start(

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sse::{Client, Item, Loop, WaitSet};
+use sse::{Client, Item, Loop, Turn, WaitSet};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -61,10 +61,7 @@ fn run_app_loop(
             .timeout()
             .map_or(1000, |t| t.as_millis().min(1000) as i32);
         readable(event_loop.fd(), wait);
-        assert!(
-            event_loop.run(Some(Duration::ZERO)).unwrap(),
-            "another thread ran the loop"
-        );
+        assert_eq!(event_loop.run(Some(Duration::ZERO)).unwrap(), Turn::Ran);
         for (client, items) in clients.iter().zip(taken.iter_mut()) {
             client.try_next_batch(items, usize::MAX);
         }
@@ -170,7 +167,7 @@ fn a_wait_set_lists_the_clients_with_items_and_nothing_moves_to_a_thread() {
                 .timeout()
                 .map_or(1000, |t| t.as_millis().min(1000) as i32),
         );
-        event_loop.run(Some(Duration::ZERO)).unwrap();
+        assert_eq!(event_loop.run(Some(Duration::ZERO)).unwrap(), Turn::Ran);
         let mut tokens = Vec::new();
         set.take(&mut tokens, 16);
         listed.extend_from_slice(&tokens);
@@ -249,7 +246,7 @@ fn a_pull_runs_the_loop_and_the_applications_run_waits_its_turn() {
             if puller.is_finished() {
                 break;
             }
-            if !event_loop.run(Some(Duration::ZERO)).unwrap() {
+            if event_loop.run(Some(Duration::ZERO)).unwrap() == Turn::Busy {
                 refused += 1;
                 let slice = event_loop.timeout();
                 assert!(slice == Some(ms(20)) || puller.is_finished(), "{slice:?}");
@@ -307,7 +304,7 @@ fn callbacks_run_inside_the_run_and_may_not_run_the_loop_again() {
                 .timeout()
                 .map_or(1000, |t| t.as_millis().min(1000) as i32),
         );
-        event_loop.run(Some(Duration::ZERO)).unwrap();
+        assert_eq!(event_loop.run(Some(Duration::ZERO)).unwrap(), Turn::Ran);
     }
     assert!(
         calls.load(Ordering::SeqCst) >= 6,
@@ -340,7 +337,7 @@ fn freeing_the_loop_hands_its_streams_to_a_thread() {
     );
     let set = WaitSet::new().unwrap();
     client.join_wait_set(&set, 7).unwrap();
-    event_loop.run(Some(ms(50))).unwrap();
+    assert_eq!(event_loop.run(Some(ms(50))).unwrap(), Turn::Ran);
     drop(event_loop); // nobody runs it any more (the config was consumed)
     wait_until("a libsse thread took the stream", || engine_threads() == 1);
     // The stream goes on without any pull: the wait set lists it.
@@ -377,4 +374,60 @@ fn the_last_setting_wins_between_a_loop_its_own_thread_and_driven_by_caller() {
     let mut taken = vec![Vec::new()];
     run_app_loop(&event_loop, &[&on_loop], &mut taken, |t| closed(&t[0]));
     assert_eq!(ids(&taken[0]), vec![1, 2]);
+}
+
+#[test]
+fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    // A live stream (1 ms ticks, small reads) stays on the application's
+    // thread however long it runs.
+    let event_loop = Loop::new().unwrap();
+    let live = start(on(
+        &event_loop,
+        &format!("{}/ticker?count=300&interval_ms=1", server.url()),
+    ));
+    let mut taken = vec![Vec::new()];
+    run_app_loop(&event_loop, &[&live], &mut taken, |t| closed(&t[0]));
+    assert_eq!(ids(&taken[0]).len(), 300);
+    assert_eq!(engine_threads(), 0);
+    // A server far ahead (an endless fast stream): after eight 16 KiB
+    // reads in a row the loop moves to a thread of its own, says so, and
+    // the stream goes on there (listed in its wait set) with nobody
+    // running the loop.
+    let fast = start(on(
+        &event_loop,
+        &format!("{}/fast?count=0&size=40", server.url()),
+    ));
+    let set = WaitSet::new().unwrap();
+    fast.join_wait_set(&set, 1).unwrap();
+    let end = Instant::now() + PATIENCE;
+    let mut items = Vec::new();
+    loop {
+        assert!(Instant::now() < end, "no move within {PATIENCE:?}");
+        readable(event_loop.fd(), 1000);
+        let turn = event_loop.run(Some(Duration::ZERO)).unwrap();
+        fast.try_next_batch(&mut items, usize::MAX);
+        if turn == Turn::Threaded {
+            break;
+        }
+        // Moved after the last run: the next says so.
+        if engine_threads() == 1 {
+            assert_eq!(
+                event_loop.run(Some(Duration::ZERO)).unwrap(),
+                Turn::Threaded
+            );
+            break;
+        }
+    }
+    assert_eq!(engine_threads(), 1);
+    assert_eq!(event_loop.timeout(), None);
+    let before = fast.stats().events;
+    wait_until("the stream goes on on the loop's thread", || {
+        let mut tokens = Vec::new();
+        set.take(&mut tokens, 4);
+        while fast.try_next_batch(&mut Vec::new(), usize::MAX) > 0 {}
+        fast.stats().events > before + 100_000
+    });
+    assert!(!items.is_empty());
 }

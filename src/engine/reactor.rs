@@ -127,6 +127,17 @@ thread_local! {
     static DRIVING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// What [`Engine::run_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// A turn ran on the calling thread.
+    Ran,
+    /// Another thread runs the loop now (a blocking pull): nothing done.
+    Busy,
+    /// The loop has a thread of its own (for good): nothing done.
+    Threaded,
+}
+
 /// What runs the loop.
 enum Driver {
     /// Its thread.
@@ -144,10 +155,16 @@ const EVENTS_CALLER: usize = 8;
 /// The read buffer a loop driven by its caller starts with; it grows (up
 /// to [`READ_BYTES`]) when reads fill it.
 const READ_BYTES_CALLER: usize = 1024;
-/// Whole [`READ_BYTES`] reads in a row after which a loop driven by its
-/// caller says it is backlogged: the server sends faster than the caller
-/// takes, and a thread reading ahead would overlap the two.
+/// Reads of [`BACKLOG_READ_BYTES`] or more in a row after which a loop
+/// driven by its caller (or by the application) says it is backlogged: the
+/// server sends faster than the caller takes, and a thread reading ahead
+/// would overlap the two. (A live stream's reads are small: the socket
+/// holds what arrived since the last read. A server far ahead fills the
+/// socket's buffer between reads; reads are whole buffers, or what the
+/// kernel's receive window held, 29-64 KiB on loopback.)
 const BACKLOG_READS: u32 = 8;
+/// See [`BACKLOG_READS`].
+const BACKLOG_READ_BYTES: usize = 16 * 1024;
 
 impl Engine {
     /// Starts a loop thread.
@@ -219,25 +236,35 @@ impl Engine {
                 reactor.timers.wait(Instant::now())
             }
             Driver::Caller(_) => Some(std::time::Duration::ZERO),
-            _ => Some(BUSY),
+            _ => None, // its own thread runs it
         }
     }
 
     /// One turn of the loop on this thread: waits for readiness at most
     /// `most` (None: until something happens), then handles what is
-    /// ready and due. False, having done nothing, when another thread runs
-    /// the loop now or the loop has a thread of its own.
-    pub(crate) fn run_once(&self, most: Option<std::time::Duration>) -> bool {
-        let Ok(mut driver) = self.driver.try_lock() else {
-            return false;
-        };
-        let Driver::Caller(reactor) = &mut *driver else {
-            return false;
-        };
-        let _driving = Driving::enter(self);
-        reactor.turn(most);
-        reactor.full_reads = 0;
-        true
+    /// ready and due. A backlog ([`BACKLOG_READS`] big reads in a row)
+    /// moves the loop to a thread of its own for good, after the turn.
+    pub(crate) fn run_once(&self, most: Option<std::time::Duration>) -> Turn {
+        {
+            let Ok(mut driver) = self.driver.try_lock() else {
+                return Turn::Busy;
+            };
+            let Driver::Caller(reactor) = &mut *driver else {
+                return Turn::Threaded;
+            };
+            let _driving = Driving::enter(self);
+            reactor.turn(most);
+            if reactor.big_reads < BACKLOG_READS {
+                return Turn::Ran;
+            }
+            reactor.big_reads = 0;
+        }
+        if let Err(e) = self.release_to_thread() {
+            log(LogLevel::Error, || {
+                format!("libsse: a backlogged loop cannot get a thread: {e}")
+            });
+        }
+        Turn::Ran
     }
 
     /// The application stopped running the loop (its handle was freed)
@@ -334,18 +361,19 @@ impl Engine {
             if !reactor.turn(wait) {
                 return true;
             }
-            if reactor.full_reads >= BACKLOG_READS {
-                reactor.full_reads = 0;
-                if !self.by_application.load(Ordering::Acquire) {
-                    self.wants_thread.store(true, Ordering::Release);
-                    return true;
-                }
+            if reactor.big_reads >= BACKLOG_READS {
+                reactor.big_reads = 0;
+                // Moved once the caller lets go (a loop the application
+                // runs too: the application then stops running it).
+                self.by_application.store(false, Ordering::Release);
+                self.wants_thread.store(true, Ordering::Release);
+                return true;
             }
         }
     }
 
     /// Whether the loop should move to a thread of its own now that its
-    /// caller let go: a backlog ([`BACKLOG_READS`] whole reads in a row: a
+    /// caller let go: a backlog ([`BACKLOG_READS`] big reads in a row: a
     /// thread reads ahead while the caller takes the items), or a move
     /// asked from inside the loop. Cleared by the call.
     pub(crate) fn take_wants_thread(&self) -> bool {
@@ -590,9 +618,9 @@ struct Reactor {
     /// Streams that may have more to read (they stopped at the per-turn
     /// limit, before the socket would block).
     again: Vec<Slot>,
-    /// Reads in a row that filled a whole [`READ_BYTES`] buffer: a
-    /// backlog (see [`Engine::drive`]).
-    full_reads: u32,
+    /// Reads in a row of [`BACKLOG_READ_BYTES`] or more: a backlog (see
+    /// [`BACKLOG_READS`]).
+    big_reads: u32,
     shutting_down: bool,
 }
 
@@ -625,7 +653,7 @@ impl Reactor {
             read_buffer: vec![0; read_bytes],
             events: Events::with_capacity(events),
             again: Vec::new(),
-            full_reads: 0,
+            big_reads: 0,
             shutting_down: false,
         }
     }
@@ -1168,8 +1196,8 @@ impl Reactor {
                         // More is coming than the buffer holds: read more at once.
                         self.read_buffer.resize((n * 4).min(READ_BYTES), 0);
                     }
-                    self.full_reads = if n == READ_BYTES {
-                        self.full_reads.saturating_add(1)
+                    self.big_reads = if n >= BACKLOG_READ_BYTES {
+                        self.big_reads.saturating_add(1)
                     } else {
                         0
                     };

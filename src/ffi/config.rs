@@ -861,7 +861,7 @@ pub unsafe extern "C" fn sse_config_set_own_thread(
 /// timeouts wait for the next call; the request hook runs inside them.
 /// `sse_client_fd`, `sse_client_join_waitset` or `sse_client_set_callback`
 /// moves the client to a background thread of its own for good; so does a
-/// backlog (eight whole 64 KiB reads in a row: a thread reading ahead then
+/// backlog (eight reads of 16 KiB or more in a row: a thread reading ahead then
 /// overlaps reading with the caller's work). True switches
 /// `sse_config_set_own_thread` and `sse_config_set_loop` off (the last set
 /// wins).

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::error::sse_status;
 use super::{ffi_guard, try_ref};
-use crate::event_loop::Loop;
+use crate::event_loop::{Loop, Turn};
 
 /// A loop for many clients that the application's own event loop runs
 /// (asyncio, libuv, epoll, a game loop) on its thread: no libsse thread,
@@ -51,8 +51,9 @@ pub unsafe extern "C" fn sse_loop_fd(event_loop: *const sse_loop) -> i32 {
 /// The most milliseconds the application may wait on `sse_loop_fd` before
 /// it must call `sse_loop_run`: the next timer (a reconnection delay, a
 /// connect or read timeout; rounded up), 0 when work is left over from the
-/// last run, -1 when only readiness matters (or `event_loop` is NULL). While
-/// another thread runs the loop (a blocking pull), 20.
+/// last run, -1 when only readiness matters (or the loop has a thread of
+/// its own, or `event_loop` is NULL). While another thread runs the loop (a
+/// blocking pull), 20.
 #[no_mangle]
 pub unsafe extern "C" fn sse_loop_timeout_ms(event_loop: *const sse_loop) -> i32 {
     ffi_guard!(-1, {
@@ -75,17 +76,23 @@ pub unsafe extern "C" fn sse_loop_timeout_ms(event_loop: *const sse_loop) -> i32
 /// (their wait sets and descriptors are signalled).
 ///
 /// Returns `SSE_OK` (a turn ran), `SSE_TIMEOUT` (another thread runs the
-/// loop now, a blocking pull of one of its clients: nothing done) or
-/// `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a call from inside the loop: a
-/// callback or request hook of one of its clients).
+/// loop now, a blocking pull of one of its clients: nothing done),
+/// `SSE_CLOSED` (the loop has moved to a thread of its own for good, on a
+/// backlog: eight reads of 16 KiB or more in a row, the server far ahead of the
+/// application, where a thread reading ahead overlaps reading with the
+/// application's work; stop watching `sse_loop_fd`, the clients' wait sets
+/// and descriptors go on) or `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a
+/// call from inside the loop: a callback or request hook of one of its
+/// clients).
 #[no_mangle]
 pub unsafe extern "C" fn sse_loop_run(event_loop: *const sse_loop, timeout_ms: i32) -> sse_status {
     ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
         let l = try_ref!(event_loop);
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
         match l.event_loop.run(timeout) {
-            Ok(true) => sse_status::SSE_OK,
-            Ok(false) => sse_status::SSE_TIMEOUT,
+            Ok(Turn::Ran) => sse_status::SSE_OK,
+            Ok(Turn::Busy) => sse_status::SSE_TIMEOUT,
+            Ok(Turn::Threaded) => sse_status::SSE_CLOSED,
             Err(_) => sse_status::SSE_ERR_ARGUMENT,
         }
     })

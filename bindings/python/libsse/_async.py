@@ -367,9 +367,19 @@ def connect_async(
     max_retry_after: Optional[float] = None,
     on_end: str = "by-method",
 ) -> AsyncClient:
-    """Like :func:`connect`, for asyncio: ``async with`` / ``async for``."""
+    """Like :func:`connect`, for asyncio: ``async with`` / ``async for``.
+
+    Called from a running event loop, the stream is read by that loop
+    itself (libsse's loop for it is one more descriptor the event loop
+    watches): no libsse thread, one wake-up per event. Called outside a
+    running loop, libsse's background thread reads it."""
     options = {k: v for k, v in locals().items() if k != "url"}
-    return AsyncClient(url, _start(_build_config(url, **options)))
+    # Called in a running event loop (as usual): the stream goes on that
+    # loop's libsse loop, which the event loop itself runs (no libsse
+    # thread, one wake-up per event). Outside one: libsse's shared thread.
+    ws = _waitset.for_running_loop()
+    event_loop = ws.sse_loop if ws is not None else None
+    return AsyncClient(url, _start(_build_config(url, event_loop=event_loop, **options)))
 
 
 __all__ = ["AsyncClient", "connect_async"]

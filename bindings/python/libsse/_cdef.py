@@ -69,6 +69,7 @@ typedef struct sse_parser sse_parser;
 typedef struct sse_batch sse_batch;
 typedef struct sse_request sse_request;
 typedef struct sse_waitset sse_waitset;
+typedef struct sse_loop sse_loop;
 
 #define SSE_STATS_STATUS_SLOTS 32
 #define SSE_STATS_MESSAGE_BYTES 256
@@ -136,6 +137,11 @@ struct sse_waitset *sse_waitset_new(void);
 int32_t sse_waitset_fd(const struct sse_waitset *set);
 uintptr_t sse_waitset_ready(struct sse_waitset *set, uint64_t *tokens, uintptr_t cap);
 void sse_waitset_free(struct sse_waitset *set);
+struct sse_loop *sse_loop_new(void);
+int32_t sse_loop_fd(const struct sse_loop *event_loop);
+int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
+enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
+void sse_loop_free(struct sse_loop *event_loop);
 struct sse_config *sse_config_new(const char *url);
 void sse_config_free(struct sse_config *config);
 const char *sse_config_last_error(const struct sse_config *config);
@@ -174,6 +180,7 @@ enum sse_status sse_config_set_max_retry_after_ms(struct sse_config *config, uin
 enum sse_status sse_config_set_messages_only(struct sse_config *config, bool only);
 enum sse_status sse_config_set_own_thread(struct sse_config *config, bool own);
 enum sse_status sse_config_set_driven_by_caller(struct sse_config *config, bool driven);
+enum sse_status sse_config_set_loop(struct sse_config *config, const struct sse_loop *event_loop);
 enum sse_status sse_config_set_on_end(struct sse_config *config, int32_t on_end);
 enum sse_status sse_config_validate(const struct sse_config *config);
 const char *sse_status_name(int32_t status);

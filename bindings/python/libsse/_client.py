@@ -213,6 +213,7 @@ def _build_config(
     max_retry_after: Optional[float],
     on_end: str,
     driven: bool = False,
+    event_loop: Any = None,
 ) -> Any:
     _log.install()  # the hook follows the ``libsse`` logger's level
     config = lib.sse_config_new(_encode(url, "url"))
@@ -315,6 +316,8 @@ def _build_config(
             _check(config, lib.sse_config_set_on_end(config, _ON_END[on_end]))
         if driven:
             _check(config, lib.sse_config_set_driven_by_caller(config, True))
+        if event_loop is not None:
+            _check(config, lib.sse_config_set_loop(config, event_loop))
         return config
     except BaseException:
         lib.sse_config_free(config)

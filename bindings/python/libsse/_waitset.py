@@ -1,17 +1,25 @@
-"""One descriptor for every asyncio client of an event loop.
+"""One libsse loop and one descriptor for every asyncio client of an
+event loop.
 
-Each event loop gets one libsse wait set (``sse_waitset``): its descriptor
-is the loop's only reader for libsse, and each client joins it under a
-token, so 10,000 streams cost 10,000 sockets and one more descriptor, not
-a descriptor per client beside each socket. When the descriptor is
-readable, the tokens of the clients with news come out and their waiting
-tasks wake up; news for a client nobody waits on is kept until it waits.
+Each event loop gets one libsse loop (``sse_loop``) that the event loop
+itself runs: clients made in it (``connect_async`` in a running loop)
+are read on the event loop's thread when the loop's descriptor is
+readable or its next timer is due, with no libsse thread and one wake-up
+per event. Each event loop also gets one libsse wait set
+(``sse_waitset``), and each client joins it under a token, so 10,000
+streams cost 10,000 sockets and three more descriptors, not a descriptor
+per client beside each socket. After each run of the libsse loop (and
+when the set's descriptor is readable: clients made outside the loop are
+read by libsse's thread), the tokens of the clients with news come out
+and their waiting tasks wake up; news for a client nobody waits on is
+kept until it waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import weakref
 from typing import Any, Dict, Optional, Set
 
@@ -50,6 +58,17 @@ class LoopWaitSet:
         self.clients: Dict[int, Any] = {}
         self._buf = ffi.new("uint64_t[]", _TAKE)
         loop.add_reader(lib.sse_waitset_fd(self.ptr), self._on_readable)
+        # The libsse loop this event loop runs (None if it cannot be made:
+        # its clients then use libsse's thread). When the one timer asked
+        # of the event loop is due (inf: none): a timer handle is not kept
+        # (it holds the event loop, which this object must not), so a
+        # timer no longer wanted fires for nothing (and runs the loop once).
+        self.sse_loop: Any = None
+        self._timer_at = math.inf
+        sse_loop = lib.sse_loop_new()
+        if sse_loop != ffi.NULL:
+            self.sse_loop = ffi.gc(sse_loop, lib.sse_loop_free)
+            loop.add_reader(lib.sse_loop_fd(sse_loop), self._run)
 
     @property
     def members(self) -> "Set[int]":
@@ -65,6 +84,38 @@ class LoopWaitSet:
     def waiters(self) -> "Dict[int, asyncio.Future[None]]":
         """The futures the clients' tasks await, by token."""
         return {token: state for token, state in self.clients.items() if state is not None and state is not _NEWS}
+
+    def _run(self) -> None:
+        """Runs the libsse loop once without waiting (its descriptor is
+        readable, or its timer is due), hands the news out at once (no
+        second wake-up for the wait set's descriptor), and asks the event
+        loop to come back by the libsse loop's next timer."""
+        sse_loop = self.sse_loop
+        if sse_loop is None:  # (a timer left from before the move below)
+            return
+        if lib.sse_loop_run(sse_loop, 0) == lib.SSE_CLOSED:
+            # A backlog moved the libsse loop to a thread of its own (a
+            # server far ahead: a thread reading ahead overlaps reading
+            # with the event loop's work): its clients go on through the
+            # wait set's descriptor; new clients use that thread too.
+            asyncio.get_running_loop().remove_reader(lib.sse_loop_fd(sse_loop))
+            self._timer_at = math.inf
+            self._on_readable()
+            return
+        self._on_readable()
+        ms = lib.sse_loop_timeout_ms(sse_loop)
+        if ms >= 0:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            at = now + ms / 1000
+            if at < self._timer_at or self._timer_at <= now:
+                self._timer_at = at
+                loop.call_at(at, self._on_timer, at)
+
+    def _on_timer(self, at: float) -> None:
+        if at == self._timer_at:
+            self._timer_at = math.inf
+        self._run()
 
     def _on_readable(self) -> None:
         clients = self.clients
@@ -140,6 +191,13 @@ class LoopWaitSet:
     def forget(self, token: int) -> None:
         """The client of ``token`` is gone: drop what is kept for it."""
         self.clients.pop(token, None)
+
+
+def for_running_loop() -> Optional[LoopWaitSet]:
+    """The wait set of the running event loop; None outside one (or when
+    it cannot watch descriptors)."""
+    loop = asyncio._get_running_loop()
+    return for_loop(loop) if loop is not None else None
 
 
 def for_loop(loop: asyncio.AbstractEventLoop) -> Optional[LoopWaitSet]:
