@@ -330,7 +330,10 @@ impl Client {
             timeout
         };
         let mut wait = timeout;
-        if self.engine.caller_may_drive() {
+        // A pull that does not wait, on a loop the application runs, only
+        // takes what is queued: the application's run read it just now.
+        let only_queued = timeout == Some(Duration::ZERO) && self.engine.run_by_application();
+        if self.engine.caller_may_drive() && !only_queued {
             wait = match self.drive(timeout, &receive) {
                 Ok(taken) => {
                     self.rearm_notifier();

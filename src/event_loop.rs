@@ -15,7 +15,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// when it is readable or [`Loop::timeout`] has passed; then take the
 /// clients' items (a [`crate::WaitSet`] says which have any). Clients join
 /// it with [`crate::ConfigBuilder::on_loop`]. A pull of one of its clients
-/// runs the loop too (a blocking pull waits inside it). Callbacks and
+/// that waits runs the loop meanwhile; one with a zero timeout only takes
+/// what is queued. Callbacks and
 /// request hooks of its clients run inside [`Loop::run`] or those pulls;
 /// asking a client for a descriptor, a wait set or a callback does not move
 /// it to another thread. Cheap to clone (a handle); once the last handle

@@ -420,7 +420,8 @@ fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
             break;
         }
     }
-    assert_eq!(engine_threads(), 1);
+    // (The thread names itself once it runs.)
+    wait_until("the loop's thread runs", || engine_threads() == 1);
     assert_eq!(event_loop.timeout(), None);
     let before = fast.stats().events;
     wait_until("the stream goes on on the loop's thread", || {

@@ -13,8 +13,9 @@ use crate::event_loop::{Loop, Turn};
 /// `sse_config_set_loop`; watch `sse_loop_fd` for readability and call
 /// `sse_loop_run(loop, 0)` when it is readable or `sse_loop_timeout_ms`
 /// has passed, then pull the clients that have items (a wait set lists
-/// them: `sse_client_join_waitset`). A pull of one of its clients runs the
-/// loop too (a blocking pull waits inside it). Callbacks and request hooks
+/// them: `sse_client_join_waitset`). A pull of one of its clients that
+/// waits runs the loop meanwhile; one with timeout 0 only takes what is
+/// queued. Callbacks and request hooks
 /// of its clients run inside `sse_loop_run` or those pulls; asking a
 /// client for a descriptor, a wait set or a callback does not move it to
 /// another thread. Free with `sse_loop_free`.

@@ -13,6 +13,7 @@ MODULES = {
     "ssec": "ssec",
     "httpx": "httpx",
     "raw": "socket",
+    "raw-async": "asyncio",
 }
 
 

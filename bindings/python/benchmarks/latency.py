@@ -123,12 +123,45 @@ def run_ssec(url: str, n: int, s: Samples) -> None:
         source.close()
 
 
+def run_raw_async(url: str, n: int, s: Samples) -> None:
+    """The floor for an asyncio program: asyncio's own streams
+    (``open_connection``, ``StreamReader.read``) and the raw reader's
+    parsing, on one event loop."""
+    parts = urlsplit(url)
+    path = parts.path + ("?" + parts.query if parts.query else "")
+
+    async def main() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n"
+            f"Cache-Control: no-cache\r\nUser-Agent: latency-raw-async\r\n\r\n".encode()
+        )
+        tail = b""
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            t = now_ns()
+            lines = (tail + chunk).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                if line.startswith(b"data: "):
+                    s.add(t, line[6:].decode())
+        writer.close()
+
+    asyncio.run(main())
+
+
 CLIENTS: Dict[str, Callable[[str, int, Samples], None]] = {
     "libsse": run_libsse,
     "libsse-async": run_libsse_async,
     "launchdarkly": run_launchdarkly,
     "ssec": run_ssec,
+    "raw-async": run_raw_async,
 }
+# Rows for reference, not peers: no SSE client.
+REFERENCES = ("raw-async",)
 
 
 def describe(name: str) -> str:
@@ -136,6 +169,8 @@ def describe(name: str) -> str:
         return "libsse, sync iterator (`libsse.connect`)"
     if name == "libsse-async":
         return "libsse, asyncio (`libsse.connect_async`)"
+    if name == "raw-async":
+        return "raw asyncio reader, `StreamReader.read` (reference: the floor for asyncio)"
     if name == "launchdarkly":
         return f"launchdarkly-eventsource {dist_version('launchdarkly-eventsource')}, `SSEClient.events`"
     if name == "ssec":
@@ -299,11 +334,18 @@ def main() -> None:
         )
         if n in ("libsse", "libsse-async"):
             verdict = "met" if p99 / raw_p99 <= 1.5 else "**missed**"
+            floor = ""
+            if n == "libsse-async" and "raw-async" in names:
+                async_p99 = pct(sorted(pooled["raw-async"]), 99)
+                floor = (
+                    f" (the raw asyncio reader itself: p99 {async_p99:.0f} µs = {async_p99 / raw_p99:.2f}× the raw "
+                    f"reader's; libsse's asyncio p99 is {p99 / async_p99:.2f}× it)"
+                )
             summary_parts.append(
                 f"{describe(n)} p50 {p50:.0f} µs, p99 {p99:.0f} µs = **{p99 / raw_p99:.2f}×** the raw Python reader's "
-                f"p99 ({raw_p99:.0f} µs; paired {statistics.median(paired[n]):.2f}×), goal ≤ 1.5×: {verdict}"
+                f"p99 ({raw_p99:.0f} µs; paired {statistics.median(paired[n]):.2f}×), goal ≤ 1.5×: {verdict}{floor}"
             )
-    peers = [n for n in names if n not in ("libsse", "libsse-async")]
+    peers = [n for n in names if n not in ("libsse", "libsse-async") and n not in REFERENCES]
     if peers and "libsse" in names:
         lib_p99 = pct(sorted(pooled["libsse"]), 99)
         best = min(peers, key=lambda n: pct(sorted(pooled[n]), 99))

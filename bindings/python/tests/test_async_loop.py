@@ -1,0 +1,124 @@
+"""asyncio clients made in a running event loop are read by that loop
+itself (libsse's ``sse_loop``, run from ``add_reader`` and ``call_at``):
+no libsse thread, events in order across reconnections (whose delays are
+the event loop's timers); a server far ahead moves the libsse loop to a
+thread of its own and every event still arrives, the other streams going
+on; a client made outside a running loop uses libsse's thread."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Run in a child process: other tests' clients would start libsse's shared
+# thread in this one.
+_CHILD = r"""
+import asyncio, json, os, sys
+sys.path.insert(0, sys.argv[1])
+import libsse
+
+def engine_threads():
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return sum(name == "libsse-engine" for name in names)
+
+base, part = sys.argv[2], sys.argv[3]
+out = {}
+
+async def ids_of(client, n):
+    ids = []
+    async for event in client:
+        ids.append(int(event.id))
+        if len(ids) == n:
+            break
+    return ids
+
+async def live():
+    # Dropped after 3 events each time: the reconnection delays are timers
+    # of the event loop (nothing else runs on it).
+    clients = [
+        libsse.connect_async(base + "/ticker?count=0&interval_ms=3&drop_after=3", retry=0.02)
+        for _ in range(3)
+    ]
+    out["ids"] = await asyncio.gather(*(ids_of(c, 10) for c in clients))
+    out["threads"] = engine_threads()
+    for c in clients:
+        c.close()
+
+async def far_ahead():
+    slow = libsse.connect_async(base + "/ticker?count=0&interval_ms=5")
+    first = await ids_of(slow, 2)
+    out["threads_before"] = engine_threads()
+    n = 0
+    async with libsse.connect_async(base + "/fast?count=200000&size=40&framing=close", max_retries=0) as fast:
+        async for event in fast:
+            if not event.data.startswith('{"token":"'):
+                out["bad"] = event.data
+                break
+            n += 1
+    out["fast"] = n
+    out["threads_after"] = engine_threads()
+    out["slow"] = first + await asyncio.wait_for(ids_of(slow, 5), 10)
+    slow.close()
+
+def outside():
+    client = libsse.connect_async(base + "/ticker?count=4", max_retries=0)
+    async def main():
+        ids = []
+        async for e in client:
+            ids.append(int(e.id))
+            out.setdefault("threads", engine_threads())
+        return ids
+    out["ids"] = asyncio.run(main())
+
+if part == "live":
+    asyncio.run(live())
+elif part == "far-ahead":
+    asyncio.run(far_ahead())
+else:
+    outside()
+print(json.dumps(out))
+"""
+
+
+def _child(url: str, part: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, os.path.dirname(HERE), url, part],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_event_loop_reads_its_streams_with_no_libsse_thread(url: str) -> None:
+    got = _child(url, "live")
+    for ids in got["ids"]:
+        assert ids == list(range(1, 11)), ids
+    assert got["threads"] == 0, "a libsse thread read the asyncio streams"
+
+
+def test_a_server_far_ahead_moves_the_loop_to_a_thread_and_every_event_arrives(url: str) -> None:
+    got = _child(url, "far-ahead")
+    assert got["threads_before"] == 0
+    assert "bad" not in got, got.get("bad")
+    assert got["fast"] == 200_000
+    assert got["threads_after"] == 1, "the backlog did not move the loop to a thread"
+    # the live stream on the same loop went on, in order, across the move
+    assert got["slow"] == list(range(got["slow"][0], got["slow"][0] + 7)), got["slow"]
+
+
+def test_a_client_made_outside_a_running_loop_uses_libsses_thread(url: str) -> None:
+    got = _child(url, "outside")
+    assert got["ids"] == [1, 2, 3, 4]
+    assert got["threads"] == 1
