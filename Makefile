@@ -140,6 +140,11 @@ $(ASAN_DIR)/ssecat: examples/ssecat.c include/sse.h $(LIBDIR)/libsse.so | deps-c
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(CFLAGS_EXAMPLE) -O1 $(SAN) -o $@ $< $(LINK_SHARED)
 
+# The example of a program's own poll() loop running many streams (sse_loop).
+$(BUILD)/poll-loop-example: examples/poll_loop.c include/sse.h $(LIBDIR)/libsse.so
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EXAMPLE) -o $@ $< $(LINK_SHARED)
+
 # The C++ example.
 $(BUILD)/sse-cpp-example: examples/cpp/events.cpp include/sse.hpp include/sse.h $(LIBDIR)/libsse.so
 	@mkdir -p $(@D)
@@ -150,7 +155,7 @@ PLAIN_BINS := $(addprefix $(PLAIN_DIR)/,$(C_TESTS))
 
 # Every C/C++ test, once under AddressSanitizer+UBSan, once under valgrind,
 # and ssecat's own suite; scripts/c-tests.sh prints each tool's summary.
-test-c: deps-c $(ASAN_BINS) $(PLAIN_BINS) $(BUILD)/ssecat $(BUILD)/sse-cpp-example $(SERVER)
+test-c: deps-c $(ASAN_BINS) $(PLAIN_BINS) $(BUILD)/ssecat $(BUILD)/sse-cpp-example $(BUILD)/poll-loop-example $(SERVER)
 	@./scripts/c-tests.sh all
 
 test-c-asan: deps-c $(ASAN_BINS) $(SERVER)

@@ -86,7 +86,7 @@ run_ssecat() {
   local args
   for args in "build/ssecat" "$asan_dir/ssecat" "build/ssecat --valgrind"; do
     # shellcheck disable=SC2086
-    SSE_CPP_EXAMPLE=build/sse-cpp-example python3 tests/c/test_ssecat.py $args >"$logs/ssecat.log" 2>&1
+    SSE_CPP_EXAMPLE=build/sse-cpp-example SSE_POLL_LOOP_EXAMPLE=build/poll-loop-example python3 tests/c/test_ssecat.py $args >"$logs/ssecat.log" 2>&1
     local rc=$?
     grep -v '^ok ' "$logs/ssecat.log" | sed 's/^/   /'
     [ $rc -eq 0 ] || failed+=("ssecat:$args (exit $rc)")

@@ -507,6 +507,33 @@ def test_cpp_example(s, srv):
           f"exit {proc.returncode}: {proc.stderr!r}")
 
 
+def test_poll_loop_example(s, srv):
+    # The poll() loop example (examples/poll_loop.c), when its path is given:
+    # every client's events, in order, then the end; a failure says so.
+    example = os.environ.get("SSE_POLL_LOOP_EXAMPLE")
+    if not example or not os.path.exists(example):
+        print("  (poll_loop_example: SSE_POLL_LOOP_EXAMPLE not set, skipped)")
+        return
+    proc = subprocess.run([example, srv.url + "/ticker?count=4&interval_ms=5", "3"], capture_output=True,
+                          timeout=30, env=s.env)
+    check(proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr!r}")
+    lines = proc.stdout.decode().splitlines()
+    for client in range(3):
+        mine = [line.split(" ", 1)[1] for line in lines if line.startswith(f"{client} ")]
+        check(mine == [f"{n}: tick {n}" for n in range(1, 5)], f"client {client}: {mine!r}")
+    check(lines[-1:] == ["3 clients, 12 events"], f"output: {proc.stdout!r}")
+    proc = subprocess.run([example, srv.url + "/status/403", "2"], capture_output=True, timeout=30,
+                          env=s.env)
+    check(proc.returncode == 1 and b"SSE_ERR_HTTP_STATUS" in proc.stderr,
+          f"exit {proc.returncode}: {proc.stderr!r}")
+    # nothing from the server reaches the terminal raw
+    body = urllib.parse.quote(base64.b64encode(b"id: x\x01y\ndata: a\x1b[31mred\n\n").decode())
+    proc = subprocess.run([example, srv.url + "/raw?b64=" + body, "1"], capture_output=True, timeout=30,
+                          env=s.env)
+    check(proc.returncode == 0 and proc.stdout.startswith(b"0 x\\x01y: a\\x1b[31mred\n"),
+          f"exit {proc.returncode}: {proc.stdout!r}")
+
+
 # ------------------------------------------------ issue 13: the new flags
 
 
@@ -859,7 +886,7 @@ TESTS = [
     test_max_events, test_statuses, test_event_types, test_reconnect_resumes, test_request_options,
     test_usage_errors, test_framing_header_refused, test_signals, test_signal_while_stdout_is_blocked,
     test_terminal_output_is_escaped, test_streaming, test_closed_stdout,
-    test_limits_and_timeouts, test_tls, test_cpp_example,
+    test_limits_and_timeouts, test_tls, test_cpp_example, test_poll_loop_example,
     test_json_and_on_end, test_jsonl_retry_and_close_reason, test_error_body, test_stats,
     test_state_survives_kill_9, test_header_file, test_sighup_reconnects,
     test_client_certificate, test_type_filter_keeps_resume_ids, test_retry_after_date,
