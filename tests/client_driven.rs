@@ -25,24 +25,6 @@ fn driven_client(url: &str) -> Client {
     start(config(url).driven_by_caller(true))
 }
 
-fn engine_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end() == "libsse-engine")
-        .count()
-}
-
-fn message_ids(items: &[Item]) -> Vec<u64> {
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Message(event) => event.last_event_id.parse().ok(),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn the_pulling_thread_reads_the_stream_with_no_thread_of_libsse() {
     let _serial = serial();

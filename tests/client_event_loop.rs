@@ -19,24 +19,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn engine_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end() == "libsse-engine")
-        .count()
-}
-
-/// Waits up to `timeout_ms` (-1: no limit) for `fd` to be readable.
-fn readable(fd: i32, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    unsafe { libc::poll(&mut pfd, 1, timeout_ms) == 1 }
-}
-
 /// What an application's event loop does: waits on the loop's descriptor
 /// at most as long as the loop allows, runs it without waiting, then takes
 /// what each client has queued (without waiting: a pull would run the
@@ -66,16 +48,6 @@ fn run_app_loop(
             client.try_next_batch(items, usize::MAX);
         }
     }
-}
-
-fn ids(items: &[Item]) -> Vec<u64> {
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Message(event) => event.last_event_id.parse().ok(),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A config for `url` on `event_loop`, which does not reconnect once
@@ -111,10 +83,10 @@ fn the_applications_poll_runs_many_streams_with_no_thread_of_libsse() {
     let refs: Vec<&Client> = clients.iter().collect();
     let mut taken = vec![Vec::new(); 3];
     run_app_loop(&event_loop, &refs, &mut taken, |t| {
-        t.iter().all(|items| ids(items).len() >= 12)
+        t.iter().all(|items| message_ids(items).len() >= 12)
     });
     for items in &taken {
-        assert_eq!(ids(items)[..12], (1..=12).collect::<Vec<u64>>());
+        assert_eq!(message_ids(items)[..12], (1..=12).collect::<Vec<u64>>());
     }
     assert_eq!(engine_threads(), 0, "a libsse thread ran the streams");
     assert!(
@@ -139,7 +111,7 @@ fn nothing_is_read_until_the_loop_runs() {
     assert_eq!(client.queued(), 0);
     let mut taken = vec![Vec::new()];
     run_app_loop(&event_loop, &[&client], &mut taken, |t| closed(&t[0]));
-    assert_eq!(ids(&taken[0]), vec![1, 2, 3]);
+    assert_eq!(message_ids(&taken[0]), vec![1, 2, 3]);
 }
 
 #[test]
@@ -175,7 +147,7 @@ fn a_wait_set_lists_the_clients_with_items_and_nothing_moves_to_a_thread() {
             busy.try_next_batch(&mut items, usize::MAX);
         }
     }
-    assert_eq!(ids(&items), vec![1, 2, 3, 4, 5]);
+    assert_eq!(message_ids(&items), vec![1, 2, 3, 4, 5]);
     let quiet_listed = listed.iter().filter(|&&token| token == 1).count();
     assert!(
         quiet_listed <= 1,
@@ -256,7 +228,7 @@ fn a_pull_runs_the_loop_and_the_applications_run_waits_its_turn() {
         assert!(refused > 0, "the pull never held the loop");
     });
     let (items, _) = drain(&client);
-    assert_eq!(ids(&items), vec![3]);
+    assert_eq!(message_ids(&items), vec![3]);
     assert_eq!(engine_threads(), 0);
 }
 
@@ -362,7 +334,7 @@ fn the_last_setting_wins_between_a_loop_its_own_thread_and_driven_by_caller() {
     let config = |url: &str| config(url).retry(|r| r.reconnect = false);
     // own_thread after on_loop: the client has a thread of its own.
     let own = start(config(&url).on_loop(Some(&event_loop)).own_thread(true));
-    assert_eq!(ids(&drain(&own).0), vec![1, 2]);
+    assert_eq!(message_ids(&drain(&own).0), vec![1, 2]);
     assert_eq!(engine_threads(), 1);
     drop(own);
     wait_until("its thread ends", || engine_threads() == 0);
@@ -373,7 +345,7 @@ fn the_last_setting_wins_between_a_loop_its_own_thread_and_driven_by_caller() {
     assert_eq!(on_loop.queued(), 0);
     let mut taken = vec![Vec::new()];
     run_app_loop(&event_loop, &[&on_loop], &mut taken, |t| closed(&t[0]));
-    assert_eq!(ids(&taken[0]), vec![1, 2]);
+    assert_eq!(message_ids(&taken[0]), vec![1, 2]);
 }
 
 #[test]
@@ -389,7 +361,7 @@ fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
     ));
     let mut taken = vec![Vec::new()];
     run_app_loop(&event_loop, &[&live], &mut taken, |t| closed(&t[0]));
-    assert_eq!(ids(&taken[0]).len(), 300);
+    assert_eq!(message_ids(&taken[0]).len(), 300);
     assert_eq!(engine_threads(), 0);
     // A server far ahead (an endless fast stream): after eight 16 KiB
     // reads in a row the loop moves to a thread of its own, says so, and

@@ -21,16 +21,6 @@ fn threads_named(name: &str) -> usize {
         .count()
 }
 
-fn message_ids(items: &[Item]) -> Vec<u64> {
-    items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Message(event) => event.last_event_id.parse().ok(),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn many_clients_share_one_loop_thread() {
     if skipped_when_driven("clients on one shared loop") {

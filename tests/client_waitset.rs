@@ -9,16 +9,6 @@ use std::time::Instant;
 use common::*;
 use sse::{Item, OnEnd, WaitSet};
 
-fn readable(fd: i32, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pfd, 1, timeout_ms) == 1 }
-}
-
 #[test]
 fn one_descriptor_tells_which_of_many_clients_have_news() {
     let server = Server::start().unwrap();

@@ -403,3 +403,34 @@ pub fn unanswered_listener() -> (i32, String, Vec<std::net::TcpStream>) {
         .collect();
     (fd, format!("http://{target}/"), fillers)
 }
+
+/// This process's libsse loop threads (named `libsse-engine`).
+pub fn engine_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "libsse-engine")
+        .count()
+}
+
+/// Waits up to `timeout_ms` (-1: no limit) for `fd` to be readable.
+pub fn readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut pfd, 1, timeout_ms) == 1 }
+}
+
+/// The ids of the message events among `items`, as numbers.
+pub fn message_ids(items: &[Item]) -> Vec<u64> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Message(event) => event.last_event_id.parse().ok(),
+            _ => None,
+        })
+        .collect()
+}

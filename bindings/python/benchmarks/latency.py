@@ -72,6 +72,16 @@ class Samples:
             self.v.append((now - stamp) / 1e3)  # µs
 
 
+def stamp_lines(text: bytes, now: int, s: Samples) -> bytes:
+    """The raw readers' parsing: every whole ``data:`` line of ``text``
+    read at ``now`` is a sample; returns the unfinished last line."""
+    lines = text.split(b"\n")
+    for line in lines[:-1]:
+        if line.startswith(b"data: "):
+            s.add(now, line[6:].decode())
+    return lines[-1]
+
+
 # ------------------------------------------------------------------ clients
 
 def run_libsse(url: str, n: int, s: Samples) -> None:
@@ -142,12 +152,7 @@ def run_raw_async(url: str, n: int, s: Samples) -> None:
             chunk = await reader.read(65536)
             if not chunk:
                 break
-            t = now_ns()
-            lines = (tail + chunk).split(b"\n")
-            tail = lines.pop()
-            for line in lines:
-                if line.startswith(b"data: "):
-                    s.add(t, line[6:].decode())
+            tail = stamp_lines(tail + chunk, now_ns(), s)
         writer.close()
 
     asyncio.run(main())
@@ -202,12 +207,7 @@ def raw_worker(url: str, n: int) -> None:
         chunk = sock.recv(65536)
         if not chunk:
             break
-        t = now_ns()
-        lines = (tail + chunk).split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            if line.startswith(b"data: "):
-                s.add(t, line[6:].decode())
+        tail = stamp_lines(tail + chunk, now_ns(), s)
     sock.close()
     if s.seen != n:
         sys.exit(f"raw reader: {s.seen} events, expected {n}")
