@@ -18,7 +18,10 @@ use crate::event_loop::{Loop, Turn};
 /// queued. Callbacks and request hooks
 /// of its clients run inside `sse_loop_run` or those pulls; asking a
 /// client for a descriptor, a wait set or a callback does not move it to
-/// another thread. Free with `sse_loop_free`.
+/// another thread. `sse_loop_fd` and `sse_loop_timeout_ms` are safe from
+/// any thread and `sse_loop_run` too (one thread runs it at a time; the
+/// others get `SSE_TIMEOUT`), until `sse_loop_free` starts: no call on the
+/// loop may race or follow it. Free with `sse_loop_free`.
 pub struct sse_loop {
     pub(crate) event_loop: Loop,
 }
