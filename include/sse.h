@@ -924,6 +924,17 @@ int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
 // clients).
 enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
 
+// Moves the loop to a thread of its own for good, as a backlog does: for a
+// program that stops running it while its clients go on (their wait sets
+// and descriptors keep working; `sse_loop_run` then returns `SSE_CLOSED`).
+// Safe from any thread, also while another runs the loop; from inside the
+// loop (a callback or request hook), the move happens once that run ends.
+//
+// Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL `event_loop`) or
+// `SSE_ERR_INTERNAL` (the thread cannot start; the loop stays the
+// program's to run).
+enum sse_status sse_loop_to_thread(const struct sse_loop *event_loop);
+
 // Frees the loop handle. Clients still on it go on: their streams move to
 // a background thread of their own (stop watching `sse_loop_fd` first).
 // Configurations set with it keep it until they are freed. NULL is a

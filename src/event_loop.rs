@@ -85,6 +85,19 @@ impl Loop {
         Ok(engine.run_once(timeout))
     }
 
+    /// Moves the loop to a thread of its own for good, as a backlog does:
+    /// for a program that stops running it while its clients go on (their
+    /// wait sets and descriptors keep working). [`Loop::run`] then returns
+    /// [`Turn::Threaded`]. Safe from any thread, also while another runs
+    /// the loop; from inside the loop (a callback), the move happens once
+    /// that run ends.
+    pub fn to_thread(&self) -> Result<()> {
+        self.inner
+            .engine
+            .release_to_thread()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))
+    }
+
     pub(crate) fn engine(&self) -> Arc<Engine> {
         self.inner.engine.clone()
     }

@@ -404,3 +404,38 @@ fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
     });
     assert!(!items.is_empty());
 }
+
+#[test]
+fn to_thread_from_another_thread_hands_the_loop_over_for_good() {
+    let _serial = serial();
+    let server = Server::start().unwrap();
+    let event_loop = Loop::new().unwrap();
+    let client = start(on(
+        &event_loop,
+        &format!("{}/ticker?count=0&interval_ms=2", server.url()),
+    ));
+    let mut taken = vec![Vec::new()];
+    run_app_loop(&event_loop, &[&client], &mut taken, |t| {
+        message_ids(&t[0]).len() >= 3
+    });
+    assert_eq!(engine_threads(), 0);
+    let handle = event_loop.clone();
+    std::thread::spawn(move || handle.to_thread().unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(
+        event_loop.run(Some(Duration::ZERO)).unwrap(),
+        Turn::Threaded
+    );
+    assert_eq!(event_loop.timeout(), None);
+    wait_until("the loop's thread runs", || engine_threads() == 1);
+    // The stream goes on, in order, read by that thread.
+    let more = messages(&client, 5);
+    let seen = message_ids(&taken[0]);
+    let first: u64 = more[0].last_event_id.parse().unwrap();
+    assert_eq!(
+        first,
+        seen[seen.len() - 1] + 1,
+        "an event was lost or repeated at the move"
+    );
+}

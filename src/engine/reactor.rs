@@ -254,21 +254,26 @@ impl Engine {
             };
             let _driving = Driving::enter(self);
             reactor.turn(most);
-            if reactor.big_reads < BACKLOG_READS {
+            let backlog = reactor.big_reads >= BACKLOG_READS;
+            if backlog {
+                reactor.big_reads = 0;
+            }
+            // A move asked from inside the turn (a callback) waited for it.
+            if !self.take_wants_thread() && !backlog {
                 return Turn::Ran;
             }
-            reactor.big_reads = 0;
         }
         if let Err(e) = self.release_to_thread() {
             log(LogLevel::Error, || {
-                format!("libsse: a backlogged loop cannot get a thread: {e}")
+                format!("libsse: a loop cannot get a thread of its own: {e}")
             });
         }
         Turn::Ran
     }
 
-    /// The application stopped running the loop (its handle was freed)
-    /// while streams are left on it: they go on on a thread of its own.
+    /// The application stops running the loop (its handle was freed, or it
+    /// asked): its streams go on on a thread of its own, for good. From
+    /// inside the loop (a callback), the move happens once the turn ends.
     pub(crate) fn release_to_thread(&self) -> io::Result<()> {
         self.by_application.store(false, Ordering::Release);
         self.to_thread()

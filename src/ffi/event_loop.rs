@@ -102,6 +102,26 @@ pub unsafe extern "C" fn sse_loop_run(event_loop: *const sse_loop, timeout_ms: i
     })
 }
 
+/// Moves the loop to a thread of its own for good, as a backlog does: for a
+/// program that stops running it while its clients go on (their wait sets
+/// and descriptors keep working; `sse_loop_run` then returns `SSE_CLOSED`).
+/// Safe from any thread, also while another runs the loop; from inside the
+/// loop (a callback or request hook), the move happens once that run ends.
+///
+/// Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL `event_loop`) or
+/// `SSE_ERR_INTERNAL` (the thread cannot start; the loop stays the
+/// program's to run).
+#[no_mangle]
+pub unsafe extern "C" fn sse_loop_to_thread(event_loop: *const sse_loop) -> sse_status {
+    ffi_guard!(sse_status::SSE_ERR_INTERNAL, {
+        let l = try_ref!(event_loop);
+        match l.event_loop.to_thread() {
+            Ok(()) => sse_status::SSE_OK,
+            Err(_) => sse_status::SSE_ERR_INTERNAL,
+        }
+    })
+}
+
 /// Frees the loop handle. Clients still on it go on: their streams move to
 /// a background thread of their own (stop watching `sse_loop_fd` first).
 /// Configurations set with it keep it until they are freed. NULL is a

@@ -731,6 +731,7 @@ static void test_loop_run_by_the_application(void) {
     CHECK_INT(sse_loop_fd(NULL), -1);
     CHECK_INT(sse_loop_timeout_ms(NULL), -1);
     CHECK_INT(sse_loop_run(NULL, 0), SSE_ERR_ARGUMENT);
+    CHECK_INT(sse_loop_to_thread(NULL), SSE_ERR_ARGUMENT);
     sse_loop_free(NULL);
     CHECK_INT(sse_config_set_loop(NULL, NULL), SSE_ERR_ARGUMENT);
     REQUIRE(engine_threads_become(0) == 0, "a loop thread outlived its clients");

@@ -9,6 +9,7 @@ parser does not import asyncio (which brings ssl and ~40 modules: about
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any, AsyncIterator, Awaitable, Iterable, Optional, Tuple, Union
 
 from . import _errors as E
@@ -379,7 +380,10 @@ def connect_async(
     # thread, one wake-up per event). Outside one: libsse's shared thread.
     ws = _waitset.for_running_loop()
     event_loop = ws.sse_loop if ws is not None else None
-    return AsyncClient(url, _start(_build_config(url, event_loop=event_loop, **options)))
+    client = AsyncClient(url, _start(_build_config(url, event_loop=event_loop, **options)))
+    if event_loop is not None:
+        client._h.home = weakref.ref(ws)
+    return client
 
 
 __all__ = ["AsyncClient", "connect_async"]

@@ -141,6 +141,7 @@ struct sse_loop *sse_loop_new(void);
 int32_t sse_loop_fd(const struct sse_loop *event_loop);
 int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
 enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
+enum sse_status sse_loop_to_thread(const struct sse_loop *event_loop);
 void sse_loop_free(struct sse_loop *event_loop);
 struct sse_config *sse_config_new(const char *url);
 void sse_config_free(struct sse_config *config);

@@ -355,7 +355,7 @@ class _Handle:
 
     __slots__ = (
         "ptr", "sptr", "batch", "lock", "busy", "doomed", "fd", "last_event_id", "stats", "generation",
-        "token", "waitset", "reader", "closer", "__weakref__"
+        "token", "waitset", "home", "reader", "closer", "__weakref__"
     )
 
     def __init__(self, ptr: Any) -> None:
@@ -371,6 +371,9 @@ class _Handle:
         self.generation = _fork_generation[0]
         self.token = 0  # in an event loop's wait set (see _waitset), once joined
         self.waitset: Any = None  # a weak reference to that set; False: cannot join
+        # A weak reference to the wait set of the event loop whose libsse
+        # loop reads this stream (an asyncio client made in a running loop).
+        self.home: Any = None
         self.reader = 0  # the thread waiting on ``fd`` in a sync iteration (its ident)
         self.closer: Optional[threading.Lock] = None  # held by a dispose waiting for the reader to leave
 
@@ -446,6 +449,13 @@ class _Handle:
         """This client's token in ``ws`` (a ``_waitset.LoopWaitSet``),
         joining it the first time; 0 when it is in another loop's set or
         cannot join. Call between enter/leave."""
+        home = self.home() if self.home is not None else None
+        if home is not None and home is not ws:
+            # Read from another event loop than the one whose libsse loop
+            # reads the stream (which may never run again): that libsse
+            # loop goes to a thread of its own, its clients with it.
+            home.to_thread()
+            self.home = None
         if self.waitset is None:
             token = ws.next_token()
             if lib.sse_client_join_waitset(self.ptr, ws.ptr, token) == lib.SSE_OK:

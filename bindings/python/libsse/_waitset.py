@@ -112,6 +112,13 @@ class LoopWaitSet:
                 self._timer_at = at
                 loop.call_at(at, self._on_timer, at)
 
+    def to_thread(self) -> None:
+        """Hands this event loop's libsse loop to a libsse thread for good
+        (one of its clients is read from another event loop; this one may
+        never run again). Its own reader goes at its next run."""
+        if self.sse_loop is not None:
+            lib.sse_loop_to_thread(self.sse_loop)
+
     def _on_timer(self, at: float) -> None:
         if at == self._timer_at:
             self._timer_at = math.inf

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Run in a child process: other tests' clients would start libsse's shared
 # thread in this one.
 _CHILD = r"""
-import asyncio, json, os, sys
+import asyncio, json, os, sys, time
 sys.path.insert(0, sys.argv[1])
 import libsse
 
@@ -80,10 +80,27 @@ def outside():
         return ids
     out["ids"] = asyncio.run(main())
 
+def another_loop():
+    # Made in loop A, which stays open but idle; read in another loop.
+    home = asyncio.new_event_loop()
+    async def make():
+        return libsse.connect_async(base + "/ticker?count=4&interval_ms=5", max_retries=0)
+    client = home.run_until_complete(make())
+    async def read():
+        return [int(e.id) async for e in client]
+    out["ids"] = asyncio.run(asyncio.wait_for(read(), 10))
+    # loop A runs again: its reader of the handed-over loop goes quietly
+    cpu = time.process_time()
+    home.run_until_complete(asyncio.sleep(0.2))
+    out["cpu"] = time.process_time() - cpu
+    home.close()
+
 if part == "live":
     asyncio.run(live())
 elif part == "far-ahead":
     asyncio.run(far_ahead())
+elif part == "another-loop":
+    another_loop()
 else:
     outside()
 print(json.dumps(out))
@@ -122,3 +139,12 @@ def test_a_client_made_outside_a_running_loop_uses_libsses_thread(url: str) -> N
     got = _child(url, "outside")
     assert got["ids"] == [1, 2, 3, 4]
     assert got["threads"] == 1
+
+
+def test_a_client_read_from_another_event_loop_hands_its_loop_to_a_thread(url: str) -> None:
+    """Made in an event loop that stays idle, read in another: the stream
+    is not left to a loop nobody runs (it would hang); the first loop,
+    run again, does not spin on the handed-over descriptor."""
+    got = _child(url, "another-loop")
+    assert got["ids"] == [1, 2, 3, 4]
+    assert got["cpu"] < 0.15, f"the idle loop spun: {got['cpu']:.3f} s of CPU in 0.2 s"
