@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 #include "sse.h"
@@ -68,6 +69,12 @@ struct batch_free {
 };
 struct parser_free {
     void operator()(sse_parser *p) const noexcept { sse_parser_free(p); }
+};
+struct waitset_free {
+    void operator()(sse_waitset *p) const noexcept { sse_waitset_free(p); }
+};
+struct loop_free {
+    void operator()(sse_loop *p) const noexcept { sse_loop_free(p); }
 };
 inline std::string_view view(const char *s) { return s ? std::string_view(s) : std::string_view(); }
 
@@ -212,6 +219,64 @@ class batch {
 
 // The settings of a client (copied by the client at start). Setters
 // return *this for chaining and throw sse::error on a refused value.
+// One descriptor for many clients (sse_waitset): readable while some
+// member has news; ready() gives their tokens. Move-only.
+class wait_set {
+  public:
+    wait_set() : set_(sse_waitset_new()) {
+        if (!set_) throw error(SSE_ERR_INTERNAL, "sse_waitset_new failed");
+    }
+    sse_waitset *get() const noexcept { return set_.get(); }
+    int fd() const noexcept { return sse_waitset_fd(get()); }
+    // The tokens of the members with news (oldest first), at most `max`.
+    std::vector<std::uint64_t> ready(std::size_t max = 256) {
+        std::vector<std::uint64_t> tokens(max);
+        tokens.resize(sse_waitset_ready(get(), tokens.data(), tokens.size()));
+        return tokens;
+    }
+
+  private:
+    std::unique_ptr<sse_waitset, detail::waitset_free> set_;
+};
+
+// A loop for many clients that the program's own event loop runs on its
+// thread (sse_loop): watch fd(), wait at most timeout(), then run(). No
+// libsse thread. Move-only; its clients outlive it on a thread of their
+// own.
+class event_loop {
+  public:
+    event_loop() : loop_(sse_loop_new()) {
+        if (!loop_) throw error(SSE_ERR_INTERNAL, "sse_loop_new failed");
+    }
+    sse_loop *get() const noexcept { return loop_.get(); }
+    int fd() const noexcept { return sse_loop_fd(get()); }
+    // How long the program may wait on fd() before run() is due:
+    // std::nullopt when only readiness matters.
+    std::optional<std::chrono::milliseconds> timeout() const noexcept {
+        std::int32_t ms = sse_loop_timeout_ms(get());
+        if (ms < 0) return std::nullopt;
+        return std::chrono::milliseconds(ms);
+    }
+    // Runs the loop once, waiting at most `wait` for readiness. False once
+    // the loop has moved to a thread of its own for good (a backlog, or
+    // to_thread()): stop watching fd(). Throws from inside the loop.
+    bool run(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+        auto ms = wait.count() < 0 ? -1 : wait.count() > INT32_MAX ? INT32_MAX : wait.count();
+        sse_status status = sse_loop_run(get(), static_cast<std::int32_t>(ms));
+        if (status == SSE_ERR_ARGUMENT)
+            throw error(status, "sse_loop_run from inside the loop (a callback or request hook)");
+        return status != SSE_CLOSED;
+    }
+    // Hands the loop to a thread of its own for good; from any thread.
+    void to_thread() {
+        sse_status status = sse_loop_to_thread(get());
+        if (status != SSE_OK) throw error(status, "sse_loop_to_thread failed");
+    }
+
+  private:
+    std::unique_ptr<sse_loop, detail::loop_free> loop_;
+};
+
 class config {
   public:
     explicit config(const std::string &url) : cfg_(sse_config_new(url.c_str())) {
@@ -272,6 +337,11 @@ class config {
     }
     config &max_redirects(std::uint32_t v) { return check(sse_config_set_max_redirects(get(), v)); }
     config &messages_only(bool v) { return check(sse_config_set_messages_only(get(), v)); }
+    // Clients of this config run on `l`, which the program runs (nullptr:
+    // the shared background thread). The config keeps the loop alive.
+    config &on_loop(const event_loop *l) {
+        return check(sse_config_set_loop(get(), l ? l->get() : nullptr));
+    }
     // Checks every setting now; throws what the client's start would.
     const config &validate() const { return check(sse_config_validate(get())); }
 
@@ -338,6 +408,10 @@ class client {
 
     void close() { check(sse_client_close(get())); }
     void interrupt() { check(sse_client_interrupt(get())); }
+    // Lists this client in `set` under `token` whenever it has news.
+    void join(const wait_set &set, std::uint64_t token) {
+        check(sse_client_join_waitset(get(), set.get(), token));
+    }
     // Readable while items are queued or the stream has ended (for poll/epoll).
     int fd() const {
         int fd = sse_client_fd(get());

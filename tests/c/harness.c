@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -230,4 +231,28 @@ char *harness_http_get(const harness_server *server, const char *path) {
     }
     memmove(response, body + 4, strlen(body + 4) + 1);
     return response;
+}
+
+int engine_threads(void) {
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == NULL) return -1;
+    int count = 0;
+    struct dirent *task;
+    while ((task = readdir(dir)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        char path[300], name[64] = {0};
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) continue;
+        if (fgets(name, sizeof name, f) != NULL && strncmp(name, "libsse-engine", 13) == 0) count++;
+        fclose(f);
+    }
+    closedir(dir);
+    return count;
+}
+
+int engine_threads_become(int want) {
+    double deadline = harness_now_ms() + harness_ms(10000);
+    while (engine_threads() != want && harness_now_ms() < deadline) harness_sleep_ms(5);
+    return engine_threads();
 }

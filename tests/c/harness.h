@@ -92,6 +92,13 @@ const char *harness_url(const harness_server *server, const char *path);
  * (malloc'ed, NUL-terminated; free it) or NULL. */
 char *harness_http_get(const harness_server *server, const char *path);
 
+/* Threads of this process named libsse-engine (a loop thread); -1 without
+ * /proc. */
+int engine_threads(void);
+
+/* engine_threads() once it equals `want`, or after 10 s (scaled). */
+int engine_threads_become(int want);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,9 @@
 // range-for over a client, next() with timeouts, exceptions with the
 // status, callbacks as std::function, move-only ownership, the parser.
 // Built with -Wall -Wextra -Werror, run under ASan+UBSan and valgrind.
+#include <poll.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,6 +38,9 @@ static_assert(std::is_move_constructible_v<sse::event>);
 static_assert(!std::is_copy_constructible_v<sse::parser>);
 static_assert(!std::is_copy_constructible_v<sse::batch>);
 static_assert(std::is_move_constructible_v<sse::batch>);
+static_assert(!std::is_copy_constructible_v<sse::event_loop>);
+static_assert(std::is_move_constructible_v<sse::event_loop>);
+static_assert(!std::is_copy_constructible_v<sse::wait_set>);
 
 // next_batch(): one read's items per batch, NUL-safe types, per-event retry.
 static void test_batches() {
@@ -321,6 +327,43 @@ static void test_concurrent_getters() {
     CHECK(bad == 0, "%ld bad of %ld", bad.load(), reads.load());
 }
 
+// sse::event_loop and sse::wait_set: three clients read by this thread's
+// poll(), in order, to their ends; then the loop handed to a thread.
+static void test_event_loop() {
+    REQUIRE(engine_threads_become(0) == 0, "a loop thread outlived its clients");
+    sse::event_loop loop;
+    sse::wait_set set;
+    std::vector<sse::client> clients;
+    for (std::uint64_t i = 0; i < 3; i++) {
+        sse::config cfg = config_for("/ticker?count=4&interval_ms=2");
+        cfg.max_retries(0).messages_only(true).on_loop(&loop);
+        clients.emplace_back(cfg);
+        clients.back().join(set, i);
+    }
+    std::vector<std::vector<std::string>> ids(3);
+    int ended = 0;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (ended < 3 && std::chrono::steady_clock::now() < deadline) {
+        struct pollfd fds[2] = {{loop.fd(), POLLIN, 0}, {set.fd(), POLLIN, 0}};
+        auto wait = loop.timeout().value_or(1000ms);
+        poll(fds, 2, static_cast<int>(std::min<long long>(wait.count(), 1000)));
+        CHECK(loop.run(), "the loop moved to a thread");
+        for (std::uint64_t token : set.ready()) {
+            sse::client &c = clients.at(token);
+            if (c.ended()) continue;
+            while (auto ev = c.next(0ms)) ids[token].push_back(std::string(ev->id()));
+            if (c.ended()) ended++;
+        }
+    }
+    CHECK_INT(ended, 3);
+    CHECK_INT(engine_threads(), 0); /* read by this thread alone */
+    for (auto &got : ids) CHECK(got == (std::vector<std::string>{"1", "2", "3", "4"}), "%zu ids", got.size());
+    loop.to_thread();
+    CHECK(!loop.run(), "run after to_thread");
+    CHECK(!loop.timeout().has_value(), "a timeout after to_thread");
+    CHECK_INT(engine_threads_become(1), 1);
+}
+
 int main(int argc, char **argv) {
     static const harness_test tests[] = {
         {"range_for", test_range_for},
@@ -331,6 +374,7 @@ int main(int argc, char **argv) {
         {"parser", test_parser},
         {"fd_and_interrupt", test_fd_and_interrupt},
         {"concurrent_getters", test_concurrent_getters},
+        {"event_loop", test_event_loop},
     };
     if (harness_server_start(&server, 0) != 0) return 1;
     int rc = harness_run("test_cpp", tests, sizeof tests / sizeof tests[0], argc, argv);

@@ -615,30 +615,6 @@ static void test_close_wakes_fd_waiter(void) {
 
 /* ------------------------------------------------- driven by the caller */
 
-/* Threads of this process named libsse-engine (a loop thread). */
-static int engine_threads(void) {
-    DIR *dir = opendir("/proc/self/task");
-    if (dir == NULL) return -1;
-    int count = 0;
-    struct dirent *task;
-    while ((task = readdir(dir)) != NULL) {
-        if (task->d_name[0] == '.') continue;
-        char path[300], name[64] = {0};
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL) continue;
-        if (fgets(name, sizeof name, f) != NULL && strncmp(name, "libsse-engine", 13) == 0) count++;
-        fclose(f);
-    }
-    closedir(dir);
-    return count;
-}
-
-static int engine_threads_become(int want) {
-    double deadline = harness_now_ms() + harness_ms(10000);
-    while (engine_threads() != want && harness_now_ms() < deadline) harness_sleep_ms(5);
-    return engine_threads();
-}
 
 typedef struct {
     sse_client *client;
