@@ -155,8 +155,9 @@ const EVENTS_CALLER: usize = 8;
 /// The read buffer a loop driven by its caller starts with; it grows (up
 /// to [`READ_BYTES`]) when reads fill it.
 const READ_BYTES_CALLER: usize = 1024;
-/// Reads of [`BACKLOG_READ_BYTES`] or more in a row after which a loop
-/// driven by its caller (or by the application) says it is backlogged: the
+/// Reads of one stream of [`BACKLOG_READ_BYTES`] or more in a row (other
+/// streams' reads between them do not count) after which a loop driven by
+/// its caller (or by the application) says it is backlogged: the
 /// server sends faster than the caller takes, and a thread reading ahead
 /// would overlap the two. (A live stream's reads are small: the socket
 /// holds what arrived since the last read. A server far ahead fills the
@@ -254,10 +255,7 @@ impl Engine {
             };
             let _driving = Driving::enter(self);
             reactor.turn(most);
-            let backlog = reactor.big_reads >= BACKLOG_READS;
-            if backlog {
-                reactor.big_reads = 0;
-            }
+            let backlog = std::mem::take(&mut reactor.backlog);
             // A move asked from inside the turn (a callback) waited for it.
             if !self.take_wants_thread() && !backlog {
                 return Turn::Ran;
@@ -366,8 +364,7 @@ impl Engine {
             if !reactor.turn(wait) {
                 return true;
             }
-            if reactor.big_reads >= BACKLOG_READS {
-                reactor.big_reads = 0;
+            if std::mem::take(&mut reactor.backlog) {
                 // Moved once the caller lets go (a loop the application
                 // runs too: the application then stops running it).
                 self.by_application.store(false, Ordering::Release);
@@ -555,6 +552,9 @@ struct Stream {
     /// an error is pending: its reads go on until WouldBlock (no later
     /// edge would report what is already there).
     hangup_seen: bool,
+    /// Its reads in a row of [`BACKLOG_READ_BYTES`] or more (see
+    /// [`BACKLOG_READS`]).
+    big_reads: u32,
     /// The parser's `id_commits` when the sink was last told the id.
     last_id_published: u64,
     /// The deadline in the timer heap, if one is.
@@ -623,9 +623,9 @@ struct Reactor {
     /// Streams that may have more to read (they stopped at the per-turn
     /// limit, before the socket would block).
     again: Vec<Slot>,
-    /// Reads in a row of [`BACKLOG_READ_BYTES`] or more: a backlog (see
-    /// [`BACKLOG_READS`]).
-    big_reads: u32,
+    /// A stream made [`BACKLOG_READS`] big reads in a row since this was
+    /// last cleared (see [`Engine::drive`]).
+    backlog: bool,
     shutting_down: bool,
 }
 
@@ -658,7 +658,7 @@ impl Reactor {
             read_buffer: vec![0; read_bytes],
             events: Events::with_capacity(events),
             again: Vec::new(),
-            big_reads: 0,
+            backlog: false,
             shutting_down: false,
         }
     }
@@ -861,6 +861,7 @@ impl Reactor {
             unfed: Vec::new(),
             interrupt_held: false,
             hangup_seen: false,
+            big_reads: 0,
             armed: None,
         };
         let slot = self.free.pop().unwrap_or_else(|| {
@@ -1201,11 +1202,15 @@ impl Reactor {
                         // More is coming than the buffer holds: read more at once.
                         self.read_buffer.resize((n * 4).min(READ_BYTES), 0);
                     }
-                    self.big_reads = if n >= BACKLOG_READ_BYTES {
-                        self.big_reads.saturating_add(1)
+                    stream.big_reads = if n >= BACKLOG_READ_BYTES {
+                        stream.big_reads.saturating_add(1)
                     } else {
                         0
                     };
+                    if stream.big_reads >= BACKLOG_READS {
+                        stream.big_reads = 0;
+                        self.backlog = true;
+                    }
                     handed
                 }
                 Err(e) if e.kind() == Io::Interrupted => continue,
