@@ -64,14 +64,17 @@ int main(int argc, char **argv) {
         sse_config_free(cfg);
         sse_client_join_waitset(clients[i], set, (uint64_t)i);
     }
+    bool loop_is_ours = true;
     while (ended < count) {
         struct pollfd fds[2] = {
-            {.fd = sse_loop_fd(loop), .events = POLLIN},
+            {.fd = loop_is_ours ? sse_loop_fd(loop) : -1, .events = POLLIN},
             {.fd = sse_waitset_fd(set), .events = POLLIN},
         };
         /* -1: nothing is due, only readiness matters. */
-        poll(fds, 2, sse_loop_timeout_ms(loop));
-        sse_loop_run(loop, 0); /* reads what is ready, fires what is due */
+        poll(fds, 2, loop_is_ours ? sse_loop_timeout_ms(loop) : -1);
+        /* Reads what is ready, fires what is due. SSE_CLOSED: a server far
+         * ahead moved the loop to a thread of its own; the wait set goes on. */
+        if (loop_is_ours && sse_loop_run(loop, 0) == SSE_CLOSED) loop_is_ours = false;
         uint64_t tokens[MAX_CLIENTS];
         size_t n = sse_waitset_ready(set, tokens, MAX_CLIENTS);
         for (size_t k = 0; k < n; k++) {

@@ -915,13 +915,15 @@ int32_t sse_loop_timeout_ms(const struct sse_loop *event_loop);
 //
 // Returns `SSE_OK` (a turn ran), `SSE_TIMEOUT` (another thread runs the
 // loop now, a blocking pull of one of its clients: nothing done),
-// `SSE_CLOSED` (the loop has moved to a thread of its own for good, on a
-// backlog: eight reads of 16 KiB or more in a row, the server far ahead of the
+// `SSE_CLOSED` (the loop has a thread of its own for good, from this call,
+// after its turn, or an earlier one: on a backlog, one stream's eight
+// reads of 16 KiB or more in a row, the server far ahead of the
 // application, where a thread reading ahead overlaps reading with the
 // application's work; stop watching `sse_loop_fd`, the clients' wait sets
 // and descriptors go on) or `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a
 // call from inside the loop: a callback or request hook of one of its
-// clients).
+// clients; or a fork()ed child of the process that made the loop: a loop
+// does not survive fork()).
 enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_ms);
 
 // Moves the loop to a thread of its own for good, as a backlog does: for a
@@ -930,15 +932,18 @@ enum sse_status sse_loop_run(const struct sse_loop *event_loop, int32_t timeout_
 // Safe from any thread, also while another runs the loop; from inside the
 // loop (a callback or request hook), the move happens once that run ends.
 //
-// Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL `event_loop`) or
+// Returns `SSE_OK`, `SSE_ERR_ARGUMENT` (NULL `event_loop`, or a fork()ed
+// child) or
 // `SSE_ERR_INTERNAL` (the thread cannot start; the loop stays the
 // program's to run).
 enum sse_status sse_loop_to_thread(const struct sse_loop *event_loop);
 
-// Frees the loop handle. Clients still on it go on: their streams move to
-// a background thread of their own (stop watching `sse_loop_fd` first).
-// Configurations set with it keep it until they are freed. NULL is a
-// no-op.
+// Frees the loop handle: the program stops running it. If clients, or
+// configurations set with it, still use it, it moves to a background
+// thread of its own now, where those clients (and clients started later
+// from those configurations) go on; stop watching `sse_loop_fd` first. In
+// a fork()ed child of the process that made it, it only forgets the
+// handle (the parent's streams are left alone). NULL is a no-op.
 void sse_loop_free(struct sse_loop *event_loop);
 
 // Installs a process-wide log callback for messages at `max_level` or

@@ -307,17 +307,18 @@ impl Client {
         timeout: Option<Duration>,
         receive: impl Fn(&QueueReceiver, Option<Duration>) -> std::result::Result<T, RecvTimeoutError>,
     ) -> Result<Option<T>> {
+        if self.engine.driven_here() {
+            return Err(Error::argument(
+                "cannot take items from inside this client's loop (a callback or request \
+                 hook running inside a pull of a client driven by its caller, or inside \
+                 sse_loop_run): the call would wait for itself",
+            ));
+        }
         if self.on_worker_thread() {
             return Err(Error::argument(
                 "cannot take items from inside a callback: it runs on the thread that \
                  delivers this client's items (shared by every client on it), so the call \
                  would wait for itself",
-            ));
-        }
-        if self.engine.driven_here() {
-            return Err(Error::argument(
-                "cannot take items from inside the request hook of a client driven by its \
-                 caller: the hook runs inside a pull of this client, which would wait for itself",
             ));
         }
         // After close(), queued items are still handed out, then the end
@@ -542,7 +543,7 @@ impl Client {
     /// Whether the caller runs on this client's background thread (inside
     /// a callback).
     pub fn on_worker_thread(&self) -> bool {
-        self.shared.worker.get() == Some(&thread::current().id())
+        self.shared.worker.get() == Some(&thread::current().id()) || self.engine.driven_here()
     }
 
     /// Drops the current connection (or cuts a backoff wait short) and
@@ -565,11 +566,16 @@ impl Client {
         if let Some(&id) = self.shared.on_loop.get() {
             self.engine.close(id);
         }
-        if self.engine.caller_may_drive() && !self.engine.run_by_application() {
+        if self.engine.caller_may_drive() {
             // Nobody may be pulling: the close happens now, not at the
-            // next pull (the socket closed, the closed item queued). A loop
-            // the application runs is woken instead: its run does it.
-            self.engine.run_pending();
+            // next pull (the socket closed, the closed item queued). On a
+            // loop the application runs, without polling: the loop's
+            // descriptor still wakes the application.
+            match (self.engine.run_by_application(), self.shared.on_loop.get()) {
+                (true, Some(&id)) => self.engine.close_now(id),
+                (true, None) => {}
+                (false, _) => self.engine.run_pending(),
+            }
         }
         // Whoever waits on the descriptor or the wait set looks now, not
         // when the loop thread gets to the close (a hop later, or much

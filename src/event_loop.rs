@@ -21,7 +21,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// asking a client for a descriptor, a wait set or a callback does not move
 /// it to another thread. Cheap to clone (a handle); once the last handle
 /// and every configuration holding it are dropped, streams still on the
-/// loop go on on a background thread of their own.
+/// loop go on on a background thread of their own. A loop does not survive
+/// `fork()`: in the child, [`Loop::run`] and [`Loop::to_thread`] are
+/// refused and dropping it leaves the parent's streams alone.
 #[derive(Clone)]
 pub struct Loop {
     inner: Arc<Handle>,
@@ -29,6 +31,20 @@ pub struct Loop {
 
 struct Handle {
     engine: Arc<Engine>,
+    /// The process that made it (a fork()ed child must not run the
+    /// parent's sockets).
+    pid: u32,
+}
+
+impl Handle {
+    fn check_process(&self) -> Result<()> {
+        if self.pid == std::process::id() {
+            return Ok(());
+        }
+        Err(Error::argument(
+            "a loop does not survive fork(): this process is a child of the one that made it",
+        ))
+    }
 }
 
 impl Loop {
@@ -39,6 +55,7 @@ impl Loop {
         Ok(Loop {
             inner: Arc::new(Handle {
                 engine: Arc::new(engine),
+                pid: std::process::id(),
             }),
         })
     }
@@ -65,8 +82,9 @@ impl Loop {
     /// reads what is ready, fires what is due and queues the items
     /// ([`Turn::Ran`]). [`Turn::Busy`]: another thread runs it now (a
     /// blocking pull of one of its clients), nothing done.
-    /// [`Turn::Threaded`]: the loop has moved to a thread of its own for
-    /// good (a backlog: eight reads of 16 KiB or more in a row, the server far
+    /// [`Turn::Threaded`]: the loop has a thread of its own for good, from
+    /// this call (after its turn) or an earlier one (a backlog: one
+    /// stream's eight reads of 16 KiB or more in a row, the server far
     /// ahead of the application; a thread reading ahead overlaps reading
     /// with the application's work): stop watching [`Loop::fd`]; the
     /// clients' wait sets and descriptors go on.
@@ -75,6 +93,7 @@ impl Loop {
     /// [`ErrorKind::InvalidArgument`] when called from inside the loop
     /// (a callback or request hook of one of its clients).
     pub fn run(&self, timeout: Option<Duration>) -> Result<Turn> {
+        self.inner.check_process()?;
         let engine = &self.inner.engine;
         if engine.driven_here() {
             return Err(Error::argument(
@@ -92,10 +111,24 @@ impl Loop {
     /// the loop; from inside the loop (a callback), the move happens once
     /// that run ends.
     pub fn to_thread(&self) -> Result<()> {
+        self.inner.check_process()?;
         self.inner
             .engine
             .release_to_thread()
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))
+    }
+
+    /// The program stops running the loop (the C handle's free): if any
+    /// client or configuration still uses it, it moves to a thread of its
+    /// own now.
+    pub(crate) fn hand_over(&self) -> Result<()> {
+        if self.inner.pid != std::process::id() {
+            return Ok(()); // a fork()ed child: the handle is only forgotten
+        }
+        if Arc::strong_count(&self.inner) > 1 || Arc::strong_count(&self.inner.engine) > 1 {
+            self.to_thread()?;
+        }
+        Ok(())
     }
 
     pub(crate) fn engine(&self) -> Arc<Engine> {
@@ -111,7 +144,13 @@ impl fmt::Debug for Loop {
 
 impl Drop for Handle {
     /// Nobody runs the loop any more: streams left on it go on a thread.
+    /// In a fork()ed child, nothing: the loop's sockets are the parent's
+    /// (its share of the engine is never dropped, so nothing closes them).
     fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            std::mem::forget(self.engine.clone());
+            return;
+        }
         if Arc::strong_count(&self.engine) > 1 {
             if let Err(e) = self.engine.release_to_thread() {
                 crate::log::log(crate::log::LogLevel::Error, || {

@@ -261,12 +261,15 @@ impl Engine {
                 return Turn::Ran;
             }
         }
-        if let Err(e) = self.release_to_thread() {
-            log(LogLevel::Error, || {
-                format!("libsse: a loop cannot get a thread of its own: {e}")
-            });
+        match self.release_to_thread() {
+            Ok(()) => Turn::Threaded,
+            Err(e) => {
+                log(LogLevel::Error, || {
+                    format!("libsse: a loop cannot get a thread of its own: {e}")
+                });
+                Turn::Ran
+            }
         }
-        Turn::Ran
     }
 
     /// The application stops running the loop (its handle was freed, or it
@@ -388,6 +391,26 @@ impl Engine {
         DRIVING.with(|d| d.get() == self as *const Engine as usize)
     }
 
+    /// For a loop the application runs and nobody runs now: ends stream
+    /// `id` on this thread (its socket closed, its closed item queued)
+    /// without polling, so the loop's descriptor still wakes the
+    /// application for the close's request. Nothing when another thread
+    /// runs the loop (that run does it).
+    pub(crate) fn close_now(&self, id: u64) {
+        if self.driven_here() {
+            return;
+        }
+        let Ok(mut driver) = self.driver.try_lock() else {
+            return;
+        };
+        if let Driver::Caller(reactor) = &mut *driver {
+            let _driving = Driving::enter(self);
+            if let Some(&slot) = reactor.slots.get(&id) {
+                reactor.guarded(slot, |r| r.finish_exchange(slot, Outcome::Closing));
+            }
+        }
+    }
+
     /// For a loop its caller drives and nobody drives now: handles what
     /// was asked of it (a close: the socket closed, the closed item queued)
     /// and what is ready, without waiting. Nothing otherwise: a thread
@@ -442,6 +465,9 @@ impl Engine {
 
     /// The loop thread's id (a callback runs there), if it has one.
     pub(crate) fn thread_id(&self) -> Option<thread::ThreadId> {
+        if self.driven_here() {
+            return None; // this thread runs it (its lock is held here)
+        }
         match &*lock(&self.driver) {
             Driver::Thread(thread) => Some(thread.thread().id()),
             _ => None,

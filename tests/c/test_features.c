@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "sse.h"
@@ -782,6 +784,155 @@ static void test_loop_run_by_the_application(void) {
     CHECK_INT(engine_threads_become(0), 0);
 }
 
+/* Open descriptors of this process (/proc/self/fd); -1 without /proc. */
+static int open_fds(void) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL) return -1;
+    int count = 0;
+    while (readdir(dir) != NULL) count++;
+    closedir(dir);
+    return count;
+}
+
+/* A callback on a loop client that starts another client on the same loop
+ * (inside sse_loop_run) and, at its end, frees its own client. */
+typedef struct {
+    sse_loop *loop;
+    sse_client *self;
+    sse_client *started;
+    sse_status start_status;
+    atomic_int messages, freed;
+} loop_callback;
+
+static void start_and_free(void *userdata, const sse_event *ev) {
+    loop_callback *cb = userdata;
+    if (sse_event_kind(ev) == SSE_KIND_MESSAGE && atomic_fetch_add(&cb->messages, 1) == 0) {
+        sse_config *cfg = config_for("/ticker?count=2&interval_ms=2");
+        sse_config_set_loop(cfg, cb->loop);
+        sse_config_set_on_end(cfg, SSE_ON_END_END);
+        cb->start_status = sse_client_start(cfg, &cb->started);
+        sse_config_free(cfg);
+    }
+    if (atomic_load(&cb->messages) == 3 && !atomic_load(&cb->freed)) {
+        atomic_store(&cb->freed, 1);
+        sse_client_free(cb->self); /* from inside its own callback */
+    }
+}
+
+/* What careless programs do with a loop: start a client and free one from
+ * inside a callback run by sse_loop_run (both hung on the loop's own
+ * locks); free clients and never run the loop again (their sockets stayed
+ * open until the next run); free the loop while a configuration still
+ * holds it (its clients stalled); fork and free it in the child (the
+ * child's thread read the parent's sockets). */
+static void test_loop_misuse(void) {
+    REQUIRE(engine_threads_become(0) == 0, "a loop thread outlived its clients");
+    sse_loop *loop = sse_loop_new();
+    REQUIRE(loop != NULL);
+    loop_callback cb = {.loop = loop};
+    sse_config *cfg = config_for("/ticker?interval_ms=2");
+    CHECK_INT(sse_config_set_loop(cfg, loop), SSE_OK);
+    cb.self = start(cfg);
+    CHECK_INT(sse_client_set_callback(cb.self, start_and_free, &cb, NULL), SSE_OK);
+    double deadline = harness_now_ms() + harness_ms(10000);
+    sse_event *ev = NULL;
+    int started_messages = 0;
+    while (harness_now_ms() < deadline && (!atomic_load(&cb.freed) || started_messages < 2)) {
+        int wait = sse_loop_timeout_ms(loop);
+        struct pollfd pfd = {sse_loop_fd(loop), POLLIN, 0};
+        poll(&pfd, 1, wait < 0 || wait > 100 ? 100 : wait);
+        CHECK_INT(sse_loop_run(loop, 0), SSE_OK);
+        if (cb.started != NULL)
+            while (sse_next_event(cb.started, 0, &ev) == SSE_OK) {
+                if (sse_event_kind(ev) == SSE_KIND_MESSAGE) started_messages++;
+                sse_event_free(ev);
+            }
+    }
+    CHECK_INT(cb.start_status, SSE_OK);
+    CHECK(atomic_load(&cb.freed), "the callback did not free its client");
+    CHECK_INT(started_messages, 2);
+    sse_client_free(cb.started);
+
+    /* Freed with nobody running the loop: the sockets close in the free. */
+    enum { N = 20 };
+    sse_client *silent[N];
+    int fds_before = open_fds();
+    for (int i = 0; i < N; i++) {
+        sse_config *c = config_for("/silent");
+        CHECK_INT(sse_config_set_loop(c, loop), SSE_OK);
+        silent[i] = start(c);
+    }
+    for (int k = 0; k < 20; k++) CHECK_INT(sse_loop_run(loop, 10), SSE_OK); /* connected */
+    CHECK(open_fds() >= fds_before + N, "%d descriptors, %d before", open_fds(), fds_before);
+    for (int i = 0; i < N; i++) sse_client_free(silent[i]);
+    CHECK(open_fds() <= fds_before, "%d descriptors after the frees, %d before", open_fds(), fds_before);
+
+    /* Freed while a configuration holds it: its clients go on on a thread. */
+    sse_config *held = config_for("/ticker?interval_ms=2");
+    CHECK_INT(sse_config_set_loop(held, loop), SSE_OK);
+    sse_client *later = NULL;
+    CHECK_INT(sse_client_start(held, &later), SSE_OK);
+    sse_waitset *set = sse_waitset_new();
+    REQUIRE(set != NULL);
+    CHECK_INT(sse_client_join_waitset(later, set, 1), SSE_OK);
+    CHECK_INT(sse_loop_run(loop, 10), SSE_OK);
+
+    /* fork(): in the child the loop is refused and its free forgets it; the
+     * parent's stream goes on whole. (Not under valgrind: the child exits
+     * with the parent's handles in hand, which its leak check reports.) */
+    fflush(NULL);
+    int on_valgrind = 0;
+#if __has_include(<valgrind/valgrind.h>)
+    on_valgrind = RUNNING_ON_VALGRIND;
+#endif
+    pid_t child = on_valgrind ? -1 : fork();
+    if (child == 0) {
+        int bad = sse_loop_run(loop, 0) != SSE_ERR_ARGUMENT || sse_loop_to_thread(loop) != SSE_ERR_ARGUMENT;
+        sse_loop_free(loop);
+        harness_sleep_ms(300); /* a thread here would read the parent's socket meanwhile */
+        _exit(bad || engine_threads() != 0 ? 1 : 0);
+    }
+    int status = 0;
+    int ids_ok = 1, last = 0, got = 0;
+    deadline = harness_now_ms() + harness_ms(child > 0 ? 10000 : 300);
+    while (harness_now_ms() < deadline && (child < 0 || waitpid(child, &status, WNOHANG) == 0)) {
+        sse_loop_run(loop, 5);
+        while (sse_next_event(later, 0, &ev) == SSE_OK) {
+            if (sse_event_kind(ev) == SSE_KIND_MESSAGE) {
+                int id = atoi(sse_event_id(ev));
+                if (last != 0 && id != last + 1) ids_ok = 0;
+                last = id;
+                got++;
+            }
+            sse_event_free(ev);
+        }
+    }
+    if (child > 0) {
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child: status %d", status);
+        CHECK(got > 50 && ids_ok, "%d events in the parent during the child's life, in order: %d", got, ids_ok);
+    }
+
+    sse_loop_free(loop); /* `held` still names it */
+    CHECK_INT(engine_threads_become(1), 1);
+    int more = 0;
+    deadline = harness_now_ms() + harness_ms(10000);
+    while (harness_now_ms() < deadline && more < 50) {
+        struct pollfd pfd = {sse_waitset_fd(set), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        uint64_t token;
+        sse_waitset_ready(set, &token, 1);
+        while (sse_next_event(later, 0, &ev) == SSE_OK) {
+            if (sse_event_kind(ev) == SSE_KIND_MESSAGE) more++;
+            sse_event_free(ev);
+        }
+    }
+    CHECK(more >= 50, "%d events after the loop's free", more);
+    sse_client_free(later);
+    sse_config_free(held);
+    sse_waitset_free(set);
+    CHECK_INT(engine_threads_become(0), 0);
+}
+
 /* How deep sse_client_start goes into its caller's stack, measured in a
  * thread whose stack is painted first. Every page a thread touches stays
  * resident for its life, so a program with a thread per client (Python's
@@ -857,6 +1008,7 @@ int main(int argc, char **argv) {
         {"close_wakes_fd_waiter", test_close_wakes_fd_waiter},
         {"driven_by_caller", test_driven_by_caller},
         {"loop_run_by_the_application", test_loop_run_by_the_application},
+        {"loop_misuse", test_loop_misuse},
         {"start_stack_depth", test_start_stack_depth},
     };
     if (harness_server_start(&server, 0) != 0) return 1;

@@ -373,13 +373,17 @@ def connect_async(
     Called from a running event loop, the stream is read by that loop
     itself (libsse's loop for it is one more descriptor the event loop
     watches): no libsse thread, one wake-up per event. Called outside a
-    running loop, libsse's background thread reads it."""
+    running loop, or with a ``headers`` callable (which may block, e.g.
+    waiting for a coroutine of the event loop), libsse's background thread
+    reads it."""
     options = {k: v for k, v in locals().items() if k != "url"}
     # Called in a running event loop (as usual): the stream goes on that
     # loop's libsse loop, which the event loop itself runs (no libsse
     # thread, one wake-up per event). Outside one: libsse's shared thread.
+    # A headers callable may block (e.g. wait for a coroutine of this very
+    # event loop): it runs on libsse's thread instead.
     ws = _waitset.for_running_loop()
-    event_loop = ws.sse_loop if ws is not None else None
+    event_loop = ws.sse_loop if ws is not None and not callable(headers) else None
     client = AsyncClient(url, _start(_build_config(url, event_loop=event_loop, **options)))
     if event_loop is not None:
         client._h.home = weakref.ref(ws)

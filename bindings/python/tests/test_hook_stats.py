@@ -287,3 +287,27 @@ def test_http_status_error_body_empty_and_retried(url: str) -> None:
             list(client)
     assert exhausted.value.__cause__.body == b"busy"  # type: ignore[union-attr]
     assert HTTPStatusError(500).body == b"" and SSEError("x").body == b""
+
+
+def test_an_async_clients_headers_callable_may_wait_for_its_event_loop(url: str) -> None:
+    """A headers callable that fetches its token with a coroutine of the
+    client's own event loop (run_coroutine_threadsafe(...).result()) works:
+    such a client is read by libsse's thread, not inside the event loop
+    (where the callable would wait for itself: a TimeoutError)."""
+
+    async def token() -> str:
+        await asyncio.sleep(0.01)
+        return "Bearer from-the-loop"
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+
+        def headers() -> dict:
+            return {"Authorization": asyncio.run_coroutine_threadsafe(token(), loop).result(timeout=5)}
+
+        async with libsse.connect_async(url + "/echo", headers=headers, max_retries=0) as client:
+            async for event in client:
+                return json.loads(event.data)["headers"]["authorization"]
+        return ""
+
+    assert asyncio.run(asyncio.wait_for(main(), 30)) == "Bearer from-the-loop"
