@@ -566,16 +566,12 @@ impl Client {
         if let Some(&id) = self.shared.on_loop.get() {
             self.engine.close(id);
         }
-        if self.engine.caller_may_drive() {
+        if self.engine.caller_may_drive() && !self.engine.run_by_application() {
             // Nobody may be pulling: the close happens now, not at the
-            // next pull (the socket closed, the closed item queued). On a
-            // loop the application runs, without polling: the loop's
-            // descriptor still wakes the application.
-            match (self.engine.run_by_application(), self.shared.on_loop.get()) {
-                (true, Some(&id)) => self.engine.close_now(id),
-                (true, None) => {}
-                (false, _) => self.engine.run_pending(),
-            }
+            // next pull (the socket closed, the closed item queued). A loop
+            // the application runs is woken instead (its run does it; a
+            // free does it at once, see Drop).
+            self.engine.run_pending();
         }
         // Whoever waits on the descriptor or the wait set looks now, not
         // when the loop thread gets to the close (a hop later, or much
@@ -611,6 +607,13 @@ impl Drop for Client {
         }
         // No callback runs after this point.
         self.take_callback();
+        if self.engine.run_by_application() {
+            // Nobody may run the loop soon: the socket closes now (without
+            // polling: the loop's descriptor still wakes the application).
+            if let Some(&id) = self.shared.on_loop.get() {
+                self.engine.close_now(id);
+            }
+        }
         if self.engine.caller_may_drive() {
             // Nobody else runs its loop: the engine, dropped right after
             // this, ends the stream on this thread.
