@@ -118,13 +118,22 @@ pub(crate) struct Engine {
     /// The poll's descriptor (epoll): readable when a socket, the waker or
     /// an answer has something for the loop.
     poll_fd: i32,
+    /// Names the engine for `DRIVING` (unique in the process, never 0).
+    key: u64,
+    /// The process that made it: a fork()ed child neither runs nor moves
+    /// the loop, nor ends its streams (their sockets and poll set are the
+    /// parent's too).
+    pid: u32,
 }
+
+/// The next [`Engine::key`].
+static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 thread_local! {
     /// The engine whose loop this thread is driving now (its address; 0:
     /// none): a call from inside that loop (the request hook) must not
     /// wait for it.
-    static DRIVING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static DRIVING: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// What [`Engine::run_once`] did.
@@ -207,7 +216,14 @@ impl Engine {
             wants_thread: AtomicBool::new(false),
             by_application: AtomicBool::new(false),
             poll_fd,
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+            pid: std::process::id(),
         })
+    }
+
+    /// Whether this process made the engine (not a fork()ed child).
+    fn in_its_process(&self) -> bool {
+        self.pid == std::process::id()
     }
 
     /// Whether the application's event loop runs this loop.
@@ -246,6 +262,9 @@ impl Engine {
     /// ready and due. A backlog ([`BACKLOG_READS`] big reads in a row)
     /// moves the loop to a thread of its own for good, after the turn.
     pub(crate) fn run_once(&self, most: Option<std::time::Duration>) -> Turn {
+        if !self.in_its_process() {
+            return Turn::Busy;
+        }
         {
             let Ok(mut driver) = self.driver.try_lock() else {
                 return Turn::Busy;
@@ -285,6 +304,9 @@ impl Engine {
     /// Asked on the thread driving the loop (from inside it: the request
     /// hook), the move waits until that thread lets go of the loop.
     pub(crate) fn to_thread(&self) -> io::Result<()> {
+        if !self.in_its_process() {
+            return Err(io::Error::other("a loop does not survive fork()"));
+        }
         if self.by_application.load(Ordering::Acquire) {
             return Ok(()); // the application's event loop runs it
         }
@@ -304,10 +326,13 @@ impl Engine {
         };
         // The reactor comes back if the thread cannot start.
         let handed = Arc::new(Mutex::new(Some(reactor)));
+        let key = self.key;
         let spawned = thread::Builder::new().name("libsse-engine".into()).spawn({
             let handed = handed.clone();
             move || {
                 crate::signals::block_on_this_thread();
+                // This thread runs the loop: a callback on it is inside it.
+                DRIVING.with(|d| d.set(key));
                 let reactor = lock(&handed).take();
                 if let Some(reactor) = reactor {
                     reactor.run();
@@ -335,7 +360,7 @@ impl Engine {
     /// when the loop has a thread of its own or another caller drives it:
     /// the caller then waits for its items as usual.
     pub(crate) fn drive(&self, deadline: Option<Instant>, done: impl Fn() -> bool) -> bool {
-        if self.let_go.load(Ordering::SeqCst) {
+        if self.let_go.load(Ordering::SeqCst) || !self.in_its_process() {
             return false;
         }
         let Ok(mut driver) = self.driver.try_lock() else {
@@ -388,7 +413,7 @@ impl Engine {
     /// Whether this thread is driving the loop now (so it is inside it: in
     /// the request hook).
     pub(crate) fn driven_here(&self) -> bool {
-        DRIVING.with(|d| d.get() == self as *const Engine as usize)
+        DRIVING.with(|d| d.get() == self.key)
     }
 
     /// For a loop the application runs and nobody runs now: ends stream
@@ -397,7 +422,7 @@ impl Engine {
     /// application for the close's request. Nothing when another thread
     /// runs the loop (that run does it).
     pub(crate) fn close_now(&self, id: u64) {
-        if self.driven_here() {
+        if self.driven_here() || !self.in_its_process() {
             return;
         }
         let Ok(mut driver) = self.driver.try_lock() else {
@@ -416,7 +441,7 @@ impl Engine {
     /// and what is ready, without waiting. Nothing otherwise: a thread
     /// driving it, or its own thread, does that.
     pub(crate) fn run_pending(&self) {
-        if self.driven_here() {
+        if self.driven_here() || !self.in_its_process() {
             return;
         }
         let Ok(mut driver) = self.driver.try_lock() else {
@@ -489,10 +514,17 @@ impl Drop for Engine {
     /// thread; dropped on the loop thread itself (by a callback), it lets
     /// the thread end on its own. A loop driven by its caller ends its
     /// streams here, on the dropping thread (a stream never driven is not
-    /// connected first).
+    /// connected first). In a fork()ed child, nothing is ended or joined.
     fn drop(&mut self) {
-        let _ = self.send(Command::Shutdown);
         let driver = std::mem::replace(&mut *lock(&self.driver), Driver::Gone);
+        if !self.in_its_process() {
+            // A fork()ed child: the thread is not here, and the sockets and
+            // the poll set are the parent's too (deregistering would drop
+            // them from the parent's loop). Left as they are.
+            std::mem::forget(driver);
+            return;
+        }
+        let _ = self.send(Command::Shutdown);
         match driver {
             Driver::Thread(thread) => {
                 if thread.thread().id() != thread::current().id() {
@@ -510,11 +542,11 @@ impl Drop for Engine {
 }
 
 /// Marks this thread as driving an engine's loop while it lives.
-struct Driving(usize);
+struct Driving(u64);
 
 impl Driving {
     fn enter(engine: &Engine) -> Driving {
-        Driving(DRIVING.with(|d| d.replace(engine as *const Engine as usize)))
+        Driving(DRIVING.with(|d| d.replace(engine.key)))
     }
 }
 

@@ -801,7 +801,7 @@ typedef struct {
     sse_client *self;
     sse_client *started;
     sse_status start_status;
-    atomic_int messages, freed;
+    atomic_int messages, freed, returned;
 } loop_callback;
 
 static void start_and_free(void *userdata, const sse_event *ev) {
@@ -816,6 +816,7 @@ static void start_and_free(void *userdata, const sse_event *ev) {
     if (atomic_load(&cb->messages) == 3 && !atomic_load(&cb->freed)) {
         atomic_store(&cb->freed, 1);
         sse_client_free(cb->self); /* from inside its own callback */
+        atomic_store(&cb->returned, 1);
     }
 }
 
@@ -849,7 +850,7 @@ static void test_loop_misuse(void) {
             }
     }
     CHECK_INT(cb.start_status, SSE_OK);
-    CHECK(atomic_load(&cb.freed), "the callback did not free its client");
+    CHECK(atomic_load(&cb.returned), "the callback's free of its own client did not return");
     CHECK_INT(started_messages, 2);
     sse_client_free(cb.started);
 
@@ -888,6 +889,7 @@ static void test_loop_misuse(void) {
     pid_t child = on_valgrind ? -1 : fork();
     if (child == 0) {
         int bad = sse_loop_run(loop, 0) != SSE_ERR_ARGUMENT || sse_loop_to_thread(loop) != SSE_ERR_ARGUMENT;
+        sse_client_free(later); /* ending it here would drop it from the parent's poll set */
         sse_loop_free(loop);
         harness_sleep_ms(300); /* a thread here would read the parent's socket meanwhile */
         _exit(bad || engine_threads() != 0 ? 1 : 0);
@@ -930,6 +932,24 @@ static void test_loop_misuse(void) {
     sse_client_free(later);
     sse_config_free(held);
     sse_waitset_free(set);
+    CHECK_INT(engine_threads_become(0), 0);
+
+    /* A callback that frees its own client once the loop has moved to a
+     * thread of its own (it hung: that thread was not known as the loop's). */
+    sse_loop *moved = sse_loop_new();
+    REQUIRE(moved != NULL);
+    loop_callback self_free = {.loop = moved, .messages = 1}; /* starts nothing */
+    sse_config *c2 = config_for("/ticker?interval_ms=2");
+    CHECK_INT(sse_config_set_loop(c2, moved), SSE_OK);
+    self_free.self = start(c2);
+    CHECK_INT(sse_client_set_callback(self_free.self, start_and_free, &self_free, NULL), SSE_OK);
+    CHECK_INT(sse_loop_run(moved, 50), SSE_OK);
+    CHECK_INT(sse_loop_to_thread(moved), SSE_OK);
+    deadline = harness_now_ms() + harness_ms(10000);
+    while (harness_now_ms() < deadline && !atomic_load(&self_free.returned)) harness_sleep_ms(5);
+    CHECK(atomic_load(&self_free.freed), "the callback did not free its client");
+    CHECK(atomic_load(&self_free.returned), "sse_client_free hung in the callback on the loop's thread");
+    sse_loop_free(moved);
     CHECK_INT(engine_threads_become(0), 0);
 }
 
