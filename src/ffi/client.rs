@@ -455,12 +455,14 @@ pub unsafe extern "C" fn sse_client_close(client: *mut sse_client) -> sse_status
 /// another client's callback holds the shared loop thread, the wait for
 /// the stream's end lasts at most 200 ms: the socket is then closed when
 /// the loop goes on. A client driven by its caller
-/// (`sse_config_set_driven_by_caller`) ends its stream on the freeing
-/// thread, at once. NULL is a
+/// (`sse_config_set_driven_by_caller`), or one on an `sse_loop` that
+/// nobody runs at that moment, ends its stream on the freeing thread, at
+/// once. NULL is a
 /// no-op. No call on the client may start once this is called (one that
 /// starts during the free is refused; after it, the handle is gone). From inside
-/// the callback the thread finishes on its own right after the callback
-/// returns (do not free from a callback while another thread is in
+/// a callback (this client's, or another's on the same loop thread or
+/// `sse_loop`) the rest (the stream's end, `userdata_free`) happens right
+/// after the callback returns (do not free from a callback while another thread is in
 /// `sse_client_set_callback` on the same client: each would wait for the
 /// other).
 #[no_mangle]
