@@ -6,6 +6,16 @@
  *             [--max-retry-elapsed-ms N] [--max-retry-after-ms N]
  *             [--max-event-bytes N] [--read-timeout-ms N] [--cacert FILE]
  *             [--insecure] [--batch] [--max-messages N] [--timeout-ms N]
+ *             [--engine thread|caller|loop]
+ *
+ * --engine says what reads the stream: libsse's shared thread (the
+ * default), the pulls themselves (sse_config_set_driven_by_caller), or an
+ * sse_loop this program runs as an event loop would: poll() on
+ * sse_loop_fd for at most sse_loop_timeout_ms, sse_loop_run(loop, 0), then
+ * pulls with timeout 0 (which only take what is queued). The end line
+ * then also gives "runs" (the sse_loop_run calls: a loop that spins shows
+ * here), "cpu_ms" and "wall_ms" (the probe's CPU and wall time from the
+ * start of the client to its end).
  *
  * Counts its threads (/proc/self/task) and open descriptors
  * (/proc/self/fd) before the client starts, prints every item as a JSON
@@ -30,11 +40,14 @@
 #define _GNU_SOURCE
 
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "sse.h"
@@ -54,6 +67,19 @@ static int count_entries(const char *dir) {
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void json_string(const char *text, size_t len) {
@@ -155,6 +181,41 @@ static sse_status take(sse_client *client, bool batch, int32_t timeout_ms, long 
     return st;
 }
 
+/* The loop of --engine loop, run by this program. */
+static sse_loop *the_loop = NULL;
+static bool loop_threaded = false; /* it moved to a thread of its own (a backlog) */
+static long long loop_runs = 0;
+
+/* take() for a client on the_loop: waits as an event loop does (poll on
+ * the loop's descriptor, at most its timeout), runs the loop once, takes
+ * what it queued; until an item comes or timeout_ms passes. */
+static sse_status take_on_loop(sse_client *client, bool batch, int32_t timeout_ms,
+                               long long *messages) {
+    const double deadline = now_ms() + timeout_ms;
+    for (;;) {
+        sse_status st = take(client, batch, 0, messages);
+        if (st != SSE_TIMEOUT) return st;
+        double left = deadline - now_ms();
+        if (left <= 0) return SSE_TIMEOUT;
+        if (loop_threaded) return take(client, batch, (int32_t)left + 1, messages);
+        int32_t wait = sse_loop_timeout_ms(the_loop);
+        if (wait < 0 || wait > left) wait = (int32_t)left + 1;
+        struct pollfd pfd = {sse_loop_fd(the_loop), POLLIN, 0};
+        if (poll(&pfd, 1, wait) < 0 && errno != EINTR) {
+            perror("abi_probe: poll");
+            exit(2);
+        }
+        loop_runs++;
+        sse_status ran = sse_loop_run(the_loop, 0);
+        if (ran == SSE_CLOSED) {
+            loop_threaded = true;
+        } else if (ran != SSE_OK && ran != SSE_TIMEOUT) {
+            fprintf(stderr, "abi_probe: sse_loop_run: %s\n", sse_status_name((int32_t)ran));
+            exit(2);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: abi_probe URL [options] (see the source)\n");
@@ -174,6 +235,23 @@ int main(int argc, char **argv) {
     int32_t timeout_ms = 60000;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
+        if (strcmp(opt, "--engine") == 0 && i + 1 < argc) {
+            const char *engine = argv[++i];
+            if (strcmp(engine, "caller") == 0) {
+                must(cfg, sse_config_set_driven_by_caller(cfg, true), "--engine caller");
+            } else if (strcmp(engine, "loop") == 0) {
+                the_loop = sse_loop_new();
+                if (the_loop == NULL) {
+                    fprintf(stderr, "abi_probe: sse_loop_new failed\n");
+                    return 2;
+                }
+                must(cfg, sse_config_set_loop(cfg, the_loop), "--engine loop");
+            } else if (strcmp(engine, "thread") != 0) {
+                fprintf(stderr, "abi_probe: --engine: thread, caller or loop, not '%s'\n", engine);
+                return 2;
+            }
+            continue;
+        }
         if (strcmp(opt, "--batch") == 0) {
             batch = true;
             continue;
@@ -216,6 +294,7 @@ int main(int argc, char **argv) {
     }
 
     int threads_during = -1, fds_during = -1;
+    const double wall_start = now_ms(), cpu_start = cpu_ms();
     sse_client *client = NULL;
     sse_status st = sse_client_start(cfg, &client);
     if (st != SSE_OK) {
@@ -228,7 +307,8 @@ int main(int argc, char **argv) {
         long long messages = 0;
         bool closed = false;
         for (;;) {
-            st = take(client, batch, timeout_ms, &messages);
+            st = the_loop != NULL ? take_on_loop(client, batch, timeout_ms, &messages)
+                                  : take(client, batch, timeout_ms, &messages);
             if (st == SSE_TIMEOUT) break;
             if (st != SSE_OK) break;
             if (threads_during < 0) {
@@ -240,12 +320,15 @@ int main(int argc, char **argv) {
                 closed = true;
             }
         }
-        printf("{\"kind\":\"end\",\"status\":\"%s\",\"last_error\":",
-               st == SSE_TIMEOUT ? "TIMEOUT" : sse_status_name((int32_t)st));
+        printf("{\"kind\":\"end\",\"status\":\"%s\",\"runs\":%lld,\"cpu_ms\":%.1f,"
+               "\"wall_ms\":%.1f,\"last_error\":",
+               st == SSE_TIMEOUT ? "TIMEOUT" : sse_status_name((int32_t)st), loop_runs,
+               cpu_ms() - cpu_start, now_ms() - wall_start);
         json_cstring(sse_client_last_error(client));
         printf("}\n");
         sse_client_free(client);
     }
+    sse_loop_free(the_loop);
 
     int threads_after = 0, fds_after = 0;
     for (int waited = 0;; waited += 20) {

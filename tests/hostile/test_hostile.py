@@ -38,6 +38,9 @@ MIB = 1 << 20
 RSS_BOUND = 64 * MIB
 HANG = 60  # seconds: a run that takes this long hangs
 STD = ["--jsonl", "--all", "--max-retries", "0"]
+# What reads the stream in the ABI probe's runs (its --engine): libsse's
+# shared thread, the caller's pulls, an sse_loop the probe runs.
+ENGINES = ("thread", "caller", "loop")
 
 failures = []
 current = "?"
@@ -146,6 +149,7 @@ class Ctx:
         self.srv = srv
         self.tags = 0
         self.last_resources = {}
+        self.last_ends = {}
 
     def url(self, path, tls=None):
         base = self.srv.tls[tls] if tls else self.srv.url
@@ -180,26 +184,64 @@ class Ctx:
         check(res.rss < bound, f"{what}: peak RSS {res.rss / MIB:.1f} MiB, bound {bound / MIB:.0f} MiB")
         return res
 
-    def abi(self, url, *args, expect_status=None, timeout=HANG):
-        """The ABI probe: asserts it left no thread or descriptor behind;
-        returns (items without the last two, end item)."""
+    def abi(self, url, *args, expect_status=None, timeout=HANG, idle=False):
+        """The ABI probe, once per engine (ENGINES: libsse's thread, the
+        pulls themselves, an sse_loop the probe runs): asserts each left no
+        thread or descriptor behind, ended with `expect_status`, gave the
+        same messages as the thread (unless closed mid-way with
+        --max-messages), and that the loop run by the probe did not spin
+        (a bounded number of sse_loop_run calls per second). With `idle`
+        (a client that mostly waits: stalls, backoff), each probe's CPU
+        time stays well under its wall time. Returns the thread's (items
+        without the last two, end item); last_resources is its too, and
+        last_ends has every engine's end item."""
         if not self.probe:
             return [], {}
-        res = run([self.probe, url, *args], timeout)
+        results = {}
+        for engine in ENGINES:
+            items, end, resources = self.abi_once(engine, url, *args, expect_status=expect_status,
+                                                  timeout=timeout)
+            results[engine] = (items, end, resources)
+            self.last_ends[engine] = end
+            if not end:
+                continue
+            if engine == "loop":
+                secs = end["wall_ms"] / 1000
+                check(end["runs"] <= 2000 + 2000 * secs,
+                      f"abi_probe --engine loop {url}: {end['runs']} runs of the loop in {secs:.2f} s")
+            if idle:
+                check(end["cpu_ms"] < 100 + 0.5 * end["wall_ms"],
+                      f"abi_probe --engine {engine} {url}: {end['cpu_ms']:.0f} ms of CPU in "
+                      f"{end['wall_ms']:.0f} ms waiting")
+        if "--max-messages" not in args and "thread" in results:
+            def messages(engine):
+                return [i for i in results[engine][0] if i["kind"] == "message"]
+            for engine in ENGINES[1:]:
+                check(messages(engine) == messages("thread"),
+                      f"abi_probe --engine {engine} {url}: {len(messages(engine))} messages, "
+                      f"not the thread's {len(messages('thread'))}: {messages(engine)[:5]}")
+        items, end, self.last_resources = results[ENGINES[0]]
+        return items, end
+
+    def abi_once(self, engine, url, *args, expect_status=None, timeout=HANG):
+        """One run of the probe with `--engine engine`: (items without the
+        last two, end item, resources item)."""
+        res = run([self.probe, url, *args, "--engine", engine], timeout)
         items = res.items()
-        check(res.code == 0, f"abi_probe {url} {' '.join(args)}: exit {res.code}: {res.err[-2000:]}")
+        what = f"abi_probe --engine {engine} {url} {' '.join(args)}"
+        check(res.code == 0, f"{what}: exit {res.code}: {res.err[-2000:]}")
         if not check(len(items) >= 2 and items[-1].get("kind") == "resources"
-                     and items[-2].get("kind") == "end", f"abi_probe output: {res.out[-1000:]!r}"):
-            return items, {}
-        r = self.last_resources = items[-1]
+                     and items[-2].get("kind") == "end", f"{what}: output: {res.out[-1000:]!r}"):
+            return items, {}, {}
+        r = items[-1]
         check(r["threads"][0] == r["threads"][1] and r["fds"][0] == r["fds"][1],
-              f"abi_probe {url}: left behind: {r}")
+              f"{what}: left behind: {r}")
         end = items[-2]
         if expect_status is not None:
             ok = end["status"] in expect_status if isinstance(expect_status, (set, tuple)) \
                 else end["status"] == expect_status
-            check(ok, f"abi_probe {url}: ended with {end}, expected {expect_status}")
-        return items[:-2], end
+            check(ok, f"{what}: ended with {end}, expected {expect_status}")
+        return items[:-2], end, r
 
 
 def have_openssl():
@@ -276,6 +318,12 @@ def test_baseline(t):
     r = t.last_resources
     check(r.get("during", [0])[0] > r["threads"][0] and r["during"][1] > r["fds"][0],
           f"abi_probe counts: {r}")
+    # Read by the pulls, or by the probe's loop: no libsse thread at all.
+    for engine in ENGINES[1:]:
+        _, _, r = t.abi_once(engine, t.url("/events?count=3&hold_ms=20000"), "--max-messages", "3",
+                             expect_status="SSE_CLOSED")
+        check(r.get("during", [0])[0] == r["threads"][0] and r["during"][1] > r["fds"][0],
+              f"abi_probe --engine {engine} counts: {r}")
 
 
 HEAD_ERRORS = {"SSE_ERR_IO", "SSE_ERR_TOO_LARGE"}
@@ -383,6 +431,10 @@ def test_slowloris(t):
                 t.url("/slowloris?part=both&interval_ms=40&count=1"), expect=0)
     check(res.messages() == [("message", "slow 1", "1")], f"output: {res.out!r}")
     check(res.secs > 1.5, f"the slow response took only {res.secs:.1f} s")
+    items, _ = t.abi(t.url("/slowloris?part=both&interval_ms=40&count=1"), "--max-retries", "0",
+                     "--read-timeout-ms", "1500", expect_status="SSE_CLOSED", idle=True)
+    check([i["data"] for i in items if i["kind"] == "message"] == ["slow 1"], f"abi: {items}")
+    check(all(e.get("wall_ms", 0) > 1500 for e in t.last_ends.values()), f"abi: {t.last_ends}")
 
 
 def test_slowloris_stall(t):
@@ -398,7 +450,8 @@ def test_slowloris_stall(t):
         no_messages(res, f"{part} stall")
         check(res.secs < 8, f"{part} stall: the 300 ms read timeout took {res.secs:.1f} s")
         t.abi(t.url(f"/slowloris?part={part}&interval_ms=5&stall_ms=10000&count=1"),
-              "--max-retries", "0", "--read-timeout-ms", "300", expect_status="SSE_ERR_READ_TIMEOUT")
+              "--max-retries", "0", "--read-timeout-ms", "300", expect_status="SSE_ERR_READ_TIMEOUT",
+              idle=True)
 
 
 def test_slowloris_head_trickle(t):
@@ -411,6 +464,10 @@ def test_slowloris_head_trickle(t):
     fatal(res, {"SSE_ERR_READ_TIMEOUT"}, "trickled head")
     check("no complete response head within 800 ms" in res.err, f"trickled head: {res.err}")
     check(res.secs < 8, f"trickled head took {res.secs:.1f} s")
+    t.abi(t.url("/slowloris?part=head&interval_ms=100&count=1"), "--max-retries", "0",
+          "--read-timeout-ms", "400", expect_status="SSE_ERR_READ_TIMEOUT", idle=True)
+    check(all(e.get("wall_ms", 1e9) < 8000 and "800 ms" in e.get("last_error", "")
+              for e in t.last_ends.values()), f"abi: {t.last_ends}")
 
 
 def test_bad_chunk(t):
@@ -587,6 +644,8 @@ def test_redirect_loop(t):
         check("redirect" in res.err, f"redirect loop {kind}: stderr does not say so: {res.err}")
         no_messages(res, "redirect loop")
         check(len(t.hits(tag)) == 11, f"redirect loop {kind}: {len(t.hits(tag))} requests, expected 11")
+        t.abi(t.url(f"/redirect-loop?kind={kind}"), "--max-retries", "0",
+              expect_status={"SSE_ERR_HTTP_STATUS", "SSE_ERR_IO", "SSE_ERR_CONNECT"})
 
 
 ODD_SCHEMES = ["ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1:70/"]
@@ -642,6 +701,9 @@ def test_retry_extremes(t):
     check(len(delays) == 2 and all(d >= 100 for d in delays), f"retry 0: delays {delays}")
     check(len(t.hits(tag)) == 3, f"retry 0: {len(t.hits(tag))} connections, expected 3")
     check(res.messages() == [("message", "r", "1")] * 3, f"retry 0: {res.messages()}")
+    # The floor holds whatever reads the stream: two waits of 100 ms at least.
+    t.abi(t.url("/retry?value=0"), "--max-messages", "3", expect_status="SSE_CLOSED", idle=True)
+    check(all(e.get("wall_ms", 0) >= 190 for e in t.last_ends.values()), f"abi retry 0: {t.last_ends}")
     for value in ("99999999999999999999", "18446744073709551615", "18446744073709551616"):
         tag = t.tag()
         res = t.cat("--jsonl", "--all", "--max-events", "2", "--max-retry-ms", "300",
@@ -674,7 +736,7 @@ def test_500_forever(t):
     fatal(res, {"SSE_ERR_HTTP_STATUS"}, "500, no retry")
     check(len(t.hits(tag)) == 1, f"--max-retries 0: {len(t.hits(tag))} requests")
     t.abi(t.url("/status?code=500"), "--max-retries", "2", "--retry-ms", "100", "--max-retry-ms", "200",
-          expect_status="SSE_ERR_RETRIES_EXHAUSTED")
+          expect_status="SSE_ERR_RETRIES_EXHAUSTED", idle=True)
 
 
 # What server.py's CONTROL_BODY is, parsed by hand from the spec: control bytes other
@@ -723,7 +785,7 @@ def test_retry_after_overflow(t):
     check("retry time limit" in res.err, f"message: {res.err}")
     check(res.secs < 8, f"took {res.secs:.1f} s")
     t.abi(url, "--retry-ms", "10", "--max-retry-elapsed-ms", "60000", "--max-retry-after-ms", "86400000",
-          expect_status="SSE_ERR_RETRIES_EXHAUSTED")
+          expect_status="SSE_ERR_RETRIES_EXHAUSTED", idle=True)
 
 
 def test_retry_after_capped(t):
@@ -737,6 +799,12 @@ def test_retry_after_capped(t):
         check(last_reconnect_delays(res) == [300], f"Retry-After {value}: delays "
               f"{last_reconnect_delays(res)}, expected [300]")
         check(res.secs < 8, f"took {res.secs:.1f} s")
+        items, _ = t.abi(t.url(f"/status?code=503&retry_after={value}"), "--max-retries", "1",
+                         "--retry-ms", "10", "--max-retry-after-ms", "300",
+                         expect_status="SSE_ERR_RETRIES_EXHAUSTED", idle=True)
+        check([i["delay_ms"] for i in items if i["kind"] == "reconnecting"] == [300], f"abi: {items}")
+        check(all(290 <= e.get("wall_ms", 0) < 8000 for e in t.last_ends.values()),
+              f"abi Retry-After {value}: {t.last_ends}")
 
 
 SECRETS = [("Authorization", "Bearer secret-a"), ("Cookie", "session=secret-c"),
