@@ -10,11 +10,17 @@
 #     left out, ~18 s per mode under the debug allocator for no more
 #     coverage; the ResourceWarnings of -X dev, unraisable ones included,
 #     are errors);
+#  4b. runs the suite once more on each other CPython found here (3.8, the
+#     oldest pyproject.toml allows, 3.12 and 3.13: on the PATH or under
+#     pyenv), each in a venv of its own under build/ (pytest, cffi and
+#     setuptools from pip, once), its event builder compiled: both paths,
+#     not under -X dev; an interpreter not found is named and skipped;
 #  5. pip-installs ./bindings/python into a temporary venv and runs a smoke
 #     test plus the client, asyncio and example tests against the installed package, to prove
 #     the packaging (bundled libsse.so, compiled event builder) works.
 #
-# Environment: PYTHON (default python3), LIBSSE_SKIP_INSTALL_TEST=1 skips
+# Environment: PYTHON (default python3), LIBSSE_OTHER_PYTHONS (default
+# "3.8 3.12 3.13"; empty skips step 4b), LIBSSE_SKIP_INSTALL_TEST=1 skips
 # step 5, extra arguments go to pytest (e.g. -k reconnect).
 set -euo pipefail
 
@@ -59,6 +65,43 @@ say "pytest (source tree)"
 say "pytest -X dev, PYTHONMALLOC=debug: the whole suite again"
 (cd "$HERE" && PYTHONMALLOC=debug "$PYTHON" -X dev -W error::ResourceWarning -m pytest -q -p no:cacheprovider \
   -W error::pytest.PytestUnraisableExceptionWarning tests -k "not (one_mib_data_line and bytewise)" "$@")
+
+# 4b. Other interpreters.
+find_python() { # X.Y: the path of a python X.Y, or nothing
+  local p
+  for p in "$(command -v "python$1" 2>/dev/null || true)" \
+    "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1"; do
+    if [ -x "$p" ] && "$p" -c 'import sys' 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+main_version="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+for version in ${LIBSSE_OTHER_PYTHONS-3.8 3.12 3.13}; do
+  [ "$version" = "$main_version" ] && continue
+  if ! other="$(find_python "$version")"; then
+    say "python$version not found: the suite is not run on it"
+    continue
+  fi
+  venv="$REPO/build/python-tests-$version"
+  stamp="$("$other" --version 2>&1) pytest cffi setuptools"
+  if [ "$(cat "$venv/stamp" 2>/dev/null)" != "$stamp" ]; then
+    say "python$version: a venv with pytest and cffi ($venv)"
+    rm -rf "$venv"
+    "$other" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pytest cffi setuptools
+    echo "$stamp" >"$venv/stamp"
+  fi
+  if (cd "$HERE" && "$venv/bin/python" -m libsse._speedups_build >/dev/null 2>&1); then
+    say "pytest on $("$other" --version 2>&1) (event builder compiled)"
+  else
+    say "pytest on $("$other" --version 2>&1) (event builder NOT compiled: the pure ABI path only)"
+    rm -f "$HERE"/libsse/_speedups.cpython-"${version/./}"-*.so
+  fi
+  (cd "$HERE" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@")
+done
 
 # 5. Packaging: pip install into a throwaway venv, then use it.
 if [ -n "${LIBSSE_SKIP_INSTALL_TEST:-}" ]; then

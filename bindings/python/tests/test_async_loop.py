@@ -97,8 +97,37 @@ def another_loop():
     out["cpu"] = time.process_time() - cpu
     home.close()
 
+async def timers():
+    # What only the event loop's timers (call_at) can end: a read timeout
+    # on a silent stream, and the backoff between failed connections.
+    for name, make, error in (
+        ("read_timeout", lambda: libsse.connect_async(base + "/silent", read_timeout=0.3, max_retries=0),
+         libsse.ReadTimeout),
+        ("backoff", lambda: libsse.connect_async("http://127.0.0.1:9/", retry=0.1, max_retries=2),
+         libsse.RetriesExhausted),
+    ):
+        wall, cpu = time.monotonic(), time.process_time()
+        client = make()
+
+        async def drain():
+            async for _ in client:
+                pass
+
+        try:
+            await asyncio.wait_for(drain(), 10)
+            raised = None
+        except error as e:
+            raised = type(e).__name__
+        except asyncio.TimeoutError:
+            raised = "nothing within 10 s"
+        out[name] = {"raised": raised, "secs": time.monotonic() - wall,
+                     "cpu": time.process_time() - cpu, "threads": engine_threads()}
+        client.close()
+
 if part == "live":
     asyncio.run(live())
+elif part == "timers":
+    asyncio.run(timers())
 elif part == "far-ahead":
     asyncio.run(far_ahead())
 elif part == "another-loop":
@@ -140,6 +169,21 @@ def test_a_server_far_ahead_moves_the_loop_to_a_thread_and_every_event_arrives(u
     assert got["threads_after"] == 1, "the backlog did not move the loop to a thread"
     # the live stream on the same loop went on, in order, across the move
     assert got["slow"] == list(range(got["slow"][0], got["slow"][0] + 7)), got["slow"]
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["accelerated", "pure"])
+def test_the_event_loops_timers_end_a_silent_stream_and_pace_the_backoff(url: str, pure: bool) -> None:
+    """A read timeout and the reconnection delays fire from the event
+    loop's call_at, with no libsse thread and without spinning meanwhile."""
+    got = _child(url, "timers", pure)
+    timeout, backoff = got["read_timeout"], got["backoff"]
+    assert timeout["raised"] == "ReadTimeout", timeout
+    assert 0.25 < timeout["secs"] < 5, timeout
+    assert backoff["raised"] == "RetriesExhausted", backoff
+    assert 0.15 < backoff["secs"] < 5, backoff  # two delays of 0.1 s and more
+    for what in (timeout, backoff):
+        assert what["threads"] == 0, what
+        assert what["cpu"] < 0.05 + 0.5 * what["secs"], f"the event loop spun while waiting: {what}"
 
 
 def test_a_client_made_outside_a_running_loop_uses_libsses_thread(url: str) -> None:
