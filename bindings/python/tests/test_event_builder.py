@@ -186,6 +186,21 @@ del Sub  # (the class holds three references to its base)
 gc.collect()
 assert sys.getrefcount(libsse.Event) == refs, (sys.getrefcount(libsse.Event), refs)
 assert read(3_000)[0].data.startswith('{"token"')
+
+# A chain of Events each holding the next is freed without a C recursion
+# per link (the trashcan; 200,000 links overflowed the stack without it).
+chain = None
+for _ in range(1_000_000):
+    chain = libsse.Event("message", chain)
+del chain
+
+# A __del__ given to Event after import runs (and the event is not reused).
+finalized = []
+libsse.Event.__del__ = lambda self: finalized.append(self.data)
+libsse.Event("message", "bye")
+del libsse.Event.__del__
+assert finalized == ["bye"], finalized
+assert len(read(2_000)) == 2
 print("ok")
 """
 
@@ -194,9 +209,10 @@ def test_recycled_events_keep_their_contents_and_the_types_references(url: str) 
     """Up to 3.13 a freed Event's memory is reused for the next one built:
     the events kept stay intact (each its own object), the Event type's
     reference count comes back where it was, Events made by hand and a
-    subclass's instances are freed with what they hold, and an event from
-    the builder is not tracked by the collector. (In a child process:
-    other tests' objects would move the counts.)"""
+    subclass's instances are freed with what they hold, an event from the
+    builder is not tracked by the collector, a long chain of Events is
+    freed without overflowing the stack, and a __del__ given to Event runs.
+    (In a child process: other tests' objects would move the counts.)"""
     import os
     import subprocess
     import sys
