@@ -6,7 +6,8 @@
  *             [--max-retry-elapsed-ms N] [--max-retry-after-ms N]
  *             [--max-event-bytes N] [--read-timeout-ms N] [--cacert FILE]
  *             [--insecure] [--batch] [--max-messages N] [--timeout-ms N]
- *             [--engine thread|caller|loop]
+ *             [--engine thread|caller|loop] [-H "Name: value"]...
+ *             [--sensitive-header NAME] [--allow-https-downgrade]
  *
  * --engine says what reads the stream: libsse's shared thread (the
  * default), the pulls themselves (sse_config_set_driven_by_caller), or an
@@ -14,8 +15,10 @@
  * sse_loop_fd for at most sse_loop_timeout_ms, sse_loop_run(loop, 0), then
  * pulls with timeout 0 (which only take what is queued). The end line
  * then also gives "runs" (the sse_loop_run calls: a loop that spins shows
- * here), "cpu_ms" and "wall_ms" (the probe's CPU and wall time from the
- * start of the client to its end).
+ * here), "threaded" (whether a backlog moved the loop to a thread of its
+ * own, after which the probe waits in blocking pulls), "cpu_ms" and
+ * "wall_ms" (the probe's CPU and wall time from the start of the client
+ * to its end).
  *
  * Counts its threads (/proc/self/task) and open descriptors
  * (/proc/self/fd) before the client starts, prints every item as a JSON
@@ -260,6 +263,10 @@ int main(int argc, char **argv) {
             must(cfg, sse_config_set_insecure(cfg, true), opt);
             continue;
         }
+        if (strcmp(opt, "--allow-https-downgrade") == 0) {
+            must(cfg, sse_config_set_allow_https_downgrade(cfg, true), opt);
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "abi_probe: %s needs a value\n", opt);
             sse_config_free(cfg);
@@ -282,6 +289,23 @@ int main(int argc, char **argv) {
             must(cfg, sse_config_set_read_timeout_ms(cfg, (uint64_t)number(opt, val)), opt);
         } else if (strcmp(opt, "--cacert") == 0) {
             must(cfg, sse_config_set_ca_file(cfg, val), opt);
+        } else if (strcmp(opt, "-H") == 0) {
+            const char *colon = strchr(val, ':');
+            if (colon == NULL) {
+                fprintf(stderr, "abi_probe: -H: expected 'Name: value', got '%s'\n", val);
+                sse_config_free(cfg);
+                return 2;
+            }
+            char name[256];
+            size_t len = (size_t)(colon - val);
+            if (len >= sizeof name) len = sizeof name - 1;
+            memcpy(name, val, len);
+            name[len] = '\0';
+            const char *value = colon + 1;
+            while (*value == ' ') value++;
+            must(cfg, sse_config_add_header(cfg, name, value), opt);
+        } else if (strcmp(opt, "--sensitive-header") == 0) {
+            must(cfg, sse_config_add_sensitive_header(cfg, val), opt);
         } else if (strcmp(opt, "--max-messages") == 0) {
             max_messages = number(opt, val);
         } else if (strcmp(opt, "--timeout-ms") == 0) {
@@ -320,10 +344,10 @@ int main(int argc, char **argv) {
                 closed = true;
             }
         }
-        printf("{\"kind\":\"end\",\"status\":\"%s\",\"runs\":%lld,\"cpu_ms\":%.1f,"
-               "\"wall_ms\":%.1f,\"last_error\":",
+        printf("{\"kind\":\"end\",\"status\":\"%s\",\"runs\":%lld,\"threaded\":%s,"
+               "\"cpu_ms\":%.1f,\"wall_ms\":%.1f,\"last_error\":",
                st == SSE_TIMEOUT ? "TIMEOUT" : sse_status_name((int32_t)st), loop_runs,
-               cpu_ms() - cpu_start, now_ms() - wall_start);
+               loop_threaded ? "true" : "false", cpu_ms() - cpu_start, now_ms() - wall_start);
         json_cstring(sse_client_last_error(client));
         printf("}\n");
         sse_client_free(client);

@@ -184,15 +184,18 @@ class Ctx:
         check(res.rss < bound, f"{what}: peak RSS {res.rss / MIB:.1f} MiB, bound {bound / MIB:.0f} MiB")
         return res
 
-    def abi(self, url, *args, expect_status=None, timeout=HANG, idle=False):
+    def abi(self, url, *args, expect_status=None, timeout=HANG, idle=False, moves=False):
         """The ABI probe, once per engine (ENGINES: libsse's thread, the
         pulls themselves, an sse_loop the probe runs): asserts each left no
         thread or descriptor behind, ended with `expect_status`, gave the
         same messages as the thread (unless closed mid-way with
         --max-messages), and that the loop run by the probe did not spin
-        (a bounded number of sse_loop_run calls per second). With `idle`
-        (a client that mostly waits: stalls, backoff), each probe's CPU
-        time stays well under its wall time. Returns the thread's (items
+        (a bounded number of sse_loop_run calls per second) nor moved to a
+        thread (`moves`: False, it must not; None, a flood may make it, as
+        a backlog does; the floods run on that thread from then on). With
+        `idle` (a client that mostly waits: stalls, backoff), each probe's
+        CPU time stays well under its wall time and the loop runs at most
+        300 times a second (a 1 ms busy cadence fails). Returns the thread's (items
         without the last two, end item); last_resources is its too, and
         last_ends has every engine's end item."""
         if not self.probe:
@@ -205,10 +208,18 @@ class Ctx:
             self.last_ends[engine] = end
             if not end:
                 continue
+            if "wall_ms" not in end:  # (the client did not start)
+                continue
             if engine == "loop":
                 secs = end["wall_ms"] / 1000
-                check(end["runs"] <= 2000 + 2000 * secs,
+                bound = 50 + 300 * secs if idle else 2000 + 2000 * secs
+                check(end["runs"] <= bound,
                       f"abi_probe --engine loop {url}: {end['runs']} runs of the loop in {secs:.2f} s")
+                if moves is False:
+                    check(not end["threaded"], f"abi_probe --engine loop {url}: moved to a thread")
+                elif end["threaded"]:
+                    print(f"  {current}: the loop moved to a thread (a backlog) after {end['runs']} runs",
+                          flush=True)
             if idle:
                 check(end["cpu_ms"] < 100 + 0.5 * end["wall_ms"],
                       f"abi_probe --engine {engine} {url}: {end['cpu_ms']:.0f} ms of CPU in "
@@ -371,6 +382,8 @@ def test_http09(t):
     fatal(res, {"SSE_ERR_IO"}, "HTTP/0.9 reply")
     no_messages(res, "HTTP/0.9 reply")
     check(b"no status line" not in res.out, f"printed the body: {res.out!r}")
+    items, _ = t.abi(t.url("/http09"), "--max-retries", "0", expect_status="SSE_ERR_IO")
+    check([i for i in items if i["kind"] == "message"] == [], f"abi: {items}")
 
 
 def test_close_mid_head(t):
@@ -388,6 +401,11 @@ def test_close_mid_head(t):
     fatal(res, {"SSE_ERR_RETRIES_EXHAUSTED"}, "close mid-head, 2 retries")
     check(len(t.hits(tag)) == 3 and len(res.kinds("reconnecting")) == 2,
           f"2 retries: {len(t.hits(tag))} connections, output {res.out!r}")
+    tag = t.tag()
+    items, _ = t.abi(t.url(f"/close-mid-head?tag={tag}"), "--max-retries", "2", "--retry-ms", "100",
+                     "--max-retry-ms", "200", expect_status="SSE_ERR_RETRIES_EXHAUSTED", idle=True)
+    check(len(t.hits(tag)) == 3 * len(ENGINES) and [i["kind"] for i in items].count("reconnecting") == 2,
+          f"abi, 2 retries: {len(t.hits(tag))} connections for {len(ENGINES)} engines, items {items}")
 
 
 def test_endless_line(t):
@@ -404,7 +422,7 @@ def test_endless_line(t):
     if res is not None:
         check(res.rss > 16 * MIB, f"endless line: peak RSS {res.rss / MIB:.1f} MiB is below the "
               "16 MiB the line must occupy: the RSS figures are wrong")
-    t.abi(url, "--max-retries", "0", "--max-event-bytes", str(MIB), expect_status="SSE_ERR_TOO_LARGE")
+    t.abi(url, "--max-retries", "0", "--max-event-bytes", str(MIB), expect_status="SSE_ERR_TOO_LARGE", moves=None)
     # A comment line that never ends is as large.
     res = t.cat(*STD, "--max-event-bytes", str(MIB), t.url("/endless-line?prefix=:"))
     fatal(res, {"SSE_ERR_TOO_LARGE"}, "endless comment")
@@ -420,7 +438,7 @@ def test_endless_data(t):
     no_messages(res, "endless event")
     t.rss("endless event, default limit", *STD, url)
     t.abi(url, "--max-retries", "0", "--max-event-bytes", str(MIB), "--batch",
-          expect_status="SSE_ERR_TOO_LARGE")
+          expect_status="SSE_ERR_TOO_LARGE", moves=None)
 
 
 def test_slowloris(t):
@@ -484,6 +502,9 @@ def test_bad_chunk(t):
         check(res.messages() in (want, want[1:]), f"bad chunk {kind}: printed {res.messages()}")
         check(b"cut" not in res.out and (kind == "truncated" or b"after" not in res.out),
               f"bad chunk {kind}: printed the broken part: {res.out!r}")
+        items, _ = t.abi(t.url(f"/bad-chunk?kind={kind}"), "--max-retries", "0", expect_status="SSE_ERR_IO")
+        got = [(i["event"], i["data"], i["id"]) for i in items if i["kind"] == "message"]
+        check(got == want, f"abi, bad chunk {kind}: {got}")
 
 
 def test_bad_chunk_keeps_complete_events(t):
@@ -556,6 +577,10 @@ def test_gzip_corrupt(t):
     show(res, "gzip then garbage")
     fatal(res, {"SSE_ERR_IO"}, "gzip then garbage")
     check([m[1] for m in res.messages()] in (["z1", "z2"], []), f"gzip garbage: {res.messages()}")
+    for kind in ("cut", "garbage"):
+        items, _ = t.abi(t.url(f"/gzip-corrupt?kind={kind}"), "--max-retries", "0", expect_status="SSE_ERR_IO")
+        got = [i["data"] for i in items if i["kind"] == "message"]
+        check(got == ["z1", "z2"], f"abi, gzip {kind}: {got}")
 
 
 def test_corrupt_gzip_keeps_complete_events(t):
@@ -580,7 +605,7 @@ def test_bom_flood(t):
     fatal(res, {"SSE_ERR_TOO_LARGE"}, "endless BOMs")
     no_messages(res, "endless BOMs")
     t.rss("endless BOMs, default limit", *STD, url)
-    t.abi(url, "--max-retries", "0", expect_status="SSE_ERR_TOO_LARGE")
+    t.abi(url, "--max-retries", "0", expect_status="SSE_ERR_TOO_LARGE", moves=None)
 
 
 def test_cr_flood(t):
@@ -594,7 +619,7 @@ def test_cr_flood(t):
           f"CR flood: exit {res.code}, messages {res.messages()[:5]}, stderr {res.err[-500:]}")
     res = t.cat(*STD, t.url("/cr-flood?mib=32"), expect=0)
     check(res.messages() == [("message", "after", "")], f"CR flood (ASan): {res.messages()[:5]}")
-    t.abi(t.url("/cr-flood?mib=64"), "--max-retries", "0", expect_status="SSE_CLOSED")
+    t.abi(t.url("/cr-flood?mib=64"), "--max-retries", "0", expect_status="SSE_CLOSED", moves=None)
 
 
 OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -676,6 +701,9 @@ def test_redirect_schemes(t):
         fatal(res, SCHEME_REFUSED, f"redirect to {to}")
         check(to in res.err, f"redirect to {to}: the message does not name it: {res.err}")
         check(requests == 1, f"redirect to {to}: {requests} requests")
+        items, _ = t.abi(t.url(f"/redirect?to={urllib.parse.quote(to)}"), "--max-retries", "0",
+                         expect_status=SCHEME_REFUSED)
+        check(not any(i["kind"] == "message" for i in items), f"abi, redirect to {to}: {items}")
     for to in OPAQUE_SCHEMES:
         res, _, _ = redirect_to(t, to)
         check(res.code == 1, f"redirect to {to}: exit {res.code}")
@@ -688,6 +716,11 @@ def test_redirect_scheme_not_relative(t):
         res, _, strays = redirect_to(t, to)
         fatal(res, SCHEME_REFUSED, f"redirect to {to}")
         check(strays == [], f"redirect to {to}: requested {[s.splitlines()[0] for s in strays]}")
+        before = len(t.hits("404"))
+        t.abi(t.url(f"/redirect?to={urllib.parse.quote(to)}"), "--max-retries", "0",
+              expect_status=SCHEME_REFUSED)
+        strays = t.hits("404")[before:]
+        check(strays == [], f"abi, redirect to {to}: requested {[s.splitlines()[0] for s in strays]}")
 
 
 def test_retry_extremes(t):
@@ -838,6 +871,18 @@ def test_credentials_stay_behind(t):
     (first,) = t.hits(first_tag) or [""]
     for name, value in SECRETS:
         check(value in first, f"{name} missing at the first origin:\n{first}")
+    # The same through the ABI, on every engine.
+    tag, first_tag = t.tag(), t.tag()
+    other = f"http://localhost:{port}/events?count=1&tag={tag}"
+    items, _ = t.abi(t.url(f"/redirect?tag={first_tag}&to={urllib.parse.quote(other)}"), "--max-retries", "0",
+                     *secret_args(), expect_status="SSE_CLOSED")
+    heads, firsts = t.hits(tag), t.hits(first_tag)
+    check(len(heads) == len(ENGINES) and len(firsts) == len(ENGINES), f"abi: {len(heads)}, {len(firsts)} requests")
+    for head in heads:
+        check("kept" in head and not any(value in head for _, value in SECRETS),
+              f"abi: the other origin got:\n{head}")
+    for head in firsts:
+        check(all(value in head for _, value in SECRETS), f"abi: the first origin got:\n{head}")
 
 
 def test_https_downgrade(t):
@@ -859,6 +904,13 @@ def test_https_downgrade(t):
     (head,) = t.hits(tag) or [""]
     for name, value in SECRETS:
         check(value not in head, f"{name} sent in plain text after a downgrade:\n{head}")
+    t.abi(url, "--max-retries", "0", "--cacert", t.srv.ca, *secret_args(), expect_status="SSE_ERR_HTTP_STATUS")
+    check(t.hits(tag) == [head], f"abi: the http URL was requested: {t.hits(tag)[1:]}")
+    t.abi(url, "--max-retries", "0", "--cacert", t.srv.ca, "--allow-https-downgrade", *secret_args(),
+          expect_status="SSE_CLOSED")
+    heads = t.hits(tag)[1:]
+    check(len(heads) == len(ENGINES) and not any(v in h for h in heads for _, v in SECRETS),
+          f"abi, downgrade allowed: {heads}")
 
 
 def test_redirect_port_out_of_range(t):
@@ -868,6 +920,8 @@ def test_redirect_port_out_of_range(t):
         res, requests, _ = redirect_to(t, f"http://127.0.0.1:{port}/events")
         fatal(res, SCHEME_REFUSED, f"redirect to port {port}")
         check(f":{port}" in res.err, f"port {port}: message {res.err}")
+        to = urllib.parse.quote(f"http://127.0.0.1:{port}/events")
+        t.abi(t.url(f"/redirect?to={to}"), "--max-retries", "0", expect_status="SSE_ERR_URL")
     res = t.cat(*STD, "http://127.0.0.1:99999/")
     check(res.code == 2 and "invalid URL" in res.err, f"URL with port 99999: {res.code} {res.err}")
 
@@ -884,6 +938,10 @@ def test_relative_redirects(t):
         targets = [h.split(" ")[1] for h in t.hits("404")[before:]]
         check(targets == [expected], f"Location {location!r}: requested {targets}, "
               f"expected [{expected!r}]; {res.err}")
+        before = len(t.hits("404"))
+        t.abi(t.url(f"/dir/sub/redirect?to={urllib.parse.quote(location)}"), "--max-retries", "0")
+        targets = [h.split(" ")[1] for h in t.hits("404")[before:]]
+        check(targets == [expected] * len(ENGINES), f"abi, Location {location!r}: requested {targets}")
 
 
 def test_delay_starts_over(t):
@@ -896,6 +954,12 @@ def test_delay_starts_over(t):
     show(res, f"retry: 300 then the end, delays {delays}")
     check(len(delays) == 3 and all(150 <= d <= 300 for d in delays),
           f"delays {delays}, expected three in [150, 300]")
+    items, _ = t.abi(t.url("/retry?value=300"), "--max-retries", "3", "--max-messages", "4",
+                     expect_status="SSE_CLOSED", idle=True)
+    delays = [i["delay_ms"] for i in items if i["kind"] == "reconnecting"]
+    # (the probe closes after the 4th message: a reconnection queued by then is printed too)
+    check(len(delays) in (3, 4) and all(150 <= d <= 300 for d in delays), f"abi: delays {delays}")
+    check(all(e.get("wall_ms", 0) >= 450 for e in t.last_ends.values()), f"abi: {t.last_ends}")
 
 
 def test_tls(t):
