@@ -533,13 +533,19 @@ _open_handles: "dict[_Handle, None]" = {}
 
 
 def _close_all() -> None:
-    """At exit, as weakref.finalize did: closes the clients still open."""
-    while _open_handles:
-        try:
-            h, _ = _open_handles.popitem()
-        except KeyError:
+    """At exit, as weakref.finalize did: closes the clients still open, and
+    those opened meanwhile for two more passes (daemon threads that open a
+    new client as soon as theirs is closed do not hold the exit up)."""
+    for _ in range(3):
+        handles = list(_open_handles)  # (one C call under the GIL: a snapshot)
+        if not handles:
             return
-        h.dispose()
+        for h in handles:
+            try:
+                del _open_handles[h]  # atomic: one caller disposes
+            except KeyError:
+                continue
+            h.dispose()
 
 
 atexit.register(_close_all)

@@ -258,7 +258,8 @@ static PyObject *shared_str(cached_str *cache, const char *bytes, size_t len)
  * another NamedTuple is refused (CPython then sees a different layout). Not
  * in builds that count references
  * (Py_REF_DEBUG, Py_TRACE_REFS), nor free-threaded ones (the list relies
- * on the GIL). */
+ * on the GIL). Tools that follow allocations (tracemalloc) see a reused
+ * event as its first allocation. */
 #if PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED) && !defined(Py_REF_DEBUG) \
     && !defined(Py_TRACE_REFS)
 #define RECYCLE_EVENTS 1
@@ -272,8 +273,10 @@ static PyObject *shared_str(cached_str *cache, const char *bytes, size_t len)
 #endif
 #if PY_VERSION_HEX >= 0x03090000
 #define GC_IS_TRACKED(op) PyObject_GC_IsTracked(op)
+#define GC_IS_FINALIZED(op) PyObject_GC_IsFinalized(op)
 #else
 #define GC_IS_TRACKED(op) _PyObject_GC_IS_TRACKED(op)
+#define GC_IS_FINALIZED(op) _PyGC_FINALIZED(op)
 #endif
 #define RECYCLED_MAX 32
 static PyObject *recycled[RECYCLED_MAX];
@@ -298,7 +301,8 @@ static void event_release(PyObject *op, PyTypeObject *type, int own)
     Py_ssize_t n = Py_SIZE(op);
     for (Py_ssize_t i = 0; i < n; i++)
         Py_CLEAR(((PyTupleObject *)op)->ob_item[i]);
-    if (own && type == event_type && n == 4 && type->tp_finalize == NULL
+    /* (not one a finalizer ran on: the mark would stay with the memory) */
+    if (own && type == event_type && n == 4 && type->tp_finalize == NULL && !GC_IS_FINALIZED(op)
         && recycled_count < RECYCLED_MAX)
         recycled[recycled_count++] = op;
     else
@@ -887,10 +891,13 @@ static PyObject *bind(PyObject *Py_UNUSED(module), PyObject *args)
         }
     }
     memcpy(&api, table, sizeof(api));
-    if (event_type != NULL && event_type != (PyTypeObject *)type) {
-        PyErr_SetString(PyExc_RuntimeError, "bind: already bound to another Event type");
-        return NULL;
-    }
+#if RECYCLE_EVENTS
+    /* The package imported again (a new Event type): the memory kept for
+     * the former type's events is freed while that type still lives. */
+    if (event_type != (PyTypeObject *)type)
+        while (recycled_count > 0)
+            PyObject_GC_Del(recycled[--recycled_count]);
+#endif
     Py_INCREF(type);
     Py_XSETREF(event_type, (PyTypeObject *)type);
 #if RECYCLE_EVENTS

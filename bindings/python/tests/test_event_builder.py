@@ -201,6 +201,35 @@ libsse.Event("message", "bye")
 del libsse.Event.__del__
 assert finalized == ["bye"], finalized
 assert len(read(2_000)) == 2
+
+# An event a finalizer ran on is not reused (CPython's "finalized" mark
+# would stay with the memory, and a later __del__ would skip its events).
+def read_all(n):
+    with libsse.connect(url + f"/fast?count={n}&size=40&framing=close", max_retries=0) as client:
+        return list(client)
+
+def once(self):
+    del libsse.Event.__del__
+hold = read_all(100)  # (takes every memory block kept: the list is empty)
+libsse.Event.__del__ = once
+libsse.Event("message", "once")
+fresh = read_all(50)
+if hasattr(gc, "is_finalized"):  # (3.9+)
+    assert not any(gc.is_finalized(e) for e in fresh)
+finalized.clear()
+libsse.Event.__del__ = lambda self: finalized.append(1)
+del fresh
+assert len(finalized) == 50, len(finalized)
+del libsse.Event.__del__, hold
+
+# The package imported again (a new Event type) binds the builder again.
+for name in [m for m in sys.modules if m == "libsse" or m.startswith("libsse.")]:
+    del sys.modules[name]
+import libsse as again
+assert again.Event is not libsse.Event and again.ACCELERATED
+with again.connect(url + "/fast?count=3000&size=40&framing=close", max_retries=0) as client:
+    events = list(client)
+assert len(events) == 3000 and all(type(e) is again.Event for e in events)
 print("ok")
 """
 
@@ -211,7 +240,9 @@ def test_recycled_events_keep_their_contents_and_the_types_references(url: str) 
     reference count comes back where it was, Events made by hand and a
     subclass's instances are freed with what they hold, an event from the
     builder is not tracked by the collector, a long chain of Events is
-    freed without overflowing the stack, and a __del__ given to Event runs.
+    freed without overflowing the stack, a __del__ given to Event runs (on
+    every event, also after one removed itself), and a second import of the
+    package binds the builder to its new Event type.
     (In a child process: other tests' objects would move the counts.)"""
     import os
     import subprocess

@@ -330,3 +330,30 @@ def test_argument_errors_name_the_argument(url: str) -> None:
         libsse.Parser("x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_event_bytes"):
         libsse.Parser(2**64)
+
+
+def test_exit_with_daemon_threads_that_keep_connecting(url: str) -> None:
+    """At exit libsse closes the clients still open; daemon threads that
+    open a new client as soon as theirs is closed must not hold the exit
+    up (it closed them one after another for up to a minute)."""
+    script = f"""
+import sys, threading, time
+sys.path.insert(0, {os.path.dirname(HERE)!r})
+import libsse
+
+def run():
+    while True:
+        with libsse.connect({url + '/ticker?count=0&interval_ms=5'!r}) as client:
+            for _ in client:
+                pass
+
+for _ in range(4):
+    threading.Thread(target=run, daemon=True).start()
+time.sleep(0.5)
+print("exiting", flush=True)
+"""
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    assert out.returncode == 0 and out.stdout == "exiting\n", out.stdout + out.stderr
+    assert took < 10, f"the exit took {took:.1f} s"
