@@ -255,9 +255,17 @@ fn a_backlog_moves_the_stream_to_a_thread_that_reads_ahead() {
             .messages_only(true)
             .retry(|r| r.reconnect = false),
     );
+    // The caller is slow (2 ms per batch) until its stream moves, so the
+    // server is far ahead on any machine: a caller as quick as the server
+    // (many idle cores, slow wake-ups) reads no backlog.
     let mut events = 0;
+    let mut moved = false;
     while let Ok(Some(batch)) = client.next_batch(Some(PATIENCE)) {
         events += batch.len();
+        if !moved {
+            moved = engine_threads() == 1;
+            std::thread::sleep(ms(2));
+        }
     }
     assert_eq!(events, count);
     assert_eq!(engine_threads(), 1, "no thread read ahead of the backlog");
