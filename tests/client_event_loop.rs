@@ -363,10 +363,11 @@ fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
     run_app_loop(&event_loop, &[&live], &mut taken, |t| closed(&t[0]));
     assert_eq!(message_ids(&taken[0]).len(), 300);
     assert_eq!(engine_threads(), 0);
-    // A server far ahead (an endless fast stream): after eight 16 KiB
-    // reads in a row the loop moves to a thread of its own, says so, and
-    // the stream goes on there (listed in its wait set) with nobody
-    // running the loop.
+    // A server far ahead (an endless fast stream; the application is slow,
+    // 2 ms a run, so that the server is ahead on any machine): after eight
+    // 16 KiB reads in a row the loop moves to a thread of its own, says
+    // so, and the stream goes on there (listed in its wait set) with
+    // nobody running the loop.
     let fast = start(on(
         &event_loop,
         &format!("{}/fast?count=0&size=40", server.url()),
@@ -383,6 +384,7 @@ fn a_backlog_moves_the_loop_to_a_thread_and_a_live_stream_does_not() {
         if turn == Turn::Threaded {
             break;
         }
+        std::thread::sleep(ms(2));
         // Moved after the last run: the next says so.
         if engine_threads() == 1 {
             assert_eq!(
